@@ -17,10 +17,10 @@ from clipart.errors import ClipartError, ConfigError, ModelError
 __version__ = "0.1.0"
 
 _LAZY = {
-    "draw": "clipart.draw",
-    "steps": "clipart.draw",
-    "Drawing": "clipart.draw",
-    "Progress": "clipart.draw",
+    "draw": "clipart.loop",
+    "steps": "clipart.loop",
+    "Drawing": "clipart.loop",
+    "Progress": "clipart.loop",
     "DrawConfig": "clipart.config",
     "make_config": "clipart.config",
     "load_preset": "clipart.config",
@@ -34,7 +34,7 @@ __all__ = ["ClipartError", "ConfigError", "ModelError", "__version__", *_LAZY]
 
 if TYPE_CHECKING:
     from clipart.config import DrawConfig, list_presets, load_preset, make_config
-    from clipart.draw import Drawing, Progress, draw, steps
+    from clipart.loop import Drawing, Progress, draw, steps
     from clipart.models import list_models, load_model
     from clipart.scene import Scene
 
@@ -43,5 +43,7 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         import importlib
 
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'clipart' has no attribute {name!r}")
