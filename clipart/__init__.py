@@ -30,7 +30,23 @@ _LAZY = {
     "Scene": "clipart.scene",
 }
 
-__all__ = ["ClipartError", "ConfigError", "ModelError", "__version__", *_LAZY]
+__all__ = [
+    "ClipartError",
+    "ConfigError",
+    "DrawConfig",
+    "Drawing",
+    "ModelError",
+    "Progress",
+    "Scene",
+    "__version__",
+    "draw",
+    "list_models",
+    "list_presets",
+    "load_model",
+    "load_preset",
+    "make_config",
+    "steps",
+]
 
 if TYPE_CHECKING:
     from clipart.config import DrawConfig, list_presets, load_preset, make_config

@@ -43,7 +43,7 @@ def scene_to_svg(scene: Scene, size: int = 224, *, title: str | None = None) -> 
         lines.append(f"  <title>{esc}</title>")
     lines.append(f'  <rect width="{size}" height="{size}" fill="{bg}"/>')
     lines.append('  <g fill="none" stroke-linecap="round" stroke-linejoin="round">')
-    for p, k, w, c in zip(pts, segs, widths, colors):
+    for p, k, w, c in zip(pts, segs, widths, colors, strict=True):
         used = p[: 3 * k + 1]
         d = f"M{_num(used[0][0])} {_num(used[0][1])}"
         for j in range(k):

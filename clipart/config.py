@@ -1,0 +1,245 @@
+"""DrawConfig (every setting of a drawing) and presets (named settings shipped as TOML files)."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clipart.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+PRESET_DIR = Path(__file__).parent / "presets"
+DEFAULT_PRESET = "quick"
+EMBEDDED_MODEL = "clipart-mini"
+CLIPDRAW_NEGATIVES = ("A badly drawn sketch.", "Many ugly, messy drawings.")
+
+# Caps that keep one drawing from taking a machine down; the web app may set lower ones.
+LIMITS = {"strokes": 4096, "steps": 100_000, "size": 4096, "views": 64, "candidates": 64}
+
+
+@dataclass
+class DrawConfig:
+    """All settings of one drawing. Pixel-valued settings refer to the optimisation canvas of ``size`` px."""
+
+    prompts: list[str] = field(default_factory=list)
+    prompt_weights: list[float] = field(default_factory=list)
+    negatives: list[str] = field(default_factory=list)
+    negative_weights: list[float] = field(default_factory=list)
+    models: list[str] = field(default_factory=lambda: [EMBEDDED_MODEL])
+    pretrained: list[str | None] = field(default_factory=lambda: [None])
+    strokes: int = 256
+    min_segments: int = 1
+    max_segments: int = 3
+    steps: int = 1000
+    size: int = 224
+    views: int = 4
+    perspective: float = 0.5
+    crop_scale: tuple[float, float] = (0.7, 0.9)
+    lr_points: float = 1.0
+    lr_widths: float = 0.1
+    lr_colors: float = 0.01
+    init_radius: float = 0.1
+    init_width: float = 1.0
+    min_width: float = 1.0
+    max_width: float = 50.0
+    init_color: str = "random"
+    background: str = "#ffffff"
+    init_svg: str | None = None
+    candidates: int = 1
+    seed: int = 0
+    device: str = "auto"
+    preview_every: int = 10
+    animate: bool = False
+    preset: str | None = None
+
+    def validate(self) -> DrawConfig:
+        """Check every value; raise ConfigError with one clear line on the first bad one. Returns self."""
+        if not self.prompts or any(not isinstance(p, str) or not p.strip() for p in self.prompts):
+            raise ConfigError('the prompt is empty: give a text such as "a red circle"')
+        if len(self.prompt_weights) != len(self.prompts):
+            raise ConfigError("give one weight per prompt")
+        if len(self.negative_weights) != len(self.negatives):
+            raise ConfigError("give one weight per negative prompt")
+        if any(not n.strip() for n in self.negatives):
+            raise ConfigError("a negative prompt is empty")
+        if not self.models:
+            raise ConfigError("no guide model given")
+        if len(self.pretrained) != len(self.models):
+            raise ConfigError("give at most one --pretrained per --model, in the same order")
+        for name in ("strokes", "steps", "size", "views", "candidates"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1 or value > LIMITS[name]:
+                raise ConfigError(f"{name} must be a whole number from 1 to {LIMITS[name]}, got {value!r}")
+        if self.size < 16:
+            raise ConfigError(f"size must be at least 16 px, got {self.size}")
+        if not 1 <= self.min_segments <= self.max_segments <= 3:
+            raise ConfigError("segments per stroke must satisfy 1 <= min_segments <= max_segments <= 3")
+        if not 0.0 <= self.perspective <= 1.0:
+            raise ConfigError(f"perspective must be in [0, 1], got {self.perspective}")
+        lo, hi = self.crop_scale
+        if not 0.0 < lo <= hi <= 1.0:
+            raise ConfigError(f"crop_scale must satisfy 0 < min <= max <= 1, got {self.crop_scale}")
+        for name in ("lr_points", "lr_widths", "lr_colors", "init_radius"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must not be negative")
+        if not 0 < self.min_width <= self.max_width:
+            raise ConfigError("widths must satisfy 0 < min_width <= max_width")
+        if not self.min_width <= self.init_width <= self.max_width:
+            raise ConfigError("init_width must lie between min_width and max_width")
+        if self.init_color not in ("random", "black", "gray"):
+            raise ConfigError(f"init_color must be random, black or gray, got {self.init_color!r}")
+        parse_color(self.background)
+        if self.preview_every < 1:
+            raise ConfigError("preview_every must be at least 1")
+        if self.device not in ("auto", "cpu") and not self.device.startswith(("cuda", "mps")):
+            raise ConfigError(f"device must be auto, cpu, cuda[:N] or mps, got {self.device!r}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of every setting."""
+        return dataclasses.asdict(self)
+
+
+def parse_color(value: str) -> tuple[float, float, float]:
+    """'#rrggbb' (or 'white'/'black') → RGB floats in [0, 1]."""
+    named = {"white": "#ffffff", "black": "#000000"}
+    v = named.get(value.strip().lower(), value.strip())
+    if len(v) == 7 and v.startswith("#"):
+        try:
+            return tuple(int(v[i : i + 2], 16) / 255 for i in (1, 3, 5))  # type: ignore[return-value]
+        except ValueError:
+            pass
+    raise ConfigError(f"background must be a colour like #ffffff, got {value!r}")
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(DrawConfig)}
+_PRESET_KEYS = set(_FIELDS) - {"prompts", "prompt_weights", "preset", "init_svg", "seed"}
+
+
+def _check_type(name: str, value: Any, where: str) -> Any:
+    default = _FIELDS[name].default
+    if default is dataclasses.MISSING:
+        default = _FIELDS[name].default_factory()  # type: ignore[misc]
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    elif isinstance(default, tuple):
+        ok = isinstance(value, (list, tuple)) and len(value) == len(default)
+        ok = ok and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        value = tuple(float(v) for v in value) if ok else value
+    elif isinstance(default, list):
+        ok = isinstance(value, list)
+    else:
+        ok = True
+    if not ok:
+        raise ConfigError(f"{where}: {name} has the wrong type ({type(value).__name__}: {value!r})")
+    return value
+
+
+def _preset_path(name: str) -> Path:
+    path = Path(name)
+    if path.suffix == ".toml":
+        if not path.is_file():
+            raise ConfigError(f"preset file not found: {name}")
+        return path
+    path = PRESET_DIR / f"{name}.toml"
+    if not path.is_file():
+        known = ", ".join(sorted(list_presets()))
+        raise ConfigError(f"unknown preset {name!r}; known presets: {known} (or give a .toml file)")
+    return path
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    """Settings of a preset (a shipped name such as ``quick``, or a path to a ``.toml`` file), validated."""
+    path = _preset_path(name)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"preset {path.name} is not valid TOML: {e}") from None
+    data.pop("description", None)
+    unknown = sorted(set(data) - _PRESET_KEYS)
+    if unknown:
+        raise ConfigError(f"preset {path.name}: unknown setting(s) {', '.join(unknown)}")
+    return {k: _check_type(k, v, f"preset {path.name}") for k, v in data.items()}
+
+
+def list_presets() -> dict[str, str]:
+    """Shipped presets: name → one-line description."""
+    out = {}
+    for path in sorted(PRESET_DIR.glob("*.toml")):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        out[path.stem] = str(data.get("description", ""))
+    return out
+
+
+def split_weight(text: str, default: float = 1.0) -> tuple[str, float]:
+    """'a horse::2' → ('a horse', 2.0); text without '::' keeps ``default``."""
+    if "::" in text:
+        head, _, tail = text.rpartition("::")
+        try:
+            return head.strip(), float(tail)
+        except ValueError:
+            raise ConfigError(f"bad prompt weight in {text!r}: write 'text::1.5'") from None
+    return text.strip(), default
+
+
+def make_config(
+    prompt: str | list[str],
+    *,
+    preset: str | None = DEFAULT_PRESET,
+    negatives: list[str] | None = None,
+    negative_weight: float = 0.3,
+    model: str | list[str] | None = None,
+    pretrained: str | list[str | None] | None = None,
+    **overrides: Any,
+) -> DrawConfig:
+    """Build a validated DrawConfig: preset values, then explicit overrides (``None`` means "not given").
+
+    ``prompt`` is one text or a list; a text may carry a weight as ``"text::2"``. Negative prompts get
+    ``negative_weight`` unless they carry their own. ``model`` is one model spec or a list (an ensemble).
+    """
+    settings: dict[str, Any] = {}
+    if preset:
+        settings.update(load_preset(preset))
+        settings["preset"] = preset
+    prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+    parsed = [split_weight(p) if isinstance(p, str) else (p, 1.0) for p in prompts]
+    settings["prompts"] = [p for p, _ in parsed]
+    settings["prompt_weights"] = [w for _, w in parsed]
+    if negatives is not None:
+        neg = [split_weight(n, negative_weight) for n in negatives]
+        settings["negatives"] = [n for n, _ in neg]
+        settings["negative_weights"] = [w for _, w in neg]
+    elif "negatives" in settings:
+        settings["negative_weights"] = [negative_weight] * len(settings["negatives"])
+    if model is not None:
+        settings["models"] = [model] if isinstance(model, str) else list(model)
+        settings["pretrained"] = [None] * len(settings["models"])
+    if pretrained is not None:
+        tags = [pretrained] if isinstance(pretrained, str) else list(pretrained)
+        n = len(settings.get("models", [EMBEDDED_MODEL]))
+        if len(tags) > n:
+            raise ConfigError("give at most one --pretrained per --model, in the same order")
+        settings["pretrained"] = tags + [None] * (n - len(tags))
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key not in _FIELDS:
+            raise ConfigError(f"unknown setting {key!r}")
+        settings[key] = _check_type(key, value, "setting")
+    if "models" in settings and "pretrained" not in settings:
+        settings["pretrained"] = [None] * len(settings["models"])
+    return DrawConfig(**settings).validate()
