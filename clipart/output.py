@@ -33,8 +33,12 @@ def check_writable(path: Path, force: bool) -> None:
     folder = path.parent
     if not folder.is_dir():
         raise ConfigError(f"output folder does not exist: {folder}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ConfigError(f"output folder is not writable: {folder}")
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".clipart-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError:
+        raise ConfigError(f"output folder is not writable: {folder}") from None
     if path.exists() and not force:
         raise ConfigError(f"{path} already exists: use --force to overwrite it")
     if path.is_dir():
@@ -66,9 +70,10 @@ def plan_outputs(out: str | None, prompt: str, seed: int, kinds: list[str], forc
             if not p.exists():
                 if not p.parent.is_dir():
                     raise ConfigError(f"output folder's parent does not exist: {p.parent}")
-                if not os.access(p.parent, os.W_OK | os.X_OK):
-                    raise ConfigError(f"cannot create output folder in read-only {p.parent}")
-                p.mkdir()
+                try:
+                    p.mkdir()
+                except OSError as e:
+                    raise ConfigError(f"cannot create output folder {p}: {e.strerror}") from None
         else:
             raise ConfigError(f"--out {out!r}: give a folder or a file ending in {', '.join(SUFFIXES)}")
     paths = {k: folder / f"{stem}.{k}" for k in kinds}

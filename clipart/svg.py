@@ -57,7 +57,7 @@ def scene_to_svg(scene: Scene, size: int = 224, *, title: str | None = None) -> 
     return "\n".join(lines) + "\n"
 
 
-_TOKEN = re.compile(r"[MmCc]|-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_TOKEN = re.compile(r"[A-Za-z]|-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 def _parse_path(d: str) -> list[tuple[float, float]]:
@@ -68,6 +68,8 @@ def _parse_path(d: str) -> list[tuple[float, float]]:
     cmd = ""
     nums: list[float] = []
     for t in tokens + ["M"]:
+        if t.isalpha() and t not in "MmCc":
+            raise ClipartError(f"unsupported SVG path command {t!r}: strokes must be open cubic paths (M, C)")
         if t in "MmCc":
             if cmd:
                 if len(nums) % 2:

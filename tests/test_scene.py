@@ -1,0 +1,39 @@
+"""Scene: CLIPDraw initialisation and clamping."""
+
+from __future__ import annotations
+
+import torch
+
+from clipart.scene import POINTS_PER_STROKE, Scene
+
+
+def test_random_init_follows_clipdraw() -> None:
+    s = Scene.random(500, generator=torch.Generator().manual_seed(0), canvas_px=224, radius=0.1)
+    assert s.points.shape == (500, POINTS_PER_STROKE, 2)
+    assert set(s.segments.tolist()) == {1, 2, 3}
+    assert ((s.points[:, 0] >= 0) & (s.points[:, 0] <= 1)).all()
+    steps = (s.points[:, 1:] - s.points[:, :-1]).abs()
+    assert steps.max() <= 0.05 + 1e-6  # each control point within 0.1·(U − 0.5) of the previous
+    assert torch.allclose(s.widths, torch.full((500,), 1 / 224))
+    assert s.colors.min() >= 0 and s.colors.max() <= 1 and s.colors[:, 3].std() > 0.2
+
+
+def test_same_seed_same_scene_and_snapshot_is_detached() -> None:
+    a = Scene.random(10, generator=torch.Generator().manual_seed(3))
+    b = Scene.random(10, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(a.points, b.points) and torch.equal(a.colors, b.colors)
+    a.requires_grad_()
+    snap = a.snapshot()
+    assert not snap.points.requires_grad
+    with torch.no_grad():
+        a.points += 1
+    assert not torch.equal(snap.points, a.points)
+
+
+def test_clamp_keeps_widths_and_colours_in_range() -> None:
+    s = Scene.random(4, generator=torch.Generator().manual_seed(1))
+    s.widths[:] = torch.tensor([-1.0, 0.001, 0.1, 5.0])
+    s.colors[0] = torch.tensor([-0.5, 1.5, 0.5, 2.0])
+    s.clamp_(1 / 224, 50 / 224)
+    assert s.widths.min() >= 1 / 224 - 1e-9 and s.widths.max() <= 50 / 224 + 1e-9
+    assert s.colors.min() >= 0 and s.colors.max() <= 1
