@@ -1,0 +1,122 @@
+"""The CLI end to end, in a subprocess: files, sidecar, exit codes and every bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+FAST = ["--strokes", "8", "--steps", "4", "--size", "64", "--views", "2", "--device", "cpu"]
+
+
+def run(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    return subprocess.run(
+        [sys.executable, "-m", "clipart", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_draw_writes_svg_png_and_a_complete_sidecar(tiny_model: str, tmp_path: Path) -> None:
+    proc = run(
+        "draw",
+        "a red circle",
+        "--model",
+        tiny_model,
+        "--seed",
+        "3",
+        *FAST,
+        "--png-size",
+        "96",
+        "--gif",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = tmp_path / "clipart-out"
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [f"a-red-circle-s3.{k}" for k in ("gif", "json", "png", "svg")]
+    svg = ET.parse(out / "a-red-circle-s3.svg").getroot()
+    assert len([e for e in svg.iter() if e.tag.endswith("path")]) == 8
+    assert Image.open(out / "a-red-circle-s3.png").size == (96, 96)
+    side = json.loads((out / "a-red-circle-s3.json").read_text())
+    assert side["prompts"] == ["a red circle"] and side["seed"] == 3 and side["steps_done"] == 4
+    assert side["config"]["strokes"] == 8 and side["preset"] == "quick"
+    assert side["clipart_version"] and isinstance(side["final_loss"], float)
+    assert set(side["timings"]) >= {"startup_s", "optimise_s"}
+
+
+def test_out_file_name_force_and_jsonl(tiny_model: str, tmp_path: Path) -> None:
+    target = tmp_path / "cat.svg"
+    proc = run("draw", "a cat", "--model", tiny_model, *FAST, "--out", str(target), "--jsonl")
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [e["step"] for e in events[:-1]] == [1, 2, 3, 4] and events[-1]["done"] is True
+    assert target.exists() and (tmp_path / "cat.png").exists() and (tmp_path / "cat.json").exists()
+    before = target.read_bytes()
+    again = run("draw", "a dog", "--model", tiny_model, *FAST, "--out", str(target), "-q")
+    assert again.returncode == 2 and "already exists" in again.stderr and "--force" in again.stderr
+    assert target.read_bytes() == before
+    forced = run("draw", "a dog", "--model", tiny_model, *FAST, "--out", str(target), "-q", "--force")
+    assert forced.returncode == 0 and target.read_bytes() != before
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["draw", "   "], "prompt is empty"),
+        (["draw", "x", "--strokes", "0"], "must be at least 1"),
+        (["draw", "x", "--steps", "-5"], "must be at least 1"),
+        (["draw", "x", "--size", "999999"], "size must be"),
+        (["draw", "x", "--strokes", "lots"], "expected a whole number"),
+        (["draw", "x", "--model", "NoSuchNet"], "unknown model"),
+        (["draw", "x", "--model", "ViT-B-32", "--pretrained", "nope"], "unknown pretrained tag"),
+        (["draw", "x", "--preset", "nope"], "unknown preset"),
+        (["draw", "x", "--out", "/nonexistent/dir/x.svg"], "output folder does not exist"),
+        (["draw", "x", "--out", "/proc/clipart.svg"], "not writable"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_nothing_written(args: list[str], words: str, tmp_path: Path) -> None:
+    proc = run(*args, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert words in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not list(tmp_path.rglob("*.svg")) and not list(tmp_path.rglob("*.png"))
+
+
+def test_bad_preset_file_and_corrupt_checkpoint(tiny_model_dir: Path, tmp_path: Path) -> None:
+    preset = tmp_path / "p.toml"
+    preset.write_text("strokes = 4\ncolour = 'red'\n")
+    proc = run("draw", "x", "--preset", str(preset), cwd=tmp_path)
+    assert proc.returncode == 2 and "unknown setting(s) colour" in proc.stderr
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x00" * 64)
+    (tmp_path / "open_clip_config.json").write_text((tiny_model_dir / "open_clip_config.json").read_text())
+    proc = run("draw", "x", "--model", str(bad), *FAST, cwd=tmp_path)
+    assert proc.returncode == 2 and "could not load model" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_long_prompt_warns_and_still_draws(tiny_model: str, tmp_path: Path) -> None:
+    proc = run("draw", "a very long prompt " * 10, "--model", tiny_model, *FAST, "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "clipart: warning:" in proc.stderr and "truncated" in proc.stderr
+
+
+def test_presets_and_help_are_quick() -> None:
+    proc = run("presets")
+    assert proc.returncode == 0
+    names = [line.split()[0] for line in proc.stdout.splitlines()]
+    assert {"clipdraw", "quick", "sketch", "painting"} <= set(names)
+    t0 = time.perf_counter()
+    assert run("--help").returncode == 0
+    assert time.perf_counter() - t0 < 3.0  # no torch import for --help (the 1 s target is benchmarked)

@@ -1,0 +1,61 @@
+"""The drawing loop: the loss falls, runs are reproducible, stopping keeps the result, candidates, ensembles."""
+
+from __future__ import annotations
+
+import itertools
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+import clipart
+
+SMALL = {"strokes": 12, "size": 64, "views": 2, "preset": "quick", "device": "cpu"}
+
+
+def test_loss_falls_for_a_fixed_seed(tiny_model: str) -> None:
+    losses = [e.loss for e in clipart.steps("a red circle", model=tiny_model, steps=40, seed=0, **SMALL)]
+    assert len(losses) == 40
+    assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.01
+
+
+def test_same_seed_same_svg_other_seed_other_svg(tiny_model: str) -> None:
+    a = clipart.draw("a cat", model=tiny_model, steps=6, seed=1, **SMALL).svg()
+    b = clipart.draw("a cat", model=tiny_model, steps=6, seed=1, **SMALL).svg()
+    c = clipart.draw("a cat", model=tiny_model, steps=6, seed=2, **SMALL).svg()
+    assert a == b and a != c
+    assert len([e for e in ET.fromstring(a).iter() if e.tag.endswith("path")]) == 12
+
+
+def test_events_carry_previews_and_stopping_keeps_the_result(tiny_model: str, tmp_path: Path) -> None:
+    events = clipart.steps("a cat", model=tiny_model, steps=50, preview_every=3, **SMALL)
+    seen = list(itertools.islice(events, 7))
+    assert [e.step for e in seen] == list(range(1, 8)) and all(e.total == 50 for e in seen)
+    assert [e.image is not None for e in seen] == [s % 3 == 0 for s in range(1, 8)]
+    assert seen[2].image.size == (64, 64) and not seen[-1].done
+    drawing = seen[-1].drawing()
+    assert drawing.steps_done == 7
+    path = drawing.save(tmp_path / "stopped.svg")
+    assert ET.parse(path).getroot().tag.endswith("svg")
+    with pytest.raises(clipart.ClipartError, match="already exists"):
+        drawing.save(path)
+
+
+def test_candidates_are_ranked_and_ensembles_average(tiny_model: str, tiny_model_dir: Path) -> None:
+    second = f"{tiny_model_dir}/open_clip_model.safetensors"
+    d = clipart.draw("a cat", model=[tiny_model, second], steps=3, candidates=3, **SMALL)
+    assert len(d.scores) == 3 and len(d.models) == 2
+    assert d.sidecar()["candidate_scores"] == d.scores
+
+
+def test_sketch_preset_keeps_dark_fixed_width_strokes(tiny_model: str) -> None:
+    d = clipart.draw("a cat", preset="sketch", model=tiny_model, steps=5, size=64, strokes=6, views=2)
+    assert float(d.scene.colors[:, :3].max()) == 0.0 and float(d.scene.colors[:, 3].min()) == 1.0
+    assert float(d.scene.widths.std()) == 0.0
+
+
+def test_bad_input_raises_before_any_work() -> None:
+    with pytest.raises(clipart.ConfigError, match="prompt is empty"):
+        clipart.steps("  ")
+    with pytest.raises(clipart.ConfigError, match="strokes"):
+        clipart.steps("a cat", strokes=0)

@@ -1,0 +1,96 @@
+"""Guide loading: local dirs, checkpoint files, clear errors, and a fast failure with no network."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from clipart.errors import ModelError
+from clipart.models import load_model
+
+OFFLINE_ENV = {
+    **os.environ,
+    "HF_HUB_OFFLINE": "0",
+    "HF_ENDPOINT": "http://127.0.0.1:9",  # nothing listens there: the hub "cannot be reached"
+    "HF_HOME": "",  # replaced per test with an empty cache
+}
+
+
+def test_local_dir_loads_and_encodes(tiny_model: str) -> None:
+    guide = load_model(tiny_model, device="cpu")
+    text = guide.encode_text(["a red circle", "a blue square"])
+    img = guide.encode_image(torch.rand(3, 3, 64, 64))  # resized to the model's 32 px
+    assert text.shape == (2, 32) and img.shape == (3, 32)
+    assert torch.allclose(text.norm(dim=-1), torch.ones(2), atol=1e-5)
+    assert guide.image_size == 32 and guide.context_length == 16
+    assert load_model(tiny_model, device="cpu") is guide  # cached per process
+
+
+def test_checkpoint_file_with_config_beside_it(tiny_model_dir: Path) -> None:
+    guide = load_model(str(tiny_model_dir / "open_clip_model.safetensors"), device="cpu")
+    assert guide.encode_text(["x"]).shape == (1, 32)
+
+
+def test_long_prompt_warns_that_it_was_truncated(tiny_model: str) -> None:
+    guide = load_model(tiny_model, device="cpu")
+    with pytest.warns(UserWarning, match="truncated"):
+        guide.encode_text(["a very long prompt " * 10])
+
+
+@pytest.mark.parametrize(
+    "spec, pretrained, words",
+    [
+        ("NoSuchNet-9", None, "unknown model"),
+        ("ViT-B-32", "no-such-tag", "unknown pretrained tag"),
+        ("local-dir:/nonexistent/dir", None, "model folder not found"),
+        ("/nonexistent/model.safetensors", None, "checkpoint file not found"),
+        ("hf-hub:just-a-name", None, "hf-hub:org/repo"),
+    ],
+)
+def test_bad_model_specs(spec: str, pretrained: str | None, words: str) -> None:
+    with pytest.raises(ModelError, match=words):
+        load_model(spec, pretrained, device="cpu")
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tiny_model_dir: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model_dir, broken)
+    (broken / "open_clip_model.safetensors").write_bytes(b"this is not a safetensors file")
+    with pytest.raises(ModelError, match="could not load model"):
+        load_model(f"local-dir:{broken}", device="cpu")
+
+
+@pytest.mark.parametrize(
+    "args", [["--model", "ViT-B-32", "--pretrained", "openai"], ["--model", "hf-hub:org/x"]]
+)
+def test_pretrained_model_without_network_fails_fast(args: list[str], tmp_path: Path) -> None:
+    env = dict(OFFLINE_ENV, HF_HOME=str(tmp_path / "hf"))
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "clipart", "draw", "a cat", *args, "--out", str(tmp_path) + "/"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    took = time.perf_counter() - t0
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("clipart: error")]
+    assert len(lines) == 1 and "cannot be reached" in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert took < 2.0 + _python_startup(), took
+    assert not list(tmp_path.glob("*.svg"))
+
+
+def _python_startup() -> float:
+    """Seconds for the interpreter to import torch and open_clip here (not part of the 2 s budget)."""
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import torch, open_clip, kornia"], check=True)
+    return time.perf_counter() - t0
