@@ -1,0 +1,92 @@
+"""Straight-alpha "over" compositing of (stroke, pixel) pairs, with an analytic backward.
+
+Pairs are grouped by pixel and ranked by stroke order within a pixel: rank ``r`` is the ``r``-th stroke from the
+bottom that covers the pixel. Pixels are sorted by how many strokes cover them, so the pixels with more than ``r``
+strokes are a prefix and layer ``r`` (every pair of rank ``r``) is one contiguous slice: compositing is one
+``lerp`` per layer over all pixels at once, however many strokes there are. The layer count is the deepest pile of
+strokes on any pixel. The forward saves the colour under each pair; the backward walks the layers from the top
+down with the transmittance ``T`` of the strokes above:
+
+    dF/dc_i = a_i T_i,    dF/da_i = T_i (c_i - B_i),    T_i = prod over strokes j above i of (1 - a_j)
+
+so no full-canvas intermediates are stored per stroke.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+
+@dataclass
+class OverState:
+    """What the backward needs; pair arrays are in layer order."""
+
+    active: Tensor  # [A] pixels covered by at least one pair, most covered first
+    src: Tensor  # [P] input index of each pair
+    col: Tensor  # [P] position of each pair's pixel in ``active``
+    stroke: Tensor  # [P]
+    alpha: Tensor  # [P]
+    rgb: Tensor  # [3, P] colour of each pair's stroke
+    under: Tensor  # [3, P] colour under each pair before it was painted
+    layers: list[tuple[int, int]]  # (offset, length) of each layer, bottom first
+
+
+def over(
+    pix: Tensor, stroke: Tensor, alpha: Tensor, rgb: Tensor, background: Tensor
+) -> tuple[Tensor, OverState]:
+    """Composite pairs ``(pix, stroke, alpha)`` (listed in stroke order) with stroke colours ``rgb`` ``[N, 3]``
+    over ``background`` ``[3, Q]`` (the flat canvas). Returns the image ``[3, Q]`` and the state for
+    :func:`over_backward`."""
+    q, p, dev = background.shape[1], pix.shape[0], pix.device
+    out = background.clone()
+    sorted_pix, order = torch.sort(pix, stable=True)  # by pixel, then by stroke
+    counts = torch.bincount(pix, minlength=q)
+    count_desc, active = torch.sort(counts, descending=True)
+    n_active = int(torch.count_nonzero(counts))
+    depth = int(count_desc[0]) if p else 0
+    active = active[:n_active]
+    pos = torch.empty(q, dtype=torch.long, device=dev)
+    pos[active] = torch.arange(n_active, device=dev)
+    rank = torch.arange(p, device=dev) - (torch.cumsum(counts, 0) - counts)[sorted_pix]
+    # layer r holds the pixels covered more than r times: a prefix of ``active``
+    hist = torch.bincount(count_desc[:n_active], minlength=depth + 1)
+    length = n_active - torch.cumsum(hist, 0)[:depth]
+    offset = torch.cumsum(length, 0) - length
+    col_sorted = pos[sorted_pix]
+    dest = offset[rank] + col_sorted
+    src = torch.empty_like(order)
+    src[dest] = order
+    col = torch.empty_like(order)
+    col[dest] = col_sorted
+    a = alpha[src]
+    s = stroke[src]
+    c = rgb[s].T.contiguous()
+    x = background[:, active]
+    under = torch.empty_like(c)
+    layers = list(zip(offset.tolist(), length.tolist(), strict=True))
+    for o, n in layers:
+        xs = x[:, :n]
+        under[:, o : o + n] = xs
+        xs.lerp_(c[:, o : o + n], a[o : o + n])
+    out[:, active] = x
+    return out, OverState(active, src, col, s, a, c, under, layers)
+
+
+def over_backward(st: OverState, grad: Tensor, num_strokes: int) -> tuple[Tensor, Tensor]:
+    """Given dL/d(image) ``[3, Q]``, return dL/d(alpha) per pair (input order) and dL/d(rgb) ``[N, 3]``."""
+    g = grad[:, st.active][:, st.col]  # [3, P] image gradient at each pair's pixel
+    keep = 1 - st.alpha
+    t = torch.ones(st.active.shape[0], dtype=grad.dtype, device=grad.device)
+    t_pair = torch.empty_like(st.alpha)
+    for o, n in reversed(st.layers):
+        t_pair[o : o + n] = t[:n]
+        t[:n].mul_(keep[o : o + n])
+    g_alpha_layered = t_pair * (g * (st.rgb - st.under)).sum(0)
+    g_rgb = torch.zeros(num_strokes, 3, dtype=grad.dtype, device=grad.device)
+    g_rgb.index_add_(0, st.stroke, (g * (st.alpha * t_pair)).T)
+    g_alpha = torch.empty_like(g_alpha_layered)
+    g_alpha[st.src] = g_alpha_layered
+    return g_alpha, g_rgb
