@@ -49,7 +49,7 @@ def render_reference(scene: Scene, size: int) -> Tensor:
     ctrl = torch.stack([scene.points[:, 3 * j : 3 * j + 4] for j in range(3)], dim=1) * size  # [N, 3, 4, 2]
     used = torch.arange(3 * PIECES, device=dev)[None, :] < scene.segments[:, None] * PIECES
     half = scene.widths * size / 2
-    colors = scene.colors.clamp(0, 1)
+    colors = scene.colors
     for s in range(0, scene.num_strokes, CHUNK):
         sl = slice(s, s + CHUNK)
         img = checkpoint(_chunk, img, ctrl[sl], used[sl], half[sl], colors[sl], grid, use_reentrant=False)

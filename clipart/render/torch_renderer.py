@@ -4,6 +4,9 @@ Strokes are flattened to polylines (8 line pieces per cubic), each pixel within 
 ``clamp(hw - d + 0.5, 0, 1)`` from its distance ``d`` to the nearest piece (see :mod:`.coverage`), and strokes are
 composited "over" in order onto the background (see :mod:`.composite`). One autograd Function holds both steps
 with an analytic backward, so memory grows with the pixels the strokes touch, not with strokes × canvas.
+
+Colours are clamped to [0, 1] for drawing but the gradient passes straight through the clamp, so a stroke whose
+alpha was clamped to 0 (or a channel to 1) can still move back.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class _Rasterize(torch.autograd.Function):
         background: Tensor,
         size: int,
     ) -> Tensor:
+        colors = colors.clamp(0, 1)  # straight through: clamped values, unclamped gradient
         pieces = make_pieces(verts, num_pieces)
         pc, pairs = nearest_pieces(pieces, half_width + 0.5, size)
         cov = (half_width[pairs.stroke] + 0.5 - pairs.d2.sqrt()).clamp_(0, 1)
@@ -66,7 +70,7 @@ def render_scenes(scenes: list[Scene], size: int) -> Tensor:
     verts = flatten(points * size)
     num_pieces = torch.cat([s.segments for s in scenes]).to(dev).clamp(1, MAX_SEGMENTS) * PIECES_PER_CUBIC
     half_width = torch.cat([s.widths for s in scenes]) * (size / 2)
-    colors = torch.cat([s.colors for s in scenes]).clamp(0, 1)
+    colors = torch.cat([s.colors for s in scenes])
     counts = torch.tensor([s.num_strokes for s in scenes], device=dev)
     scene_index = torch.repeat_interleave(torch.arange(len(scenes), device=dev), counts)
     bg = torch.tensor([s.background for s in scenes], dtype=dtype, device=dev)  # [K, 3]
