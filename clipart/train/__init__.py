@@ -1,0 +1,49 @@
+"""clipart's CLIP training module: data, the training loop, evaluation and export.
+
+Heavy modules load on first use, so importing this package is instant::
+
+    from clipart.train import TrainConfig, train, evaluate_zeroshot
+    export = train(TrainConfig(data="pairs.csv", model="tiny.json", steps=500, batch_size=64, out="runs/tiny"))
+    print(evaluate_zeroshot(f"local-dir:{export}", "labelled/", ["a drawing of a {}."]))
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+_LAZY = {
+    "TrainConfig": "clipart.train.config",
+    "resume_config": "clipart.train.config",
+    "train": "clipart.train.loop",
+    "evaluate_zeroshot": "clipart.train.evaluate",
+    "evaluate_retrieval": "clipart.train.evaluate",
+    "export_model": "clipart.train.export",
+    "build_model": "clipart.train.modeling",
+}
+
+__all__ = [
+    "TrainConfig",
+    "build_model",
+    "evaluate_retrieval",
+    "evaluate_zeroshot",
+    "export_model",
+    "resume_config",
+    "train",
+]
+
+if TYPE_CHECKING:
+    from clipart.train.config import TrainConfig, resume_config
+    from clipart.train.evaluate import evaluate_retrieval, evaluate_zeroshot
+    from clipart.train.export import export_model
+    from clipart.train.loop import train
+    from clipart.train.modeling import build_model
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'clipart.train' has no attribute {name!r}")

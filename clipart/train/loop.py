@@ -1,0 +1,363 @@
+"""The training loop: CLIP's contrastive loss over the global batch, AdamW, cosine schedule, checkpoints.
+
+One optimiser step sees ``batch_size`` pairs in total, spread over ``world`` processes and ``accum``
+micro-batches. With accumulation, features of all micro-batches are computed first without gradients; each
+micro-batch is then re-encoded with gradients and contrasted against the cached features of the others, so the
+gradient equals that of one big batch. Across processes, ``open_clip.loss.ClipLoss`` gathers the features (with
+gradients, local rows only), so every rank contrasts against the global batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from clipart.errors import ClipartError, ConfigError
+from clipart.train.config import TrainConfig, normalise_paths, read_run_config
+from clipart.train.data import ListedBatches, Plan, ShardBatches, make_loader, make_plan
+from clipart.train.distributed import Dist
+from clipart.train.export import export_model
+from clipart.train.logs import TrainLog
+from clipart.train.modeling import ModelBundle, build_model, cosine_with_warmup, lock_towers, make_optimizer
+from clipart.train.runfolder import RunFolder
+from clipart.train.sources import (
+    count_shard_samples,
+    detect_format,
+    list_shards,
+    read_pairs_folder,
+    read_pairs_table,
+)
+
+MAX_LOGIT_SCALE = math.log(100.0)
+
+
+def train(config: TrainConfig, resume: bool = False) -> Path:
+    """Train (or, with ``resume``, continue) the run in ``config.out``; returns its export folder.
+
+    Under torchrun every process calls this with the same config; rank 0 writes the files.
+    """
+    config = normalise_paths(config).validate()
+    run = RunFolder(config.out)
+    if not resume:
+        run.check_new(config)
+    else:
+        differ = config.differences(read_run_config(run.path))
+        if differ:
+            raise ConfigError(f"cannot resume {run.path}: {', '.join(differ)} differ from the stored run")
+    dist = Dist.from_env(config.device)
+    try:
+        return _Trainer(config, run, dist, resume).run()
+    finally:
+        dist.close()
+
+
+def _precision(precision: str, device: torch.device) -> tuple[torch.dtype | None, bool]:
+    """(autocast dtype or None for fp32, whether a GradScaler is needed)."""
+    if precision == "auto":
+        precision = "bf16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "fp32"
+    if precision == "fp16" and device.type != "cuda":
+        raise ConfigError("--precision fp16 needs a CUDA device: use fp32 (or bf16) on the CPU")
+    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision], precision == "fp16"
+
+
+class _Trainer:
+    """State of one training session (set up in ``__init__``, driven by ``run``)."""
+
+    def __init__(self, config: TrainConfig, run: RunFolder, dist: Dist, resume: bool):
+        self.config, self.run_dir, self.dist = config, run, dist
+        self.device = dist.device
+        self.autocast_dtype, use_scaler = _precision(config.precision, self.device)
+        state = run.load_latest() if resume else None
+        self.dist.barrier()
+        if dist.main and not resume:
+            run.write_config(config)
+        if self.device.type == "cuda" and self.autocast_dtype is None:
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+
+        torch.manual_seed(config.seed)
+        self.bundle: ModelBundle = build_model(config.model, config.pretrained, "cpu")
+        self.bundle.model.to(self.device)
+        lock_towers(self.bundle.model, config.lock_image, config.lock_text)
+        self._setup_data()
+        self.optimizer = make_optimizer(
+            self.bundle.model, config.lr, config.weight_decay, (config.beta1, config.beta2), config.eps
+        )
+        self.scheduler = cosine_with_warmup(self.optimizer, config.warmup, self.plan.total_steps)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=use_scaler)
+        self.step, self.bad, self.seen = 0, self.listing_dropped, self.listing_dropped
+        self.positions: dict[int, int] = {}  # shards: logical worker → buffered samples used this epoch
+        self.epoch_of_positions = 0
+        if state is not None:
+            self._restore(state)
+        elif resume:
+            run.truncate_metrics(0)
+        self.model: torch.nn.Module = self.bundle.model
+        if dist.world > 1:
+            self.model = torch.nn.parallel.DistributedDataParallel(
+                self.bundle.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
+            )
+        from open_clip.loss import ClipLoss
+
+        self.loss_fn = ClipLoss(
+            local_loss=True, gather_with_grad=True, cache_labels=True, rank=dist.rank, world_size=dist.world
+        )
+
+    # -- set-up -------------------------------------------------------------------------------------------
+    def _setup_data(self) -> None:
+        import open_clip
+
+        c = self.config
+        fmt = detect_format(c.data, c.data_format)
+        transform = open_clip.transform.image_transform_v2(
+            open_clip.transform.PreprocessCfg(**self.bundle.preprocess_cfg), is_train=True
+        )
+        self.shards: list[str] | None = None
+        if fmt == "webdataset":
+            self.shards = list_shards(c.data)
+            num = c.samples_per_epoch or count_shard_samples(self.shards)
+            self.listing_dropped = 0
+        else:
+            table = (
+                read_pairs_folder(c.data)
+                if fmt == "folder"
+                else read_pairs_table(c.data, c.image_column, c.caption_column)
+            )
+            num, self.listing_dropped = len(table.paths), table.dropped
+            if table.dropped > c.max_bad_fraction * (num + table.dropped):
+                raise ClipartError(
+                    f"{table.dropped} of {num + table.dropped} pairs in {c.data} have no caption, more than "
+                    f"--max-bad-fraction {c.max_bad_fraction}: fix the data"
+                )
+        self.plan: Plan = make_plan(
+            num, c.batch_size, self.dist.world, self.dist.rank, c.accum, c.steps, c.epochs
+        )
+        tok = self.bundle.tokenizer
+        if self.shards is not None:
+            self.make_dataset = lambda start, positions: ShardBatches(
+                self.shards, self.plan, transform, tok, c.seed, c.workers, c.shuffle_buffer, start, positions
+            )
+        else:
+            dataset = ListedBatches(table, self.plan, transform, tok, c.seed)
+            self.make_dataset = lambda start, positions: dataset
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        data = state["data"]
+        if data["num_samples"] != self.plan.num_samples:
+            raise ConfigError(
+                f"the data changed since this run started ({self.plan.num_samples} pairs now, "
+                f"{data['num_samples']} then): resume with the same data"
+            )
+        if self.shards is not None and (data["world"], data["workers"]) != (
+            self.dist.world,
+            self.config.workers,
+        ):
+            raise ConfigError(
+                f"this run reads shards with {data['world']} process(es) × {data['workers']} worker(s): resume "
+                f"with the same --workers and number of processes (now {self.dist.world} × {self.config.workers})"
+            )
+        self.bundle.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.step, self.bad, self.seen = state["step"], state["bad"], state["seen"]
+        self.positions = dict(data["positions"][self.dist.rank]) if self.shards is not None else {}
+        self.epoch_of_positions = data["next_micro"] // max(1, self.plan.micro_per_epoch)
+        rng = state["rng"]
+        torch.set_rng_state(rng["torch"])
+        if self.device.type == "cuda" and rng.get("cuda") is not None:
+            torch.cuda.set_rng_state(rng["cuda"], self.device)
+        random.setstate(rng["python"])
+        self.run_dir.truncate_metrics(self.step)
+
+    # -- the loop -----------------------------------------------------------------------------------------
+    def run(self) -> Path:
+        c, p = self.config, self.plan
+        log = TrainLog(self.run_dir.path, p.total_steps, self.step, self.dist.main, c.progress)
+        try:
+            if self.step < p.total_steps:
+                log.message(
+                    f"training {self.bundle.description} on {p.num_samples} pairs: {p.total_steps} steps of "
+                    f"{p.batch_size} ({p.steps_per_epoch} per epoch), {self.dist.world} process(es) on "
+                    f"{self.device.type}" + (f", resuming at step {self.step}" if self.step else "")
+                )
+                self._loop(log)
+            if self.dist.main:
+                raw = self.bundle.model
+                export_model(raw, self.bundle.model_cfg, self.bundle.preprocess_cfg, self.run_dir.export_dir)
+                log.message(f"exported to {self.run_dir.export_dir} (load it with --model local-dir:...)")
+            self.dist.barrier()
+        finally:
+            log.close()
+        return self.run_dir.export_dir
+
+    def _loop(self, log: TrainLog) -> None:
+        c, p = self.config, self.plan
+        start_g = self.step * p.accum
+        loader = make_loader(
+            self.make_dataset(start_g, self.positions), start_g, c.workers, self.device.type == "cuda"
+        )
+        batches = iter(loader)
+        self.model.train()
+        window_loss = torch.zeros((), device=self.device)
+        window_steps, window_bad, window_seen, window_start = 0, 0, 0, time.perf_counter()
+        while self.step < p.total_steps:
+            micro = [next(batches) for _ in range(p.accum)]
+            for j, batch in enumerate(micro):
+                expected = self.step * p.accum + j
+                if batch["g"] != expected:
+                    raise RuntimeError(f"data order broken: micro-batch {batch['g']} arrived for {expected}")
+                self._track_position(batch)
+                window_bad += batch["bad"]
+                window_seen += batch["seen"]
+            window_loss += self._train_step(micro)
+            self.step += 1
+            window_steps += 1
+            log.advance()
+            last = self.step == p.total_steps
+            if self.step % c.log_every == 0 or last:
+                elapsed = time.perf_counter() - window_start
+                loss_sum, bad, seen = self.dist.sum([window_loss.item(), window_bad, window_seen])
+                self.bad, self.seen = self.bad + int(bad), self.seen + int(seen)
+                self._log(log, loss_sum / (self.dist.world * window_steps), window_steps, elapsed, micro)
+                window_loss.zero_()
+                window_steps, window_bad, window_seen, window_start = 0, 0, 0, time.perf_counter()
+            if c.eval_every and (self.step % c.eval_every == 0 or last):
+                self._evaluate(log)
+            if self.step % c.checkpoint_every == 0 or last:
+                self._checkpoint()
+        del batches
+
+    def _track_position(self, batch: dict[str, Any]) -> None:
+        epoch = batch["g"] // self.plan.micro_per_epoch
+        if epoch != self.epoch_of_positions:
+            self.positions, self.epoch_of_positions = {}, epoch
+        self.positions[batch["slot"]] = batch["raw_pos"]
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+
+    def _train_step(self, micro: list[dict[str, Any]]) -> torch.Tensor:
+        """One optimiser step over the micro-batches; returns the loss (a 0-d tensor, not synchronised)."""
+        c, accum = self.config, len(micro)
+        images = [b["images"].to(self.device, non_blocking=True) for b in micro]
+        texts = [b["texts"].to(self.device, non_blocking=True) for b in micro]
+        if accum == 1:
+            with self._autocast():
+                image_f, text_f, scale = self.model(images[0], texts[0])[:3]
+                loss = self.loss_fn(image_f, text_f, scale)
+            self.scaler.scale(loss).backward()
+        else:
+            with torch.no_grad(), self._autocast():
+                cached = [self.bundle.model(i, t)[:2] for i, t in zip(images, texts, strict=True)]
+            for j in range(accum):
+                sync = j == accum - 1 or not isinstance(self.model, torch.nn.parallel.DistributedDataParallel)
+                with contextlib.nullcontext() if sync else self.model.no_sync():
+                    with self._autocast():
+                        image_f, text_f, scale = self.model(images[j], texts[j])[:3]
+                        # every pass sees the whole loss: give the scale 1/accum of its gradient each time
+                        scale = scale / accum + (scale - scale / accum).detach()
+                        all_image = torch.cat([image_f if k == j else f for k, (f, _) in enumerate(cached)])
+                        all_text = torch.cat([text_f if k == j else f for k, (_, f) in enumerate(cached)])
+                        loss = self.loss_fn(all_image, all_text, scale)
+                    self.scaler.scale(loss).backward()
+        if c.grad_clip is not None:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.bundle.model.parameters(), c.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.last_lr = self.optimizer.param_groups[0]["lr"]
+        self.scheduler.step()
+        with torch.no_grad():
+            self.bundle.model.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
+        return loss.detach().float()
+
+    # -- logging, evaluation, checkpoints -----------------------------------------------------------------
+    def _log(
+        self, log: TrainLog, loss: float, steps: int, elapsed: float, micro: list[dict[str, Any]]
+    ) -> None:
+        c, p = self.config, self.plan
+        if not math.isfinite(loss) and not self.scaler.is_enabled():
+            raise ClipartError(f"the loss became {loss} at step {self.step}: lower --lr (now {c.lr})")
+        if self.bad > c.max_bad_fraction * self.seen and (self.seen >= 100 or self.step == p.total_steps):
+            example = next((b["bad_example"] for b in micro if b["bad_example"]), "")
+            raise ClipartError(
+                f"{self.bad} of {self.seen} samples were unreadable or had no caption, more than "
+                f"--max-bad-fraction {c.max_bad_fraction}" + (f" (e.g. {example})" if example else "")
+            )
+        log.metrics(
+            {
+                "step": self.step,
+                "epoch": round(self.step / p.steps_per_epoch, 4),
+                "loss": loss,
+                "lr": self.last_lr,
+                "logit_scale": self.bundle.model.logit_scale.exp().item(),
+                "samples_per_s": steps * p.batch_size / max(elapsed, 1e-9),
+                "bad_samples": self.bad,
+                "seen_samples": self.seen,
+            }
+        )
+
+    def _evaluate(self, log: TrainLog) -> None:
+        if self.dist.main:
+            from clipart.train.evaluate import evaluate_retrieval, evaluate_zeroshot
+
+            c, model = self.config, self.bundle.model
+            model.eval()
+            row: dict[str, Any] = {"step": self.step}
+            with self._autocast():
+                if c.eval_zeroshot:
+                    result = evaluate_zeroshot(
+                        self.bundle, c.eval_zeroshot, c.eval_templates, device=self.device
+                    )
+                    row.update({f"zeroshot_{k}": v for k, v in result.items()})
+                if c.eval_retrieval:
+                    result = evaluate_retrieval(self.bundle, c.eval_retrieval, device=self.device)
+                    row.update({f"retrieval_{k}": v for k, v in result.items()})
+            model.train()
+            log.metrics(row)
+            log.message(
+                f"step {self.step}: "
+                + ", ".join(f"{k} {v:.3f}" for k, v in row.items() if isinstance(v, float))
+            )
+        self.dist.barrier()
+
+    def _checkpoint(self) -> None:
+        next_micro = self.step * self.plan.accum
+        current = next_micro // self.plan.micro_per_epoch == self.epoch_of_positions
+        positions = self.dist.gather(self.positions if current else {})
+        if not self.dist.main:
+            return
+        state = {
+            "step": self.step,
+            "model": self.bundle.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None,
+                "python": random.getstate(),
+            },
+            "data": {
+                "next_micro": next_micro,
+                "num_samples": self.plan.num_samples,
+                "world": self.dist.world,
+                "workers": self.config.workers,
+                "positions": positions,
+            },
+            "bad": self.bad,
+            "seen": self.seen,
+            "config": dataclasses.asdict(self.config),
+        }
+        self.run_dir.save_checkpoint(state, self.step, self.config.keep_checkpoints)
