@@ -7,9 +7,11 @@ uninterrupted run would have seen. Unreadable images and pairs without captions 
 - Listed data (CSV/TSV, image folder): each epoch is a seeded permutation of all pairs; global batch ``s`` is
   permutation slice ``s``; rank ``r`` takes its share, cut into ``accum`` micro-batches. A bad pair is replaced by
   a seeded random pair so that every batch keeps its size (DDP gathers need equal sizes).
-- Webdataset shards: each (rank, worker) slot streams its own shards (or every S-th sample when there are fewer
-  shards than slots) through a seeded shuffle buffer, decoding only what leaves the buffer; a resumed slot
-  replays the buffer without decoding up to its stored position.
+- Webdataset shards: each of the S = ranks × workers slots streams its own shards through a seeded shuffle
+  buffer, decoding only what leaves the buffer; a resumed slot replays the buffer without decoding up to its
+  stored position. Shards are dealt to slots by size each epoch; when that cannot balance the slots within
+  2% (e.g. fewer shards than slots), every slot reads all shards and keeps every S-th sample instead. A slot
+  that runs dry (bad samples, imbalance) tops up from a reshuffled next pass.
 """
 
 from __future__ import annotations
@@ -96,31 +98,28 @@ def derive_seed(*parts: object) -> int:
 
 
 def _transform_all(
-    images: list, captions: list[str], transform: Callable, tokenizer: Callable, seed: int
+    images: list, captions: list[str], transform: Callable, tokenizer: Callable, seeds: list[int]
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stack transformed images (augmentations seeded per batch) and tokenised captions."""
+    """Stack transformed images (each image's augmentation seeded by its own seed) and tokenised captions."""
+    pixels = []
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
         state = random.getstate()
-        random.seed(seed)
         try:
-            pixels = torch.stack([transform(im) for im in images])
+            for image, seed in zip(images, seeds, strict=True):
+                torch.manual_seed(seed)
+                random.seed(seed)
+                pixels.append(transform(image))
         finally:
             random.setstate(state)
-    return pixels, tokenizer(captions)
+    return torch.stack(pixels), tokenizer(captions)
 
 
 class ListedBatches(Dataset):
     """Map-style: item ``g`` is micro-batch ``g`` of this rank, built from a listed PairTable."""
 
     def __init__(self, table: PairTable, plan: Plan, transform: Callable, tokenizer: Callable, seed: int):
-        self.table, self.plan, self.transform, self.tokenizer, self.seed = (
-            table,
-            plan,
-            transform,
-            tokenizer,
-            seed,
-        )
+        self.table, self.plan, self.seed = table, plan, seed
+        self.transform, self.tokenizer = transform, tokenizer
         self._perm_epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
 
     def __len__(self) -> int:
@@ -139,8 +138,9 @@ class ListedBatches(Dataset):
         start = step * p.batch_size + p.rank * (p.batch_size // p.world) + j * p.micro_size
         indices = self._permutation(epoch)[start : start + p.micro_size].tolist()
         images, captions, bad, example = [], [], 0, None
+        seeds = [derive_seed(self.seed, "aug", epoch, start + k) for k in range(len(indices))]
         for k, index in enumerate(indices):
-            spare = random.Random(derive_seed(self.seed, "spare", epoch, p.rank, m, k))
+            spare = random.Random(derive_seed(self.seed, "spare", epoch, start + k))
             for _ in range(100):
                 try:
                     images.append(open_image(self.table.paths[index]))
@@ -152,9 +152,7 @@ class ListedBatches(Dataset):
                     index = spare.randrange(p.num_samples)
             else:
                 raise ClipartError(f"100 images in a row could not be read (last: {example}): check the data")
-        pixels, tokens = _transform_all(
-            images, captions, self.transform, self.tokenizer, derive_seed(self.seed, "aug", p.rank, g)
-        )
+        pixels, tokens = _transform_all(images, captions, self.transform, self.tokenizer, seeds)
         return {"images": pixels, "texts": tokens, "g": g, "bad": bad, "seen": len(indices) + bad,
                 "bad_example": example, "slot": 0, "raw_pos": 0}  # fmt: skip
 
@@ -184,6 +182,7 @@ class ShardBatches(IterableDataset):
     def __init__(
         self,
         shards: list[str],
+        sizes: list[int],
         plan: Plan,
         transform: Callable,
         tokenizer: Callable,
@@ -193,9 +192,24 @@ class ShardBatches(IterableDataset):
         start: int = 0,
         positions: dict[int, int] | None = None,
     ):
-        self.shards, self.plan, self.transform, self.tokenizer = shards, plan, transform, tokenizer
+        self.shards, self.sizes, self.plan = shards, sizes, plan
+        self.transform, self.tokenizer = transform, tokenizer
         self.seed, self.workers, self.shuffle_buffer = seed, max(1, workers), shuffle_buffer
         self.start, self.positions = start, dict(positions or {})
+
+    def _deal(self, epoch: int, pass_: int, slot: int, slots: int) -> tuple[list[str], bool]:
+        """(shards this slot reads, whether it keeps only every ``slots``-th of their samples)."""
+        order = list(range(len(self.shards)))
+        random.Random(derive_seed(self.seed, "shards", epoch, pass_)).shuffle(order)
+        if len(order) >= slots:
+            loads, owned = [0] * slots, [[] for _ in range(slots)]
+            for i in sorted(order, key=lambda i: -self.sizes[i]):  # stable: equal sizes keep the shuffle
+                k = min(range(slots), key=lambda s: (loads[s], s))
+                loads[k] += self.sizes[i]
+                owned[k].append(self.shards[i])
+            if max(loads) - min(loads) <= 0.02 * max(loads):
+                return owned[slot], False
+        return [self.shards[i] for i in order], True
 
     def _raw(self, epoch: int, slot: int, errors: list[str]) -> Iterator[dict]:
         """The shuffled, undecoded samples of one slot in one epoch (passes repeat if a slot runs dry)."""
@@ -208,15 +222,10 @@ class ShardBatches(IterableDataset):
             return True
 
         for pass_ in itertools.count():
-            shards = list(self.shards)
-            random.Random(derive_seed(self.seed, "shards", epoch, pass_)).shuffle(shards)
-            if len(shards) >= slots:
-                samples: Iterator[dict] = wds.tarfile_samples(
-                    [{"url": s} for s in shards[slot::slots]], handler
-                )
-            else:
-                everything = wds.tarfile_samples([{"url": s} for s in shards], handler)
-                samples = itertools.islice(everything, slot, None, slots)
+            shards, strided = self._deal(epoch, pass_, slot, slots)
+            samples: Iterator[dict] = wds.tarfile_samples([{"url": s} for s in shards], handler)
+            if strided:
+                samples = itertools.islice(samples, slot, None, slots)
             rng = random.Random(derive_seed(self.seed, "buffer", epoch, slot, pass_))
             shuffle = wds.shuffle(self.shuffle_buffer, initial=self.shuffle_buffer, rng=rng)
             count = 0
@@ -245,9 +254,10 @@ class ShardBatches(IterableDataset):
                 raw_pos = self.positions.get(logical, 0) if epoch == self.start // p.micro_per_epoch else 0
                 for _ in range(raw_pos):
                     next(stream)
-            images, captions, bad, example = [], [], 0, None
+            images, captions, seeds, bad, example = [], [], [], 0, None
             while len(images) < p.micro_size:
                 sample, raw_pos = next(stream), raw_pos + 1
+                seeds.append(derive_seed(self.seed, "aug", epoch, slot, raw_pos))
                 parts = shard_sample_parts(sample)
                 try:
                     if parts is None:
@@ -255,14 +265,13 @@ class ShardBatches(IterableDataset):
                     images.append(open_image(parts[0]))
                     captions.append(parts[1])
                 except Exception as e:  # any decoding failure means "skip this sample"
+                    seeds.pop()
                     bad += 1
                     example = example or f"{sample.get('__key__')} in {sample.get('__url__')}: {e}"
             bad += len(errors)
             example = example or (errors[0] if errors else None)
             errors.clear()
-            pixels, tokens = _transform_all(
-                images, captions, self.transform, self.tokenizer, derive_seed(self.seed, "aug", p.rank, g)
-            )
+            pixels, tokens = _transform_all(images, captions, self.transform, self.tokenizer, seeds)
             yield {"images": pixels, "texts": tokens, "g": g, "bad": bad, "seen": p.micro_size + bad,
                    "bad_example": example, "slot": logical, "raw_pos": raw_pos}  # fmt: skip
 

@@ -44,11 +44,15 @@ def export_model(
     import shutil
     import tempfile
 
+    from clipart.train.runfolder import usual_permissions
+
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
     try:
         write_export(tmp, model, model_cfg, preprocess_cfg)
+        for path in (tmp, *tmp.iterdir()):
+            usual_permissions(path)
         if out.exists():
             shutil.rmtree(out)
         tmp.replace(out)

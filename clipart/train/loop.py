@@ -28,11 +28,11 @@ from clipart.train.logs import TrainLog
 from clipart.train.modeling import ModelBundle, build_model, cosine_with_warmup, lock_towers, make_optimizer
 from clipart.train.runfolder import RunFolder
 from clipart.train.sources import (
-    count_shard_samples,
     detect_format,
     list_shards,
     read_pairs_folder,
     read_pairs_table,
+    shard_sizes,
 )
 
 MAX_LOGIT_SCALE = math.log(100.0)
@@ -122,7 +122,8 @@ class _Trainer:
         self.shards: list[str] | None = None
         if fmt == "webdataset":
             self.shards = list_shards(c.data)
-            num = c.samples_per_epoch or count_shard_samples(self.shards)
+            sizes = [1] * len(self.shards) if c.samples_per_epoch else shard_sizes(self.shards)
+            num = c.samples_per_epoch or sum(sizes)
             self.listing_dropped = 0
         else:
             table = (
@@ -142,7 +143,16 @@ class _Trainer:
         tok = self.bundle.tokenizer
         if self.shards is not None:
             self.make_dataset = lambda start, positions: ShardBatches(
-                self.shards, self.plan, transform, tok, c.seed, c.workers, c.shuffle_buffer, start, positions
+                self.shards,
+                sizes,
+                self.plan,
+                transform,
+                tok,
+                c.seed,
+                c.workers,
+                c.shuffle_buffer,
+                start,
+                positions,
             )
         else:
             dataset = ListedBatches(table, self.plan, transform, tok, c.seed)

@@ -18,12 +18,20 @@ from clipart.errors import ConfigError
 from clipart.train.config import TrainConfig, read_run_config
 
 
+def usual_permissions(path: Path) -> None:
+    """Give a file or folder made by ``tempfile`` (private by default) the permissions the umask allows."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        usual_permissions(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -74,6 +82,7 @@ class RunFolder:
         try:
             with os.fdopen(fd, "wb") as f:
                 torch.save(state, f)
+            usual_permissions(Path(tmp))
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

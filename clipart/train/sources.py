@@ -134,11 +134,11 @@ def list_shards(pattern: str) -> list[str]:
     return shards
 
 
-def count_shard_samples(shards: list[str]) -> int:
-    """Number of samples (distinct keys) in tar shards, read from the tar headers only."""
+def shard_sizes(shards: list[str]) -> list[int]:
+    """Number of samples (distinct keys) in each tar shard, read from the tar headers only."""
     from webdataset.tariterators import base_plus_ext
 
-    total = 0
+    sizes = []
     for shard in shards:
         keys = set()
         try:
@@ -150,8 +150,8 @@ def count_shard_samples(shards: list[str]) -> int:
                             keys.add(key)
         except (tarfile.TarError, OSError) as e:
             raise ClipartError(f"cannot read shard {shard}: {e}") from None
-        total += len(keys)
-    return total
+        sizes.append(len(keys))
+    return sizes
 
 
 def _is_image(path: Path) -> bool:
