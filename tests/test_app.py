@@ -1,0 +1,352 @@
+"""The web app end to end: a real server in a subprocess, driven by gradio_client and by headless chromium.
+
+Drawings use the tiny random CLIP from conftest (never a download) and a few dozen small strokes, so each run
+takes seconds on a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from clipart.svg import svg_to_scene
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SMALL = {"strokes": 16, "size": 64, "views": 2}  # a drawing of 60 steps takes about a second here
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    env.update(TMPDIR=str(tmp), GRADIO_TEMP_DIR=str(tmp / "gradio"), PYTHONPATH=str(REPO))
+    return env
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """The app on a free local port (2 drawings at once, 4 waiting), offering only the tiny model."""
+    tmp = tmp_path_factory.mktemp("app-server")
+    port = _free_port()
+    code = (
+        "from clipart.app import launch; "
+        f"launch('127.0.0.1', {port}, concurrency=2, max_queue=4, models=[({tiny_model!r}, 'tiny random CLIP')])"
+    )
+    log = (tmp / "server.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-c", code], env=_env(tmp), stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the app did not start:\n{(tmp / 'server.log').read_text()}")
+        time.sleep(0.3)
+    yield {"url": url, "port": port, "model": tiny_model, "tmp": tmp}
+    proc.send_signal(signal.SIGINT)  # lets launch() remove its run folders
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+    assert not list(tmp.glob("clipart-app-*")), "the server left its run folders behind"
+
+
+def _client(server: dict):
+    from gradio_client import Client
+
+    return Client(server["url"], verbose=False, download_files=str(server["tmp"] / "downloads"))
+
+
+def _post(url: str, body: dict) -> urllib.request.Request:
+    headers = {"Content-Type": "application/json"}
+    return urllib.request.Request(url, json.dumps(body).encode(), headers=headers, method="POST")
+
+
+def _draw_args(server: dict, prompt: str, steps: int, seed: int = 0, **extra) -> dict:
+    return dict(prompt=prompt, model=server["model"], steps=steps, seed=seed, **SMALL, **extra)
+
+
+def _check_svg(path: str | Path, strokes: int) -> None:
+    text = Path(path).read_text(encoding="utf-8")
+    root = ET.fromstring(text)
+    assert root.tag.endswith("svg")
+    assert len(svg_to_scene(text).widths) == strokes
+
+
+# --- without a server -------------------------------------------------------------------------------------
+
+
+def test_caps_and_inputs_are_checked() -> None:
+    from clipart import ClipartError
+    from clipart.app import CAPS, _int_setting, _negatives, _seed
+
+    assert _int_setting("steps", 12.0) == 12
+    for bad in (0, CAPS["steps"] + 1, 2.5, "x", None):
+        with pytest.raises(ClipartError, match="steps must be a whole number"):
+            _int_setting("steps", bad)
+    assert _negatives("  a blur \n\n ugly::0.5\n") == ["a blur", "ugly::0.5"]
+    with pytest.raises(ClipartError, match="at most"):
+        _negatives("\n".join(["x"] * 20))
+    assert _seed(7, False) == 7
+    assert 0 <= _seed(7, True) < 2**31
+    with pytest.raises(ClipartError, match="seed"):
+        _seed(-1, False)
+
+
+def test_serve_command_line(tiny_model: str, tmp_path: Path) -> None:
+    import argparse
+
+    from clipart.app import register
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers())
+    args = parser.parse_args(["serve", "--port", "8123", "--concurrency", "3", "--max-queue", "9"])
+    assert (args.host, args.port, args.concurrency, args.max_queue) == ("127.0.0.1", 8123, 3, 9)
+    assert args.func.__name__ == "handler"
+    for command in (["-m", "clipart", "serve"], [str(REPO / "app.py")]):
+        out = subprocess.run(
+            [sys.executable, *command, "--help"], capture_output=True, text=True, env=_env(tmp_path)
+        )
+        assert out.returncode == 0 and "--max-queue" in out.stdout, out.stderr
+    out = subprocess.run(
+        [sys.executable, str(REPO / "app.py"), "--concurrency", "0"],
+        capture_output=True,
+        text=True,
+        env=_env(tmp_path),
+    )
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "clipart: error: --concurrency and --max-queue must be at least 1"
+    ]
+
+
+def test_build_app_offers_the_models_given(tiny_model: str) -> None:
+    from clipart import ClipartError
+    from clipart.app import build_app
+
+    demo = build_app([(tiny_model, "tiny")])
+    api = demo.get_api_info()["named_endpoints"]
+    assert set(api) == {"/draw", "/stop"}
+    model_param = next(p for p in api["/draw"]["parameters"] if p["parameter_name"] == "model")
+    assert model_param["parameter_default"] == tiny_model
+    with pytest.raises(ClipartError, match="not among the models"):
+        build_app([(tiny_model, "tiny")], default_model="ViT-B-32::openai")
+
+
+# --- the API through gradio_client ------------------------------------------------------------------------
+
+
+def test_api_streams_previews_and_returns_files(server: dict) -> None:
+    client = _client(server)
+    job = client.submit(**_draw_args(server, "a red circle", steps=60, seed=5), api_name="/draw")
+    previews = []
+    for out in job:
+        if isinstance(out[0], str) and not out[1].startswith("Done"):
+            previews.append(Path(out[0]).read_bytes())
+    assert len(set(previews)) >= 2, "expected at least two different live previews"
+    image, status, svg, png, sidecar, gif, gallery = job.result()
+    assert status.startswith("Done: step **60/60**")
+    _check_svg(svg, 16)
+    assert Image.open(png).size == (64, 64)
+    meta = json.loads(Path(sidecar).read_text())
+    assert (meta["prompts"], meta["seed"], meta["steps_done"]) == (["a red circle"], 5, 60)
+    assert gif is None
+    assert [g["caption"] for g in gallery] == ["a red circle (seed 5)"]
+    assert Path(image).is_file()
+
+
+def test_api_errors_are_messages(server: dict) -> None:
+    from gradio_client.exceptions import AppError
+
+    client = _client(server)
+    cases = [
+        (_draw_args(server, "   ", steps=5), "the prompt is empty"),
+        (_draw_args(server, "a cat", steps=5000), "greater than maximum"),
+        (dict(_draw_args(server, "a cat", steps=5), model="ViT-B-32::openai"), "not in the list of choices"),
+        (_draw_args(server, "a cat", steps=5, negatives="ok\n" * 9), "at most 8 negative prompts"),
+    ]
+    for args, message in cases:
+        with pytest.raises(AppError, match=message):
+            client.predict(**args, api_name="/draw")
+
+
+def test_api_stop_keeps_the_drawing_so_far(server: dict) -> None:
+    client = _client(server)
+    job = client.submit(**_draw_args(server, "a green tree", steps=2000, gif=True), api_name="/draw")
+    deadline = time.monotonic() + 60
+    while not any(isinstance(o[1], str) and o[1].startswith("step") for o in job.outputs()):
+        assert time.monotonic() < deadline and not job.done(), "no progress from the drawing"
+        time.sleep(0.05)
+    t0 = time.monotonic()
+    client.predict(api_name="/stop")
+    _, status, svg, _, sidecar, gif, _ = job.result(timeout=30)
+    assert time.monotonic() - t0 < 3, "Stop took too long"
+    assert status.startswith("Stopped: step"), status
+    steps_done = json.loads(Path(sidecar).read_text())["steps_done"]
+    assert 1 <= steps_done < 2000
+    _check_svg(svg, 16)
+    assert Image.open(gif).format == "GIF"
+
+
+def test_concurrent_clients_each_get_their_own_drawing(server: dict) -> None:
+    jobs = {}
+    for i, prompt in enumerate(["a boat", "a house", "a bird"]):
+        client = _client(server)  # one session per visitor
+        jobs[prompt] = client.submit(**_draw_args(server, prompt, steps=40, seed=i), api_name="/draw")
+    results = {prompt: job.result(timeout=120) for prompt, job in jobs.items()}
+    for i, (prompt, (_, status, svg, _, sidecar, _, gallery)) in enumerate(results.items()):
+        meta = json.loads(Path(sidecar).read_text())
+        assert (meta["prompts"], meta["seed"], meta["steps_done"]) == ([prompt], i, 40), status
+        assert [g["caption"] for g in gallery] == [f"{prompt} (seed {i})"]
+        _check_svg(svg, 16)
+    assert len({Path(r[2]).read_text() for r in results.values()}) == 3
+
+
+def test_queue_is_bounded(server: dict) -> None:
+    from gradio_client.exceptions import AppError
+    from gradio_client.utils import QueueError
+
+    clients = [_client(server) for _ in range(2)]
+    busy = [c.submit(**_draw_args(server, "a tall tower", steps=2000), api_name="/draw") for c in clients]
+    deadline = time.monotonic() + 60
+    while not all(len(j.outputs()) >= 2 for j in busy):  # both drawing slots taken
+        assert time.monotonic() < deadline and not any(j.done() for j in busy)
+        time.sleep(0.05)
+    waiting = [
+        _client(server).submit(**_draw_args(server, "a dot", steps=1), api_name="/draw") for _ in range(5)
+    ]
+    deadline = time.monotonic() + 10
+    while not any(j.done() for j in waiting) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for c in clients:  # Stop skips the queue (the page's Stop button posts the same request), so a full queue
+        body = {"data": [], "session_hash": c.session_hash}  # cannot keep a visitor from stopping
+        with urllib.request.urlopen(_post(server["url"] + "gradio_api/run/stop", body), timeout=10) as r:
+            assert r.status == 200
+    outcomes = []
+    for job in waiting:
+        try:
+            outcomes.append(job.result(timeout=60)[1].split(":")[0])
+        except (QueueError, AppError) as e:
+            outcomes.append(type(e).__name__)
+    assert sorted(outcomes) == ["Done"] * 4 + ["QueueError"], outcomes
+    assert all(j.result(timeout=30)[1].startswith("Stopped") for j in busy)
+
+
+# --- a real browser ---------------------------------------------------------------------------------------
+
+
+def _browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: apt-get install -y chromium")
+        pytest.skip("chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    return pw, pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+
+
+def _set_number(page, elem_id: str, value: int) -> None:
+    box = page.locator(f"#{elem_id} input[type=number]")
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def _status(page) -> str:
+    return page.locator("#status").inner_text()
+
+
+def _watch_run(page, until: str, timeout: float = 60) -> list[str]:
+    """Poll the preview until the status starts with ``until``; returns the distinct image URLs seen."""
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while not _status(page).startswith(until):
+        assert time.monotonic() < deadline, f"status stuck at {_status(page)!r}"
+        img = page.locator("#drawing img")
+        src = img.first.get_attribute("src") if img.count() else None
+        if src and src not in seen:
+            seen.append(src)
+        time.sleep(0.03)
+    return seen
+
+
+@pytest.mark.browser
+def test_browser_draw_download_stop_and_error(server: dict, tmp_path_factory: pytest.TempPathFactory) -> None:
+    artefacts = Path(os.environ.get("CLIPART_ARTEFACTS") or tmp_path_factory.getbasetemp() / "artefacts")
+    artefacts.mkdir(parents=True, exist_ok=True)
+    pw, browser = _browser()
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 1100}, accept_downloads=True)
+        page.goto(server["url"])
+        page.wait_for_selector("#prompt textarea", timeout=30_000)
+        for elem_id, value in (("strokes", 16), ("steps", 300), ("size", 128), ("views", 2)):
+            _set_number(page, elem_id, value)
+        page.locator("#prompt textarea").fill("a red apple on a table")
+        page.locator("#draw").click()
+        seen = _watch_run(page, "Done")
+        previews = {page.request.get(src).body() for src in seen[:-1]}
+        assert len(previews) >= 2, f"expected at least two different live previews, saw {len(seen)} URLs"
+        final = page.locator("#drawing img")
+        assert final.is_visible() and final.evaluate("img => img.naturalWidth") == 128
+        assert "300/300" in _status(page)
+
+        with page.expect_download() as download:
+            page.locator("#download-svg").click()
+        svg_path = artefacts / "browser-drawing.svg"
+        download.value.save_as(svg_path)
+        _check_svg(svg_path, 16)
+        page.screenshot(path=str(artefacts / "webapp.png"), full_page=True)
+
+        _set_number(page, "steps", 2000)
+        page.locator("#prompt textarea").fill("a blue bicycle")
+        page.locator("#draw").click()
+        _watch_run(page, "step")
+        page.wait_for_function("document.querySelector('#drawing img') !== null")
+        t0 = time.monotonic()
+        page.locator("#stop").click()
+        _watch_run(page, "Stopped", timeout=10)
+        assert time.monotonic() - t0 < 3, "Stop took too long"
+        assert page.locator("#download-svg").is_visible()
+        assert page.locator("#gallery img").count() == 2
+
+        page.locator("#prompt textarea").fill("")
+        page.locator("#draw").click()
+        page.get_by_text("the prompt is empty").first.wait_for(timeout=15_000)
+        page.screenshot(path=str(artefacts / "webapp-error.png"))
+        print(f"browser artefacts in {artefacts}")
+    finally:
+        browser.close()
+        pw.stop()
