@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -92,8 +93,19 @@ def tiny_model_json(path: Path) -> Path:
 
 
 def run_cli(*args: str, env: dict | None = None, timeout: float = 300, module: str = "clipart"):
-    """Run ``python -m clipart ARGS`` with one thread; returns the CompletedProcess."""
+    """Run ``python -m clipart ARGS`` with one thread; returns the CompletedProcess.
+
+    On a timeout the whole process group (torchrun's workers, loader workers) is killed before failing.
+    """
     full_env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", module, *args], capture_output=True, text=True, env=full_env, timeout=timeout
+    cmd = [sys.executable, "-m", module, *args]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env, start_new_session=True
     )
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -137,7 +138,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             )
         config = TrainConfig(**settings)
     export = train(config, resume=bool(resume))
-    print(export)
+    if os.environ.get("RANK", "0") == "0":
+        print(export)
     return 0
 
 

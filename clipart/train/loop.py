@@ -14,6 +14,7 @@ import dataclasses
 import math
 import random
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +76,6 @@ class _Trainer:
         self.device = dist.device
         self.autocast_dtype, use_scaler = _precision(config.precision, self.device)
         state = run.load_latest() if resume else None
-        self.dist.barrier()
-        if dist.main and not resume:
-            run.write_config(config)
         if self.device.type == "cuda" and self.autocast_dtype is None:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
@@ -97,8 +95,11 @@ class _Trainer:
         self.epoch_of_positions = 0
         if state is not None:
             self._restore(state)
-        elif resume:
-            run.truncate_metrics(0)
+        self.dist.barrier()  # every rank has checked the folder before rank 0 writes into it
+        if dist.main and not resume:
+            run.write_config(config)
+        elif dist.main:
+            run.truncate_metrics(self.step)  # drop what a killed session logged after its last checkpoint
         self.model: torch.nn.Module = self.bundle.model
         if dist.world > 1:
             self.model = torch.nn.parallel.DistributedDataParallel(
@@ -185,25 +186,29 @@ class _Trainer:
         if self.device.type == "cuda" and rng.get("cuda") is not None:
             torch.cuda.set_rng_state(rng["cuda"], self.device)
         random.setstate(rng["python"])
-        self.run_dir.truncate_metrics(self.step)
 
     # -- the loop -----------------------------------------------------------------------------------------
     def run(self) -> Path:
         c, p = self.config, self.plan
         log = TrainLog(self.run_dir.path, p.total_steps, self.step, self.dist.main, c.progress)
         try:
-            if self.step < p.total_steps:
-                log.message(
-                    f"training {self.bundle.description} on {p.num_samples} pairs: {p.total_steps} steps of "
-                    f"{p.batch_size} ({p.steps_per_epoch} per epoch), {self.dist.world} process(es) on "
-                    f"{self.device.type}" + (f", resuming at step {self.step}" if self.step else "")
-                )
-                self._loop(log)
-            if self.dist.main:
-                raw = self.bundle.model
-                export_model(raw, self.bundle.model_cfg, self.bundle.preprocess_cfg, self.run_dir.export_dir)
-                log.message(f"exported to {self.run_dir.export_dir} (load it with --model local-dir:...)")
-            self.dist.barrier()
+            with warnings.catch_warnings():
+                # open_clip's feature gather calls a torch collective that torch marks as deprecated
+                warnings.filterwarnings("ignore", category=FutureWarning, module=r"open_clip\.")
+                if self.step < p.total_steps:
+                    log.message(
+                        f"training {self.bundle.description} on {p.num_samples} pairs: {p.total_steps} steps of "
+                        f"{p.batch_size} ({p.steps_per_epoch} per epoch), {self.dist.world} process(es) on "
+                        f"{self.device.type}" + (f", resuming at step {self.step}" if self.step else "")
+                    )
+                    self._loop(log)
+                if self.dist.main:
+                    raw = self.bundle.model
+                    export_model(
+                        raw, self.bundle.model_cfg, self.bundle.preprocess_cfg, self.run_dir.export_dir
+                    )
+                    log.message(f"exported to {self.run_dir.export_dir} (load it with --model local-dir:...)")
+                self.dist.barrier()
         finally:
             log.close()
         return self.run_dir.export_dir

@@ -1,0 +1,137 @@
+"""Every bad input of `clipart train` / `clipart eval`: one clear line, exit code 2, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from test_train_support import make_pairs, run_cli, shapes_csv, tiny_model_json, write_csv
+
+from clipart.cli import main
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    root = tmp_path_factory.mktemp("errors")
+    csv = shapes_csv(root, 40)
+    model = tiny_model_json(root / "tiny.json")
+    run = root / "done"
+    base = [
+        "train",
+        "--data",
+        str(csv),
+        "--model",
+        str(model),
+        "--batch-size",
+        "8",
+        "--workers",
+        "0",
+        "--quiet",
+    ]
+    assert main([*base, "--steps", "1", "--out", str(run)]) == 0
+    return {"root": root, "csv": csv, "model": model, "run": run, "base": base}
+
+
+def _fails(args: list[str], capsys: pytest.CaptureFixture, match: str) -> None:
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("clipart: error: "), err
+    assert match in err[0], err[0]
+
+
+def _new_out(setup: dict, name: str) -> list[str]:
+    return ["--out", str(setup["root"] / name)]
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"--data": "missing.csv"}, "training data not found: missing.csv"),
+        ({"--data": "shards/{00000..00009}.tar"}, "matches no tar file"),
+        ({"--model": "ViT-Nope-99"}, "unknown model 'ViT-Nope-99'"),
+        ({"--model": "missing.json"}, "model config file not found"),
+        ({"--batch-size": "1"}, "at least 2 image–text pairs"),
+        ({"--batch-size": "64"}, "fewer than one batch of 64"),
+        ({"--batch-size": "8", "--accum": "3"}, "not divisible by --accum 3"),
+        ({"--steps": "5", "--epochs": "2"}, "--steps or --epochs, not both"),
+        ({"--precision": "fp16", "--device": "cpu"}, "fp16 needs a CUDA device"),
+        ({"--eval-every": "5"}, "--eval-every needs --eval-zeroshot"),
+        ({"--pretrained": "laion2b_s34b_b79k"}, "with a JSON config give a weights file"),
+    ],
+)
+def test_bad_train_flags(setup: dict, capsys: pytest.CaptureFixture, change: dict, match: str) -> None:
+    args = list(setup["base"])
+    for flag, value in change.items():
+        if flag in args:
+            args[args.index(flag) + 1] = value
+        else:
+            args += [flag, value]
+    _fails([*args, *_new_out(setup, "never")], capsys, match)
+    assert not (setup["root"] / "never").exists()  # nothing written
+
+
+def test_csv_without_the_columns_and_broken_config_json(setup: dict, capsys: pytest.CaptureFixture) -> None:
+    root = setup["root"]
+    pairs = make_pairs(root / "img", 3)
+    bad_csv = write_csv(root / "cols.csv", [(p, c) for p, c, _ in pairs], ("path", "text"))
+    args = [a if a != str(setup["csv"]) else str(bad_csv) for a in setup["base"]]
+    _fails([*args, *_new_out(setup, "never")], capsys, "cols.csv has no column 'filepath', 'caption'")
+    broken = root / "broken.json"
+    broken.write_text('{"embed_dim": 64, "vision_cfg": {')
+    args = [a if a != str(setup["model"]) else str(broken) for a in setup["base"]]
+    _fails([*args, *_new_out(setup, "never")], capsys, "broken.json is not valid JSON")
+    broken.write_text('{"embed_dim": 64}')
+    _fails([*args, *_new_out(setup, "never")], capsys, "broken.json lacks vision_cfg, text_cfg")
+    assert not (root / "never").exists()
+
+
+def test_output_folders_and_resume_conflicts(setup: dict, capsys: pytest.CaptureFixture) -> None:
+    run, base = setup["run"], setup["base"]
+    before = sorted(p.name for p in run.rglob("*"))
+    _fails(
+        [*base, "--steps", "1", "--lr", "0.1", "--out", str(run)], capsys, "holds a different run (lr differ)"
+    )
+    _fails(
+        [*base, "--steps", "1", "--out", str(run)],
+        capsys,
+        "already holds this run: continue it with --resume",
+    )
+    _fails(
+        ["train", "--resume", str(run), "--lr", "0.1"], capsys, "conflict with the stored run (--lr 0.1 vs"
+    )
+    _fails(["train", "--resume", str(run), "--out", str(setup["root"])], capsys, "name different folders")
+    _fails(["train", "--resume", str(setup["root"] / "img")], capsys, "holds no training run")
+    _fails(["train", "--resume", str(setup["root"] / "nowhere")], capsys, "holds no training run")
+    _fails(
+        [*base, "--steps", "1", "--out", str(setup["root"] / "img")],
+        capsys,
+        "not empty and holds no clipart run",
+    )
+    _fails(["train", "--model", "x.json"], capsys, "needs --data and --out")
+    assert sorted(p.name for p in run.rglob("*")) == before
+    assert json.loads((run / "config.json").read_text())["lr"] == 5e-4
+
+
+def test_bad_eval_inputs(setup: dict, capsys: pytest.CaptureFixture) -> None:
+    model = f"local-dir:{setup['run'] / 'export'}"
+    _fails(["eval", "zeroshot", "--model", model, "--data", "nowhere"], capsys, "evaluation data not found")
+    _fails(
+        ["eval", "zeroshot", "--model", model, "--data", str(setup["csv"])], capsys, "has no column 'label'"
+    )
+    _fails(["eval", "zeroshot", "--model", model, "--data", str(setup["root"]), "--template", "no slot"], capsys,
+           "must contain {}")  # fmt: skip
+    _fails(
+        ["eval", "retrieval", "--model", model, "--data", "nowhere.csv"], capsys, "retrieval data not found"
+    )
+    _fails(["eval", "retrieval", "--model", "local-dir:/nowhere", "--data", str(setup["csv"])], capsys,
+           "has no open_clip_config.json")  # fmt: skip
+
+
+def test_a_real_process_exits_2_with_one_line(setup: dict) -> None:
+    result = run_cli(*setup["base"], "--batch-size", "1", *_new_out(setup, "never"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "clipart: error: --batch-size 1: a contrastive batch needs at least 2 image–text pairs"
+    ]
+    assert not (setup["root"] / "never").exists()
