@@ -194,6 +194,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("models", help="list guide models usable offline (embedded, cached)")
     p.add_argument("--all", action="store_true", help="also list every open_clip architecture and tag")
     p.set_defaults(func=_cmd_models)
+    from clipart import app
+    from clipart.train import commands, minidata
+
+    commands.register(sub)
+    minidata.register(sub)
+    app.register(sub)
     return parser
 
 
