@@ -15,7 +15,7 @@ from torch.utils.checkpoint import checkpoint
 from clipart.scene import Scene
 
 PIECES = 8
-CHUNK = 8
+CHUNK_ELEMENTS = 1 << 22  # strokes × pieces × pixels per checkpointed chunk
 
 
 def _polyline(ctrl: Tensor) -> Tensor:
@@ -28,12 +28,13 @@ def _polyline(ctrl: Tensor) -> Tensor:
 
 def _chunk(img: Tensor, ctrl: Tensor, used: Tensor, half: Tensor, colors: Tensor, grid: Tensor) -> Tensor:
     verts = _polyline(ctrl)
-    a, b = verts[:, :-1, None], verts[:, 1:, None]  # [S, L, 1, 2]
-    ab = b - a
-    t = (((grid - a) * ab).sum(-1) / (ab * ab).sum(-1).clamp(min=1e-12)).clamp(0, 1)
-    dist = (grid - (a + t[..., None] * ab)).norm(dim=-1)  # [S, L, H*W]
-    dist = dist.masked_fill(~used[:, :, None], float("inf")).amin(dim=1)
-    alpha = colors[:, 3:] * (half[:, None] - dist + 0.5).clamp(0, 1)  # [S, H*W]
+    a, d = verts[:, :-1, None], verts[:, 1:, None] - verts[:, :-1, None]  # [S, L, 1, 2]
+    px, py = grid[:, 0] - a[..., 0], grid[:, 1] - a[..., 1]  # [S, L, H*W]
+    dx, dy = d[..., 0], d[..., 1]
+    t = ((px * dx + py * dy) / (dx * dx + dy * dy).clamp(min=1e-12)).clamp(0, 1)
+    ex, ey = px - t * dx, py - t * dy
+    d2 = (ex * ex + ey * ey).masked_fill(~used[:, :, None], float("inf")).amin(dim=1)  # [S, H*W]
+    alpha = colors[:, 3:] * (half[:, None] - d2.sqrt() + 0.5).clamp(0, 1)
     for i in range(ctrl.shape[0]):
         img = img + alpha[i] * (colors[i, :3, None] - img)
     return img
@@ -50,7 +51,8 @@ def render_reference(scene: Scene, size: int) -> Tensor:
     used = torch.arange(3 * PIECES, device=dev)[None, :] < scene.segments[:, None] * PIECES
     half = scene.widths * size / 2
     colors = scene.colors
-    for s in range(0, scene.num_strokes, CHUNK):
-        sl = slice(s, s + CHUNK)
+    chunk = max(1, CHUNK_ELEMENTS // (3 * PIECES * size * size))
+    for s in range(0, scene.num_strokes, chunk):
+        sl = slice(s, s + chunk)
         img = checkpoint(_chunk, img, ctrl[sl], used[sl], half[sl], colors[sl], grid, use_reentrant=False)
     return img.reshape(3, size, size)

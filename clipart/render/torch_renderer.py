@@ -1,6 +1,6 @@
 """The pure-PyTorch differentiable rasterizer (the default renderer).
 
-Strokes are flattened to polylines (8 line pieces per cubic), each pixel within reach of a stroke gets coverage
+Strokes are flattened to polylines (see :mod:`.bezier`), each pixel within reach of a stroke gets coverage
 ``clamp(hw - d + 0.5, 0, 1)`` from its distance ``d`` to the nearest piece (see :mod:`.coverage`), and strokes are
 composited "over" in order onto the background (see :mod:`.composite`). One autograd Function holds both steps
 with an analytic backward, so memory grows with the pixels the strokes touch, not with strokes × canvas.
@@ -16,10 +16,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from clipart.render.bezier import PIECES_PER_CUBIC, flatten
+from clipart.render.bezier import flatten
 from clipart.render.composite import over, over_backward
 from clipart.render.coverage import distance_grad, make_pieces, nearest_pieces
-from clipart.scene import MAX_SEGMENTS, Scene
+from clipart.scene import Scene
 
 
 class _Rasterize(torch.autograd.Function):
@@ -62,13 +62,15 @@ class _Rasterize(torch.autograd.Function):
         return g_verts, g_half, g_colors, None, None, None, None
 
 
-def render_scenes(scenes: list[Scene], size: int) -> Tensor:
-    """Render ``scenes`` (all on one device) at ``size`` px in one batched pass: ``[K, 3, size, size]``."""
+def render_scenes(scenes: list[Scene], size: int, *, pieces: int | None = None) -> Tensor:
+    """Render ``scenes`` (all on one device) at ``size`` px in one batched pass: ``[K, 3, size, size]``.
+
+    ``pieces`` fixes the line pieces per cubic; by default each cubic gets enough for 0.1 px accuracy.
+    """
     dev = scenes[0].device
     points = torch.cat([s.points for s in scenes])
     dtype = points.dtype
-    verts = flatten(points * size)
-    num_pieces = torch.cat([s.segments for s in scenes]).to(dev).clamp(1, MAX_SEGMENTS) * PIECES_PER_CUBIC
+    verts, num_pieces = flatten(points * size, torch.cat([s.segments for s in scenes]), pieces=pieces)
     half_width = torch.cat([s.widths for s in scenes]) * (size / 2)
     colors = torch.cat([s.colors for s in scenes])
     counts = torch.tensor([s.num_strokes for s in scenes], device=dev)
