@@ -34,6 +34,14 @@ class OverState:
     layers: list[tuple[int, int]]  # (offset, length) of each layer, bottom first
 
 
+def _take(t: Tensor, idx: Tensor, dim: int = 0) -> Tensor:
+    return torch.index_select(t, dim, idx)
+
+
+def _put(t: Tensor, idx: Tensor, values: Tensor, dim: int = 0) -> Tensor:
+    return t.index_copy_(dim, idx, values)
+
+
 def over(
     pix: Tensor, stroke: Tensor, alpha: Tensor, rgb: Tensor, background: Tensor
 ) -> tuple[Tensor, OverState]:
@@ -41,52 +49,49 @@ def over(
     over ``background`` ``[3, Q]`` (the flat canvas). Returns the image ``[3, Q]`` and the state for
     :func:`over_backward`."""
     q, p, dev = background.shape[1], pix.shape[0], pix.device
-    out = background.clone()
-    sorted_pix, order = torch.sort(pix, stable=True)  # by pixel, then by stroke
+    key = pix.int() if q < 2**31 else pix  # int32 sorts faster
+    sorted_pix, order = torch.sort(key, stable=True)  # by pixel, then by stroke
+    sorted_pix = sorted_pix.long()
     counts = torch.bincount(pix, minlength=q)
     count_desc, active = torch.sort(counts, descending=True)
     n_active = int(torch.count_nonzero(counts))
     depth = int(count_desc[0]) if p else 0
     active = active[:n_active]
-    pos = torch.empty(q, dtype=torch.long, device=dev)
-    pos[active] = torch.arange(n_active, device=dev)
-    rank = torch.arange(p, device=dev) - (torch.cumsum(counts, 0) - counts)[sorted_pix]
+    pos = _put(torch.empty(q, dtype=torch.long, device=dev), active, torch.arange(n_active, device=dev))
+    rank = torch.arange(p, device=dev) - _take(torch.cumsum(counts, 0) - counts, sorted_pix)
     # layer r holds the pixels covered more than r times: a prefix of ``active``
     hist = torch.bincount(count_desc[:n_active], minlength=depth + 1)
     length = n_active - torch.cumsum(hist, 0)[:depth]
     offset = torch.cumsum(length, 0) - length
-    col_sorted = pos[sorted_pix]
-    dest = offset[rank] + col_sorted
-    src = torch.empty_like(order)
-    src[dest] = order
-    col = torch.empty_like(order)
-    col[dest] = col_sorted
-    a = alpha[src]
-    s = stroke[src]
-    c = rgb[s].T.contiguous()
-    x = background[:, active]
+    col_sorted = _take(pos, sorted_pix)
+    dest = _take(offset, rank) + col_sorted
+    src = _put(torch.empty_like(order), dest, order)
+    col = _put(torch.empty_like(order), dest, col_sorted)
+    a = _take(alpha, src)
+    s = _take(stroke, src)
+    c = _take(rgb, s).T.contiguous()
+    x = _take(background, active, 1)
     under = torch.empty_like(c)
     layers = list(zip(offset.tolist(), length.tolist(), strict=True))
     for o, n in layers:
         xs = x[:, :n]
         under[:, o : o + n] = xs
         xs.lerp_(c[:, o : o + n], a[o : o + n])
-    out[:, active] = x
+    out = _put(background.clone(), active, x, 1)
     return out, OverState(active, src, col, s, a, c, under, layers)
 
 
 def over_backward(st: OverState, grad: Tensor, num_strokes: int) -> tuple[Tensor, Tensor]:
     """Given dL/d(image) ``[3, Q]``, return dL/d(alpha) per pair (input order) and dL/d(rgb) ``[N, 3]``."""
-    g = grad[:, st.active][:, st.col]  # [3, P] image gradient at each pair's pixel
+    g = _take(_take(grad, st.active, 1), st.col, 1)  # [3, P] image gradient at each pair's pixel
     keep = 1 - st.alpha
     t = torch.ones(st.active.shape[0], dtype=grad.dtype, device=grad.device)
     t_pair = torch.empty_like(st.alpha)
     for o, n in reversed(st.layers):
         t_pair[o : o + n] = t[:n]
         t[:n].mul_(keep[o : o + n])
-    g_alpha_layered = t_pair * (g * (st.rgb - st.under)).sum(0)
+    diff = g * (st.rgb - st.under)
+    g_alpha_layered = t_pair * (diff[0] + diff[1] + diff[2])
     g_rgb = torch.zeros(num_strokes, 3, dtype=grad.dtype, device=grad.device)
     g_rgb.index_add_(0, st.stroke, (g * (st.alpha * t_pair)).T)
-    g_alpha = torch.empty_like(g_alpha_layered)
-    g_alpha[st.src] = g_alpha_layered
-    return g_alpha, g_rgb
+    return _put(torch.empty_like(g_alpha_layered), st.src, g_alpha_layered), g_rgb

@@ -12,6 +12,7 @@ covers a pixel once, by its nearest piece. Work is proportional to the pixels ne
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import torch
@@ -34,6 +35,14 @@ class Pieces:
     stroke: Tensor  # [M] stroke index
     vert: Tensor  # [M] index of the start vertex in ``verts.reshape(-1, 2)``
 
+    def frame(self) -> Tensor:
+        """``[M, 5]``: start x, start y, unit direction x, y (``(1, 0)`` for a zero-length piece), length."""
+        d = self.b - self.a
+        length = torch.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1])
+        x_axis = torch.tensor([1.0, 0.0], dtype=d.dtype, device=d.device)
+        unit = torch.where(length[:, None] > 0, d / length.clamp(min=1e-30)[:, None], x_axis)
+        return torch.cat([self.a, unit, length[:, None]], dim=1)
+
 
 @dataclass
 class Pairs:
@@ -43,7 +52,13 @@ class Pairs:
     piece: Tensor  # [P] the nearest piece
     x: Tensor  # [P] pixel column
     y: Tensor  # [P] pixel row
+    pix: Tensor  # [P] flat pixel index, ``offset[stroke] + y * size + x``
     d2: Tensor  # [P] squared distance from the pixel centre to the nearest piece
+
+
+def _take(t: Tensor, idx: Tensor) -> Tensor:
+    """``t[idx]`` along dim 0 (``index_select`` is several times faster than advanced indexing on CPU)."""
+    return torch.index_select(t, 0, idx)
 
 
 def make_pieces(verts: Tensor, num_pieces: Tensor) -> Pieces:
@@ -53,7 +68,7 @@ def make_pieces(verts: Tensor, num_pieces: Tensor) -> Pieces:
     stroke, k = used.nonzero(as_tuple=True)
     vert = stroke * v + k
     flat = verts.reshape(-1, 2)
-    return Pieces(flat[vert], flat[vert + 1], stroke, vert)
+    return Pieces(_take(flat, vert), _take(flat, vert + 1), stroke, vert)
 
 
 def _bucket_sizes(size: int, device: torch.device) -> Tensor:
@@ -65,58 +80,52 @@ def _bucket_sizes(size: int, device: torch.device) -> Tensor:
     return torch.tensor(sizes, device=device)
 
 
-def _segment_frame(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
-    """Unit direction (``(1, 0)`` for a zero-length piece) and length of pieces ``a → b``."""
-    d = b - a
-    length = d.norm(dim=-1)
-    x_axis = torch.tensor([1.0, 0.0], dtype=d.dtype, device=d.device)
-    unit = torch.where(length[..., None] > 0, d / length.clamp(min=1e-30)[..., None], x_axis)
-    return unit, length
-
-
 class _Blocks:
-    """The rectangular block of the flat buffer that each stroke owns (its box clipped to the canvas)."""
+    """The rectangular block of the flat buffer that each stroke owns (its box clipped to the canvas), as an
+    ``[N, 6]`` table of x0, y0, x1, y1, width and offset in the buffer."""
+
+    X0, Y0, X1, Y1, W, BASE = range(6)
 
     def __init__(self, lo: Tensor, hi: Tensor, stroke: Tensor, num_strokes: int, size: int) -> None:
         dev = lo.device
-        self.x0 = torch.full((num_strokes,), size, device=dev).scatter_reduce_(0, stroke, lo[:, 0], "amin")
-        self.y0 = torch.full((num_strokes,), size, device=dev).scatter_reduce_(0, stroke, lo[:, 1], "amin")
-        self.x1 = torch.full((num_strokes,), -1, device=dev).scatter_reduce_(0, stroke, hi[:, 0], "amax")
-        self.y1 = torch.full((num_strokes,), -1, device=dev).scatter_reduce_(0, stroke, hi[:, 1], "amax")
-        self.w = (self.x1 - self.x0 + 1).clamp_(min=0)
-        area = self.w * (self.y1 - self.y0 + 1).clamp_(min=0)
-        self.base = torch.cumsum(area, 0) - area
+        start = torch.full((num_strokes, 2), size, device=dev)
+        start.scatter_reduce_(0, stroke[:, None].expand(-1, 2), lo, "amin")
+        stop = torch.full((num_strokes, 2), -1, device=dev)
+        stop.scatter_reduce_(0, stroke[:, None].expand(-1, 2), hi, "amax")
+        wh = (stop - start + 1).clamp_(min=0)
+        area = wh[:, 0] * wh[:, 1]
+        base = torch.cumsum(area, 0) - area
+        self.table = torch.cat([start, stop, wh[:, :1], base[:, None]], dim=1)
         self.total = int(area.sum())
 
 
 def _patch_d2(
-    pc: Pieces, idx: Tensor, lo: Tensor, k: int, bl: _Blocks, reach: Tensor
+    frame: Tensor, stroke: Tensor, lo: Tensor, idx: Tensor, k: int, bl: _Blocks, reach2: Tensor
 ) -> tuple[Tensor, Tensor]:
     """Squared distances ``[m, k, k]`` (``inf`` beyond reach) from the pixels of the patches of pieces ``idx``
     to those pieces, and the buffer index of each pixel."""
     ar = torch.arange(k, device=idx.device)
-    s = pc.stroke[idx]
-    kx = lo[idx, 0, None] + ar  # [m, k] pixel columns
-    ky = lo[idx, 1, None] + ar  # [m, k] pixel rows
-    okx = kx <= bl.x1[s, None]
-    oky = ky <= bl.y1[s, None]
-    a = pc.a[idx]
-    unit, length = _segment_frame(a, pc.b[idx])
-    qx = torch.where(okx, kx + 0.5 - a[:, :1], _FAR)
-    qy = torch.where(oky, ky + 0.5 - a[:, 1:], _FAR)
-    ux, uy = unit[:, :1], unit[:, 1:]
+    s = _take(stroke, idx)
+    blk = _take(bl.table, s).T[:, :, None]  # [6, m, 1]
+    start = _take(lo, idx)
+    kx = start[:, :1] + ar  # [m, k] pixel columns
+    ky = start[:, 1:] + ar  # [m, k] pixel rows
+    okx = kx <= blk[bl.X1]
+    oky = ky <= blk[bl.Y1]
+    ax, ay, ux, uy, length = _take(frame, idx).T[:, :, None]  # each [m, 1]
+    qx = torch.where(okx, kx + 0.5 - ax, _FAR)
+    qy = torch.where(oky, ky + 0.5 - ay, _FAR)
     along = (qx * ux)[:, None, :] + (qy * uy)[:, :, None]
     perp = (qy * ux)[:, :, None] - (qx * uy)[:, None, :]
-    excess = along - along.clamp(min=0).minimum(length[:, None, None])
+    excess = along - along.clamp(min=0).minimum(length[:, :, None])
     d2 = perp.mul_(perp).addcmul_(excess, excess)
-    r = reach[s]
-    d2.masked_fill_(d2 >= (r * r)[:, None, None], float("inf"))
-    row = torch.where(oky, ky - bl.y0[s, None], 0) * bl.w[s, None] + bl.base[s, None]
-    col = torch.where(okx, kx - bl.x0[s, None], 0)
+    d2.masked_fill_(d2 >= _take(reach2, s)[:, None, None], float("inf"))
+    row = torch.where(oky, ky - blk[bl.Y0], 0) * blk[bl.W] + blk[bl.BASE]
+    col = torch.where(okx, kx - blk[bl.X0], 0)
     return d2, row[:, :, None] + col[:, None, :]
 
 
-def _chunks(pc: Pieces, lo: Tensor, hi: Tensor):
+def _chunks(lo: Tensor, hi: Tensor):
     """Yield ``(piece indices, patch size)`` batches: pieces bucketed by patch size, at most ``_CHUNK`` pixels."""
     ext = (hi - lo + 1).amax(dim=1)
     sizes = _bucket_sizes(int(ext.max()), ext.device)
@@ -131,43 +140,57 @@ def _chunks(pc: Pieces, lo: Tensor, hi: Tensor):
         start += count
 
 
-def nearest_pieces(pieces: Pieces, reach: Tensor, size: int) -> tuple[Pieces, Pairs]:
+def _pack(d2: Tensor, idx: Tensor) -> Tensor:
+    """int64 keys ``bits(d2) << 32 | piece`` that order by distance (non-negative floats order like their bits)
+    and name the piece."""
+    if sys.byteorder == "little":  # one pass: the int32 pair (piece, bits) read as one int64
+        piece = idx.int()[:, None, None].expand(d2.shape)
+        return torch.stack([piece, d2.view(torch.int32)], dim=-1).view(torch.int64)
+    return (d2.view(torch.int32).long() << 32) | idx[:, None, None]
+
+
+def nearest_pieces(pieces: Pieces, reach: Tensor, size: int, offset: Tensor) -> tuple[Pieces, Tensor, Pairs]:
     """All (stroke, pixel) pairs with a pixel centre within ``reach[stroke]`` of the stroke on a ``size``-pixel
-    canvas, with the nearest piece and its squared distance. Also returns the pieces that reach the canvas,
-    which ``Pairs.piece`` indexes."""
-    r = reach[pieces.stroke][:, None]
+    canvas, with the nearest piece and its squared distance; ``offset[stroke]`` is added to the flat pixel
+    index. Also returns the pieces that reach the canvas (which ``Pairs.piece`` indexes) and their frames."""
+    r = _take(reach, pieces.stroke)[:, None]
     lim = (-2.0, size + 2.0)
     # pixel k (centre k + 0.5) can be within reach only if lo < k + 0.5 < hi
     lo = (torch.floor((torch.minimum(pieces.a, pieces.b) - r).clamp(*lim) - 0.5) + 1).long().clamp_(min=0)
     hi = (
-        (torch.ceil((torch.maximum(pieces.a, pieces.b) + r).clamp(*lim) - 0.5) - 1)
+        torch.ceil((torch.maximum(pieces.a, pieces.b) + r).clamp(*lim) - 0.5)
         .long()
+        .sub_(1)
         .clamp_(max=size - 1)
     )
     on = (lo <= hi).all(dim=1).nonzero().squeeze(1)
-    pc = Pieces(pieces.a[on], pieces.b[on], pieces.stroke[on], pieces.vert[on])
-    lo, hi = lo[on], hi[on]
+    pc = Pieces(_take(pieces.a, on), _take(pieces.b, on), _take(pieces.stroke, on), _take(pieces.vert, on))
+    lo, hi = _take(lo, on), _take(hi, on)
+    frame = pc.frame()
     dev = lo.device
     bl = _Blocks(lo, hi, pc.stroke, reach.shape[0], size)
     if len(on) == 0:
         empty = torch.zeros(0, dtype=torch.long, device=dev)
-        return pc, Pairs(empty, empty, empty, empty, torch.zeros(0, dtype=reach.dtype, device=dev))
+        return (
+            pc,
+            frame,
+            Pairs(empty, empty, empty, empty, empty, torch.zeros(0, dtype=reach.dtype, device=dev)),
+        )
+    reach2 = reach * reach
     if reach.dtype == torch.float32:
-        # One pass: the key (d2 bits << 32 | piece) orders by distance (non-negative floats order like their
-        # bits) and names the nearest piece.
+        # One pass: a scatter-min of packed (distance, piece) keys.
         inf_key = _INF_BITS << 32
-        buf = torch.full((bl.total,), inf_key | 0xFFFFFFFF, dtype=torch.long, device=dev)
-        for idx, k in _chunks(pc, lo, hi):
-            d2, e = _patch_d2(pc, idx, lo, k, bl, reach)
-            key = (d2.view(torch.int32).long() << 32) | idx[:, None, None]
-            buf.scatter_reduce_(0, e.reshape(-1), key.reshape(-1), "amin")
+        buf = torch.full((bl.total,), inf_key | 0x7FFFFFFF, dtype=torch.long, device=dev)
+        for idx, k in _chunks(lo, hi):
+            d2, e = _patch_d2(frame, pc.stroke, lo, idx, k, bl, reach2)
+            buf.scatter_reduce_(0, e.reshape(-1), _pack(d2, idx).reshape(-1), "amin")
         e = (buf < inf_key).nonzero().squeeze(1)
-        key = buf[e]
+        key = _take(buf, e)
         piece = key & 0xFFFFFFFF
         d2 = (key >> 32).int().view(torch.float32)
     else:
         # Any dtype: the minimum distance first, then the lowest piece index that attains it.
-        parts = [(idx, *_patch_d2(pc, idx, lo, k, bl, reach)) for idx, k in _chunks(pc, lo, hi)]
+        parts = [(idx, *_patch_d2(frame, pc.stroke, lo, idx, k, bl, reach2)) for idx, k in _chunks(lo, hi)]
         dmin = torch.full((bl.total,), float("inf"), dtype=reach.dtype, device=dev)
         for _, d2, e in parts:
             dmin.scatter_reduce_(0, e.reshape(-1), d2.reshape(-1), "amin")
@@ -176,26 +199,31 @@ def nearest_pieces(pieces: Pieces, reach: Tensor, size: int) -> tuple[Pieces, Pa
             win = (d2 == dmin[e]) & (d2 < float("inf"))
             best.scatter_reduce_(0, e[win], idx[:, None, None].expand_as(e)[win], "amin")
         e = (dmin < float("inf")).nonzero().squeeze(1)
-        piece, d2 = best[e], dmin[e]
-    s = pc.stroke[piece]
-    local = e - bl.base[s]
-    row = torch.div(local, bl.w[s], rounding_mode="floor")
-    return pc, Pairs(s, piece, bl.x0[s] + local - row * bl.w[s], bl.y0[s] + row, d2)
+        piece, d2 = _take(best, e), _take(dmin, e)
+    s = _take(pc.stroke, piece)
+    blk = _take(bl.table, s).T
+    local = e - blk[bl.BASE]
+    row = torch.div(local, blk[bl.W], rounding_mode="floor")
+    x = blk[bl.X0] + local - row * blk[bl.W]
+    y = blk[bl.Y0] + row
+    return pc, frame, Pairs(s, piece, x, y, _take(offset, s) + y * size + x, d2)
 
 
-def distance_grad(pc: Pieces, pairs: Pairs, g_d: Tensor, num_verts: int) -> Tensor:
+def distance_grad(pc: Pieces, frame: Tensor, pairs: Pairs, g_d: Tensor, num_verts: int) -> Tensor:
     """Gradient ``[num_verts, 2]`` w.r.t. the flat polyline vertices, given ``g_d`` = dL/d(distance) per pair."""
-    a, b = pc.a[pairs.piece], pc.b[pairs.piece]
-    unit, length = _segment_frame(a, b)
-    q = torch.stack([pairs.x, pairs.y], dim=1).to(a.dtype) + 0.5 - a
-    along = (q * unit).sum(dim=1).clamp(min=0).minimum(length)
-    diff = q - along[:, None] * unit
-    d = diff.norm(dim=1)
-    n = diff / d.clamp(min=1e-12)[:, None]  # unit vector from the nearest point to the pixel (0 when d is 0)
-    tau = along / length.clamp(min=1e-30)  # position of the nearest point along the piece, 0..1
-    g = -g_d[:, None] * n
-    grad = torch.zeros(num_verts, 2, dtype=a.dtype, device=a.device)
-    vert = pc.vert[pairs.piece]
-    grad.index_add_(0, vert, g * (1 - tau)[:, None])
-    grad.index_add_(0, vert + 1, g * tau[:, None])
+    ax, ay, ux, uy, length = _take(frame, pairs.piece).T
+    qx = pairs.x.to(ax.dtype) + 0.5 - ax
+    qy = pairs.y.to(ax.dtype) + 0.5 - ay
+    along = (qx * ux + qy * uy).clamp_(min=0).minimum(length)
+    dx = qx - along * ux
+    dy = qy - along * uy
+    # dd/da = -(1 - tau) n and dd/db = -tau n, with n the unit vector from the nearest point to the pixel
+    # (0 when the distance is 0) and tau the nearest point's position along the piece
+    scale = -g_d / torch.sqrt(dx * dx + dy * dy).clamp_(min=1e-12)
+    g = torch.stack([dx * scale, dy * scale], dim=1)
+    tau = (along / length.clamp(min=1e-30))[:, None]
+    grad = torch.zeros(num_verts, 2, dtype=g.dtype, device=g.device)
+    vert = _take(pc.vert, pairs.piece)
+    grad.index_add_(0, vert, g - g * tau)
+    grad.index_add_(0, vert + 1, g * tau)
     return grad

@@ -38,28 +38,26 @@ class _Rasterize(torch.autograd.Function):
     ) -> Tensor:
         colors = colors.clamp(0, 1)  # straight through: clamped values, unclamped gradient
         pieces = make_pieces(verts, num_pieces)
-        pc, pairs = nearest_pieces(pieces, half_width + 0.5, size)
-        cov = (half_width[pairs.stroke] + 0.5 - pairs.d2.sqrt()).clamp_(0, 1)
-        opacity = colors[pairs.stroke, 3]
-        pix = (scene_index[pairs.stroke] * size + pairs.y) * size + pairs.x
-        image, state = over(pix, pairs.stroke, opacity * cov, colors[:, :3], background)
-        ctx.state = (pc, pairs, cov, opacity, state, verts.shape)
+        offset = scene_index * (size * size)
+        pc, frame, pairs = nearest_pieces(pieces, half_width + 0.5, size, offset)
+        hw, opacity = torch.index_select(torch.stack([half_width, colors[:, 3]], 1), 0, pairs.stroke).T
+        cov = (hw + 0.5 - pairs.d2.sqrt()).clamp_(0, 1)
+        image, state = over(pairs.pix, pairs.stroke, opacity * cov, colors[:, :3], background)
+        ctx.state = (pc, frame, pairs, cov, opacity, state, verts.shape)
         k = background.shape[1] // (size * size)
         return image.view(3, k, size, size).transpose(0, 1).contiguous()
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
-        pc, pairs, cov, opacity, state, vshape = ctx.state
+        pc, frame, pairs, cov, opacity, state, vshape = ctx.state
         n = vshape[0]
         g_alpha, g_rgb = over_backward(state, grad.transpose(0, 1).reshape(3, -1), n)
-        g_opacity = torch.zeros(n, dtype=grad.dtype, device=grad.device).index_add_(
-            0, pairs.stroke, g_alpha * cov
-        )
         g_cov = g_alpha * opacity * ((cov > 0) & (cov < 1))
-        g_half = torch.zeros(n, dtype=grad.dtype, device=grad.device).index_add_(0, pairs.stroke, g_cov)
-        g_verts = distance_grad(pc, pairs, -g_cov, vshape[0] * vshape[1]).view(vshape)
-        g_colors = torch.cat([g_rgb, g_opacity[:, None]], dim=1)
-        return g_verts, g_half, g_colors, None, None, None, None
+        g_stroke = torch.zeros(n, 2, dtype=grad.dtype, device=grad.device)
+        g_stroke.index_add_(0, pairs.stroke, torch.stack([g_cov, g_alpha * cov], dim=1))
+        g_verts = distance_grad(pc, frame, pairs, -g_cov, vshape[0] * vshape[1]).view(vshape)
+        g_colors = torch.cat([g_rgb, g_stroke[:, 1:]], dim=1)
+        return g_verts, g_stroke[:, 0], g_colors, None, None, None, None
 
 
 def render_scenes(scenes: list[Scene], size: int, *, pieces: int | None = None) -> Tensor:
