@@ -45,7 +45,7 @@ def _put(t: Tensor, idx: Tensor, values: Tensor, dim: int = 0) -> Tensor:
 def over(
     pix: Tensor, stroke: Tensor, alpha: Tensor, rgb: Tensor, background: Tensor
 ) -> tuple[Tensor, OverState]:
-    """Composite pairs ``(pix, stroke, alpha)`` (listed in stroke order) with stroke colours ``rgb`` ``[N, 3]``
+    """Composite pairs ``(pix, stroke, alpha)`` (listed in stroke order) with stroke colours ``rgb`` ``[3, N]``
     over ``background`` ``[3, Q]`` (the flat canvas). Returns the image ``[3, Q]`` and the state for
     :func:`over_backward`."""
     q, p, dev = background.shape[1], pix.shape[0], pix.device
@@ -69,7 +69,7 @@ def over(
     col = _put(torch.empty_like(order), dest, col_sorted)
     a = _take(alpha, src)
     s = _take(stroke, src)
-    c = _take(rgb, s).T.contiguous()
+    c = torch.gather(rgb, 1, s[None].expand(3, -1))
     x = _take(background, active, 1)
     under = torch.empty_like(c)
     layers = list(zip(offset.tolist(), length.tolist(), strict=True))

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from clipart.render.bezier import flatten
 from clipart.render.composite import over, over_backward
-from clipart.render.coverage import distance_grad, make_pieces, nearest_pieces
+from clipart.render.coverage import distance_grad, make_pieces, nearest_pieces, take_columns
 from clipart.scene import Scene
 
 
@@ -40,9 +40,9 @@ class _Rasterize(torch.autograd.Function):
         pieces = make_pieces(verts, num_pieces)
         offset = scene_index * (size * size)
         pc, frame, pairs = nearest_pieces(pieces, half_width + 0.5, size, offset)
-        hw, opacity = torch.index_select(torch.stack([half_width, colors[:, 3]], 1), 0, pairs.stroke).T
+        hw, opacity = take_columns(torch.stack([half_width, colors[:, 3]]), pairs.stroke)
         cov = (hw + 0.5 - pairs.d2.sqrt()).clamp_(0, 1)
-        image, state = over(pairs.pix, pairs.stroke, opacity * cov, colors[:, :3], background)
+        image, state = over(pairs.pix, pairs.stroke, opacity * cov, colors[:, :3].T.contiguous(), background)
         ctx.state = (pc, frame, pairs, cov, opacity, state, verts.shape)
         k = background.shape[1] // (size * size)
         return image.view(3, k, size, size).transpose(0, 1).contiguous()
