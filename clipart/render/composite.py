@@ -43,42 +43,47 @@ def _put(t: Tensor, idx: Tensor, values: Tensor, dim: int = 0) -> Tensor:
 
 
 def over(
-    pix: Tensor, stroke: Tensor, alpha: Tensor, rgb: Tensor, background: Tensor
+    pix: Tensor, stroke: Tensor, alpha: Tensor, rgb: Tensor, background: Tensor, pixels_per_image: int
 ) -> tuple[Tensor, OverState]:
     """Composite pairs ``(pix, stroke, alpha)`` (listed in stroke order) with stroke colours ``rgb`` ``[3, N]``
-    over ``background`` ``[3, Q]`` (the flat canvas). Returns the image ``[3, Q]`` and the state for
-    :func:`over_backward`."""
-    q, p, dev = background.shape[1], pix.shape[0], pix.device
+    over images of ``pixels_per_image`` pixels with background colours ``background`` ``[3, K]``. Returns the
+    flat images ``[3, K * pixels_per_image]`` and the state for :func:`over_backward`. Apart from the images,
+    work and memory grow with the number of pairs, not with the canvas."""
+    p, dev = pix.shape[0], pix.device
+    q = background.shape[1] * pixels_per_image
     key = pix.int() if q < 2**31 else pix  # int32 sorts faster
     sorted_pix, order = torch.sort(key, stable=True)  # by pixel, then by stroke
-    sorted_pix = sorted_pix.long()
-    counts = torch.bincount(pix, minlength=q)
-    count_desc, active = torch.sort(counts, descending=True)
-    n_active = int(torch.count_nonzero(counts))
+    pixel, counts = torch.unique_consecutive(sorted_pix.long(), return_counts=True)
+    group = torch.repeat_interleave(
+        torch.arange(pixel.shape[0], device=dev), counts
+    )  # pixel of each sorted pair
+    rank = torch.arange(p, device=dev) - _take(torch.cumsum(counts, 0) - counts, group)
+    # layer r holds the pixels covered more than r times: a prefix of the pixels sorted by count, descending
+    count_desc, by_count = torch.sort(counts, descending=True)
     depth = int(count_desc[0]) if p else 0
-    active = active[:n_active]
-    pos = _put(torch.empty(q, dtype=torch.long, device=dev), active, torch.arange(n_active, device=dev))
-    rank = torch.arange(p, device=dev) - _take(torch.cumsum(counts, 0) - counts, sorted_pix)
-    # layer r holds the pixels covered more than r times: a prefix of ``active``
-    hist = torch.bincount(count_desc[:n_active], minlength=depth + 1)
-    length = n_active - torch.cumsum(hist, 0)[:depth]
+    hist = torch.bincount(count_desc, minlength=depth + 1)
+    length = pixel.shape[0] - torch.cumsum(hist, 0)[:depth]
     offset = torch.cumsum(length, 0) - length
-    col_sorted = _take(pos, sorted_pix)
+    active = _take(pixel, by_count)
+    pos = _put(torch.empty_like(by_count), by_count, torch.arange(by_count.shape[0], device=dev))
+    col_sorted = _take(pos, group)
     dest = _take(offset, rank) + col_sorted
     src = _put(torch.empty_like(order), dest, order)
     col = _put(torch.empty_like(order), dest, col_sorted)
     a = _take(alpha, src)
     s = _take(stroke, src)
     c = torch.gather(rgb, 1, s[None].expand(3, -1))
-    x = _take(background, active, 1)
+    x = torch.gather(
+        background, 1, torch.div(active, pixels_per_image, rounding_mode="floor")[None].expand(3, -1)
+    )
     under = torch.empty_like(c)
     layers = list(zip(offset.tolist(), length.tolist(), strict=True))
     for o, n in layers:
         xs = x[:, :n]
         under[:, o : o + n] = xs
         xs.lerp_(c[:, o : o + n], a[o : o + n])
-    out = _put(background.clone(), active, x, 1)
-    return out, OverState(active, src, col, s, a, c, under, layers)
+    out = background[:, :, None].expand(3, -1, pixels_per_image).contiguous().view(3, q)
+    return _put(out, active, x, 1), OverState(active, src, col, s, a, c, under, layers)
 
 
 def over_backward(st: OverState, grad: Tensor, num_strokes: int) -> tuple[Tensor, Tensor]:

@@ -42,10 +42,10 @@ class _Rasterize(torch.autograd.Function):
         pc, frame, pairs = nearest_pieces(pieces, half_width + 0.5, size, offset)
         hw, opacity = take_columns(torch.stack([half_width, colors[:, 3]]), pairs.stroke)
         cov = (hw + 0.5 - pairs.d2.sqrt()).clamp_(0, 1)
-        image, state = over(pairs.pix, pairs.stroke, opacity * cov, colors[:, :3].T.contiguous(), background)
+        rgb = colors[:, :3].T.contiguous()
+        image, state = over(pairs.pix, pairs.stroke, opacity * cov, rgb, background, size * size)
         ctx.state = (pc, frame, pairs, cov, opacity, state, verts.shape)
-        k = background.shape[1] // (size * size)
-        return image.view(3, k, size, size).transpose(0, 1).contiguous()
+        return image.view(3, background.shape[1], size, size).transpose(0, 1).contiguous()
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
@@ -73,6 +73,7 @@ def render_scenes(scenes: list[Scene], size: int, *, pieces: int | None = None) 
     colors = torch.cat([s.colors for s in scenes])
     counts = torch.tensor([s.num_strokes for s in scenes], device=dev)
     scene_index = torch.repeat_interleave(torch.arange(len(scenes), device=dev), counts)
-    bg = torch.tensor([s.background for s in scenes], dtype=dtype, device=dev)  # [K, 3]
-    background = bg.T[:, :, None].expand(3, len(scenes), size * size).reshape(3, -1)
+    background = torch.tensor(
+        [s.background for s in scenes], dtype=dtype, device=dev
+    ).T.contiguous()  # [3, K]
     return _Rasterize.apply(verts, half_width, colors, num_pieces, scene_index, background, size)
