@@ -146,3 +146,55 @@ def test_logit_scale_is_clamped_at_100(shapes: dict, tmp_path: Path) -> None:
 
     scale = load_file(str(export / "open_clip_model.safetensors"))["logit_scale"]
     assert scale.exp().item() == pytest.approx(100.0, rel=1e-5)
+
+
+def _weights(folder: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(folder / "open_clip_model.safetensors"))
+
+
+def test_fine_tuning_from_a_local_dir_or_a_weights_file_with_locked_towers(
+    shapes: dict, tmp_path: Path, tiny_model_dir: Path
+) -> None:
+    source = _weights(tiny_model_dir)
+    common = dict(
+        data=str(shapes["csv"]), steps=2, batch_size=8, warmup=1, lr=1e-2, workers=0, progress=False
+    )
+    locked_text = _weights(train(TrainConfig(model=f"local-dir:{tiny_model_dir}", lock_text=True,
+                                             out=str(tmp_path / "a"), **common)))  # fmt: skip
+    cfg = tmp_path / "same.json"
+    cfg.write_text((tiny_model_dir / "open_clip_config.json").read_text())
+    locked_image = _weights(train(TrainConfig(model=str(cfg), pretrained=str(tiny_model_dir / "open_clip_model.safetensors"),
+                                              lock_image=True, out=str(tmp_path / "b"), **common)))  # fmt: skip
+    for weights, frozen in ((locked_text, "text"), (locked_image, "image")):
+        for key, value in source.items():
+            is_image = key.startswith("visual.")
+            if key == "logit_scale":
+                continue
+            same = torch.equal(weights[key], value)
+            assert same == ((frozen == "image") == is_image), (frozen, key)
+
+
+def test_eval_commands_on_csv_data(
+    shapes: dict, tmp_path: Path, tiny_model_dir: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from clipart.cli import main
+
+    pairs = make_pairs(tmp_path / "imgs", 12, seed=3)
+    labelled = write_csv(
+        tmp_path / "labels.tsv", [(p, name) for p, _, name in pairs], ("path", "class"), "\t"
+    )
+    args = ["eval", "zeroshot", "--model", f"local-dir:{tiny_model_dir}", "--data", str(labelled), "--json"]
+    assert main([*args, "--image-column", "path", "--label-column", "class", "--template", "a {}"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["images"] == 12 and result["classes"] == len({n for _, _, n in pairs})
+    assert 0 <= result["top1"] <= result["top5"] <= 1
+    assert (
+        main(
+            ["eval", "retrieval", "--model", f"local-dir:{tiny_model_dir}", "--data", str(shapes["held_csv"])]
+        )
+        == 0
+    )
+    line = capsys.readouterr().out
+    assert "image_to_text_R@1" in line and "text_to_image_R@10" in line and "(64 images" in line

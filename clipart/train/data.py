@@ -106,7 +106,7 @@ def _transform_all(
         state = random.getstate()
         try:
             for image, seed in zip(images, seeds, strict=True):
-                torch.manual_seed(seed)
+                torch.default_generator.manual_seed(seed)  # CPU only: torch.manual_seed also seeds GPUs
                 random.seed(seed)
                 pixels.append(transform(image))
         finally:
@@ -140,7 +140,7 @@ class ListedBatches(Dataset):
         images, captions, bad, example = [], [], 0, None
         seeds = [derive_seed(self.seed, "aug", epoch, start + k) for k in range(len(indices))]
         for k, index in enumerate(indices):
-            spare = random.Random(derive_seed(self.seed, "spare", epoch, start + k))
+            spare = None
             for _ in range(100):
                 try:
                     images.append(open_image(self.table.paths[index]))
@@ -149,6 +149,7 @@ class ListedBatches(Dataset):
                 except Exception as e:  # any decoding failure means "skip this image"
                     bad += 1
                     example = example or f"{self.table.paths[index]}: {e}"
+                    spare = spare or random.Random(derive_seed(self.seed, "spare", epoch, start + k))
                     index = spare.randrange(p.num_samples)
             else:
                 raise ClipartError(f"100 images in a row could not be read (last: {example}): check the data")
