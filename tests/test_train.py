@@ -72,6 +72,10 @@ def test_cli_training_learns_shapes_and_exports_an_open_clip_folder(shapes: dict
     tokenizer = open_clip.get_tokenizer(f"local-dir:{export}")
     assert tokenizer.context_length == 16
     assert set(json.loads((export / "open_clip_config.json").read_text())) == {"model_cfg", "preprocess_cfg"}
+    from clipart.models import load_model
+
+    guide = load_model(f"local-dir:{export}", device="cpu")  # what `clipart draw --model local-dir:...` uses
+    assert guide.image_size == 32 and guide.encode_text(["a red circle"]).shape == (1, 64)
 
     # zero-shot accuracy on held-out shapes is far above chance (1/16)
     result = run_cli("eval", "zeroshot", "--model", f"local-dir:{export}", "--data", str(shapes["labelled"]),

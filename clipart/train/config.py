@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,8 @@ def normalise_paths(config: TrainConfig) -> TrainConfig:
             updates[name] = str(Path(value).expanduser().resolve())
     if Path(config.data).expanduser().exists():
         updates["data"] = str(Path(config.data).expanduser().resolve())
+    elif any(c in config.data for c in "{*?[:") and "://" not in config.data:  # a local shard pattern
+        updates["data"] = "::".join(os.path.abspath(os.path.expanduser(p)) for p in config.data.split("::"))
     if config.model.startswith("local-dir:"):
         updates["model"] = "local-dir:" + str(Path(config.model[10:]).expanduser().resolve())
     elif config.model.endswith(".json") and Path(config.model).expanduser().exists():

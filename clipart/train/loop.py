@@ -249,6 +249,8 @@ class _Trainer:
             if self.step % c.checkpoint_every == 0 or last:
                 self._checkpoint()
         del batches
+        if self.bad:
+            log.message(f"skipped {self.bad} of {self.seen} samples: unreadable images or missing captions")
 
     def _track_position(self, batch: dict[str, Any]) -> None:
         epoch = batch["g"] // self.plan.micro_per_epoch
