@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from clipart.errors import ClipartError
-from clipart.render import available_renderers, get_renderer, render, render_batch
+from clipart.render import available_renderers, get_renderer, render, render_batch, torch_renderer
 from clipart.render.bezier import TOLERANCE_PX, flatten
 from clipart.render.torch_renderer import render_scenes
 from clipart.scene import Scene
@@ -152,6 +152,18 @@ def test_batch_equals_single_renders() -> None:
     g_batch = torch.autograd.grad((batch * weight).sum(), [a.points, a.colors, b.widths])
     g_single = torch.autograd.grad((singles * weight).sum(), [a.points, a.colors, b.widths])
     for x, y in zip(g_batch, g_single, strict=True):
+        assert torch.allclose(x, y, atol=1e-6)
+
+
+def test_large_scenes_in_stroke_groups_render_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    scene = clipdraw(40, 13, radius=0.25, widths_px=(1.0, 20.0)).requires_grad_()
+    weight = torch.rand(3, 128, 128, generator=torch.Generator().manual_seed(2))
+    whole = render(scene, 128)
+    g_whole = grads(scene, whole, weight)
+    monkeypatch.setattr(torch_renderer, "_GROUP_PIXELS", 2000)  # about one stroke per group
+    grouped = render(scene, 128)
+    assert torch.equal(whole, grouped)
+    for x, y in zip(g_whole, grads(scene, grouped, weight), strict=True):
         assert torch.allclose(x, y, atol=1e-6)
 
 

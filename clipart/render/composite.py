@@ -42,21 +42,15 @@ def _put(t: Tensor, idx: Tensor, values: Tensor, dim: int = 0) -> Tensor:
     return t.index_copy_(dim, idx, values)
 
 
-def over(
-    pix: Tensor, stroke: Tensor, alpha: Tensor, rgb: Tensor, background: Tensor, pixels_per_image: int
-) -> tuple[Tensor, OverState]:
+def over(pix: Tensor, stroke: Tensor, alpha: Tensor, rgb: Tensor, under: Tensor) -> tuple[Tensor, OverState]:
     """Composite pairs ``(pix, stroke, alpha)`` (listed in stroke order) with stroke colours ``rgb`` ``[3, N]``
-    over images of ``pixels_per_image`` pixels with background colours ``background`` ``[3, K]``. Returns the
-    flat images ``[3, K * pixels_per_image]`` and the state for :func:`over_backward`. Apart from the images,
-    work and memory grow with the number of pairs, not with the canvas."""
+    over the flat image ``under`` ``[3, Q]``. Returns the new image and the state for :func:`over_backward`.
+    Apart from copying the image, work and memory grow with the number of pairs, not with the canvas."""
     p, dev = pix.shape[0], pix.device
-    q = background.shape[1] * pixels_per_image
-    key = pix.int() if q < 2**31 else pix  # int32 sorts faster
+    key = pix.int() if under.shape[1] < 2**31 else pix  # int32 sorts faster
     sorted_pix, order = torch.sort(key, stable=True)  # by pixel, then by stroke
     pixel, counts = torch.unique_consecutive(sorted_pix.long(), return_counts=True)
-    group = torch.repeat_interleave(
-        torch.arange(pixel.shape[0], device=dev), counts
-    )  # pixel of each sorted pair
+    group = torch.repeat_interleave(torch.arange(pixel.shape[0], device=dev), counts)  # of each sorted pair
     rank = torch.arange(p, device=dev) - _take(torch.cumsum(counts, 0) - counts, group)
     # layer r holds the pixels covered more than r times: a prefix of the pixels sorted by count, descending
     count_desc, by_count = torch.sort(counts, descending=True)
@@ -73,22 +67,23 @@ def over(
     a = _take(alpha, src)
     s = _take(stroke, src)
     c = torch.gather(rgb, 1, s[None].expand(3, -1))
-    x = torch.gather(
-        background, 1, torch.div(active, pixels_per_image, rounding_mode="floor")[None].expand(3, -1)
-    )
-    under = torch.empty_like(c)
+    x = _take(under, active, 1)
+    below = torch.empty_like(c)
     layers = list(zip(offset.tolist(), length.tolist(), strict=True))
     for o, n in layers:
         xs = x[:, :n]
-        under[:, o : o + n] = xs
+        below[:, o : o + n] = xs
         xs.lerp_(c[:, o : o + n], a[o : o + n])
-    out = background[:, :, None].expand(3, -1, pixels_per_image).contiguous().view(3, q)
-    return _put(out, active, x, 1), OverState(active, src, col, s, a, c, under, layers)
+    return _put(under.clone(), active, x, 1), OverState(active, src, col, s, a, c, below, layers)
 
 
-def over_backward(st: OverState, grad: Tensor, num_strokes: int) -> tuple[Tensor, Tensor]:
-    """Given dL/d(image) ``[3, Q]``, return dL/d(alpha) per pair (input order) and dL/d(rgb) ``[N, 3]``."""
-    g = _take(_take(grad, st.active, 1), st.col, 1)  # [3, P] image gradient at each pair's pixel
+def over_backward(
+    st: OverState, grad: Tensor, num_strokes: int, *, under_grad: bool
+) -> tuple[Tensor, Tensor, Tensor | None]:
+    """Given dL/d(image) ``[3, Q]``, return dL/d(alpha) per pair (input order), dL/d(rgb) ``[3, N]`` and, if
+    ``under_grad``, dL/d(under) ``[3, Q]`` (the gradient times the transmittance of the pairs on each pixel)."""
+    g_active = _take(grad, st.active, 1)
+    g = _take(g_active, st.col, 1)  # [3, P] image gradient at each pair's pixel
     keep = 1 - st.alpha
     t = torch.ones(st.active.shape[0], dtype=grad.dtype, device=grad.device)
     t_pair = torch.empty_like(st.alpha)
@@ -97,6 +92,8 @@ def over_backward(st: OverState, grad: Tensor, num_strokes: int) -> tuple[Tensor
         t[:n].mul_(keep[o : o + n])
     diff = g * (st.rgb - st.under)
     g_alpha_layered = t_pair * (diff[0] + diff[1] + diff[2])
-    g_rgb = torch.zeros(num_strokes, 3, dtype=grad.dtype, device=grad.device)
-    g_rgb.index_add_(0, st.stroke, (g * (st.alpha * t_pair)).T)
-    return _put(torch.empty_like(g_alpha_layered), st.src, g_alpha_layered), g_rgb
+    g_rgb = torch.zeros(3, num_strokes, dtype=grad.dtype, device=grad.device)
+    g_rgb.index_add_(1, st.stroke, g * (st.alpha * t_pair))
+    g_alpha = _put(torch.empty_like(g_alpha_layered), st.src, g_alpha_layered)
+    g_under = _put(grad.clone(), st.active, g_active * t, 1) if under_grad else None
+    return g_alpha, g_rgb, g_under

@@ -21,9 +21,15 @@ from clipart.render.composite import over, over_backward
 from clipart.render.coverage import distance_grad, make_pieces, nearest_pieces, take_columns
 from clipart.scene import Scene
 
+# Strokes are rendered in groups whose boxes cover at most this many pixels in all (more when one stroke does),
+# each group composited onto the image of the groups below; without gradients each group's state is freed before
+# the next, so memory stays bounded however large the canvas.
+_GROUP_PIXELS = 1 << 22
+
 
 class _Rasterize(torch.autograd.Function):
-    """Polylines → image ``[K, 3, size, size]``; differentiable w.r.t. vertices, half widths and colours."""
+    """Polylines over a flat image ``[3, Q]`` → the new image; differentiable w.r.t. the vertices, half widths,
+    colours and the image under the strokes."""
 
     @staticmethod
     def forward(  # type: ignore[override]
@@ -32,32 +38,45 @@ class _Rasterize(torch.autograd.Function):
         half_width: Tensor,
         colors: Tensor,
         num_pieces: Tensor,
-        scene_index: Tensor,
-        background: Tensor,
+        offset: Tensor,
+        under: Tensor,
         size: int,
     ) -> Tensor:
         colors = colors.clamp(0, 1)  # straight through: clamped values, unclamped gradient
         pieces = make_pieces(verts, num_pieces)
-        offset = scene_index * (size * size)
         pc, frame, pairs = nearest_pieces(pieces, half_width + 0.5, size, offset)
         hw, opacity = take_columns(torch.stack([half_width, colors[:, 3]]), pairs.stroke)
         cov = (hw + 0.5 - pairs.d2.sqrt()).clamp_(0, 1)
-        rgb = colors[:, :3].T.contiguous()
-        image, state = over(pairs.pix, pairs.stroke, opacity * cov, rgb, background, size * size)
+        image, state = over(pairs.pix, pairs.stroke, opacity * cov, colors[:, :3].T.contiguous(), under)
         ctx.state = (pc, frame, pairs, cov, opacity, state, verts.shape)
-        return image.view(3, background.shape[1], size, size).transpose(0, 1).contiguous()
+        return image
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor | None, ...]:  # type: ignore[override]
         pc, frame, pairs, cov, opacity, state, vshape = ctx.state
         n = vshape[0]
-        g_alpha, g_rgb = over_backward(state, grad.transpose(0, 1).reshape(3, -1), n)
+        g_alpha, g_rgb, g_under = over_backward(state, grad, n, under_grad=ctx.needs_input_grad[5])
         g_cov = g_alpha * opacity * ((cov > 0) & (cov < 1))
-        g_stroke = torch.zeros(n, 2, dtype=grad.dtype, device=grad.device)
-        g_stroke.index_add_(0, pairs.stroke, torch.stack([g_cov, g_alpha * cov], dim=1))
+        g_stroke = torch.zeros(2, n, dtype=grad.dtype, device=grad.device)
+        g_stroke.index_add_(1, pairs.stroke, torch.stack([g_cov, g_alpha * cov]))
         g_verts = distance_grad(pc, frame, pairs, -g_cov, vshape[0] * vshape[1]).view(vshape)
-        g_colors = torch.cat([g_rgb, g_stroke[:, 1:]], dim=1)
-        return g_verts, g_stroke[:, 0], g_colors, None, None, None, None
+        g_colors = torch.cat([g_rgb, g_stroke[1:]]).T
+        return g_verts, g_stroke[0], g_colors, None, None, g_under, None
+
+
+def _stroke_groups(points: Tensor, segments: Tensor, reach: Tensor, size: int) -> list[int]:
+    """Sizes of consecutive stroke groups whose boxes (an upper bound of the pixels they reach: a cubic lies in
+    the hull of its control points) cover at most ``_GROUP_PIXELS`` pixels each, or one stroke."""
+    if points.shape[0] * size * size <= _GROUP_PIXELS:
+        return [points.shape[0]]
+    p = points.detach()
+    used = (torch.arange(p.shape[1], device=p.device) <= 3 * segments.to(p.device)[:, None])[..., None]
+    lo = torch.where(used, p, float("inf")).amin(dim=1) - reach[:, None]
+    hi = torch.where(used, p, float("-inf")).amax(dim=1) + reach[:, None]
+    side = (hi.clamp(0, size) - lo.clamp(0, size) + 1).clamp(min=0)
+    area = side[:, 0] * side[:, 1]
+    start = torch.div(torch.cumsum(area, 0) - area, _GROUP_PIXELS, rounding_mode="floor")
+    return torch.unique_consecutive(start, return_counts=True)[1].tolist()
 
 
 def render_scenes(scenes: list[Scene], size: int, *, pieces: int | None = None) -> Tensor:
@@ -68,12 +87,19 @@ def render_scenes(scenes: list[Scene], size: int, *, pieces: int | None = None) 
     dev = scenes[0].device
     points = torch.cat([s.points for s in scenes])
     dtype = points.dtype
-    verts, num_pieces = flatten(points * size, torch.cat([s.segments for s in scenes]), pieces=pieces)
+    points = points * size
+    segments = torch.cat([s.segments for s in scenes])
+    verts, num_pieces = flatten(points, segments, pieces=pieces)
     half_width = torch.cat([s.widths for s in scenes]) * (size / 2)
     colors = torch.cat([s.colors for s in scenes])
     counts = torch.tensor([s.num_strokes for s in scenes], device=dev)
-    scene_index = torch.repeat_interleave(torch.arange(len(scenes), device=dev), counts)
-    background = torch.tensor(
-        [s.background for s in scenes], dtype=dtype, device=dev
-    ).T.contiguous()  # [3, K]
-    return _Rasterize.apply(verts, half_width, colors, num_pieces, scene_index, background, size)
+    offset = torch.repeat_interleave(torch.arange(len(scenes), device=dev) * (size * size), counts)
+    background = torch.tensor([s.background for s in scenes], dtype=dtype, device=dev)  # [K, 3]
+    image = background.T[:, :, None].expand(3, -1, size * size).contiguous().view(3, -1)
+    if verts.shape[0]:
+        groups = _stroke_groups(points, segments, half_width.detach() + 0.5, size)
+        for args in zip(
+            *(t.split(groups) for t in (verts, half_width, colors, num_pieces, offset)), strict=True
+        ):
+            image = _Rasterize.apply(*args, image, size)
+    return image.view(3, len(scenes), size, size).transpose(0, 1).contiguous()
