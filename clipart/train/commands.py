@@ -108,7 +108,12 @@ def register(subparsers: Any) -> None:
 
 
 def _train_settings(args: argparse.Namespace) -> dict[str, Any]:
-    settings = {k: v for k, v in vars(args).items() if k not in ("func", "command", "resume", "quiet")}
+    import dataclasses
+
+    from clipart.train.config import TrainConfig
+
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    settings = {k: v for k, v in vars(args).items() if k in fields}
     if getattr(args, "quiet", False):
         settings["progress"] = False
     if settings.get("grad_clip") == 0:

@@ -114,6 +114,22 @@ def _transform_all(
     return torch.stack(pixels), tokenizer(captions)
 
 
+def _batch(
+    images: torch.Tensor,
+    texts: torch.Tensor,
+    g: int,
+    bad: int,
+    seen: int,
+    example: str | None,
+    slot: int,
+    raw_pos: int,
+) -> Batch:
+    """A micro-batch with its bookkeeping: global index, bad/seen sample counts, and (shards) the loader slot
+    and its position in the slot's buffered stream."""
+    return {"images": images, "texts": texts, "g": g, "bad": bad, "seen": seen, "bad_example": example,
+            "slot": slot, "raw_pos": raw_pos}  # fmt: skip
+
+
 class ListedBatches(Dataset):
     """Map-style: item ``g`` is micro-batch ``g`` of this rank, built from a listed PairTable."""
 
@@ -154,8 +170,7 @@ class ListedBatches(Dataset):
             else:
                 raise ClipartError(f"100 images in a row could not be read (last: {example}): check the data")
         pixels, tokens = _transform_all(images, captions, self.transform, self.tokenizer, seeds)
-        return {"images": pixels, "texts": tokens, "g": g, "bad": bad, "seen": len(indices) + bad,
-                "bad_example": example, "slot": 0, "raw_pos": 0}  # fmt: skip
+        return _batch(pixels, tokens, g, bad, len(indices) + bad, example, slot=0, raw_pos=0)
 
 
 class _FromIndex(Sampler):
@@ -273,8 +288,7 @@ class ShardBatches(IterableDataset):
             example = example or (errors[0] if errors else None)
             errors.clear()
             pixels, tokens = _transform_all(images, captions, self.transform, self.tokenizer, seeds)
-            yield {"images": pixels, "texts": tokens, "g": g, "bad": bad, "seen": p.micro_size + bad,
-                   "bad_example": example, "slot": logical, "raw_pos": raw_pos}  # fmt: skip
+            yield _batch(pixels, tokens, g, bad, p.micro_size + bad, example, slot=logical, raw_pos=raw_pos)
 
 
 def make_loader(dataset: Dataset, start: int, workers: int, pin_memory: bool) -> DataLoader:

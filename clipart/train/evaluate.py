@@ -96,9 +96,9 @@ def encode_texts(bundle: ModelBundle, texts: Sequence[str], batch_size: int = 25
     return torch.cat(out)
 
 
-def read_labelled(data: str | Path, image_column: str = "filepath", label_column: str = "label") -> tuple[
-    list[str], list[int], list[str]
-]:  # fmt: skip
+def read_labelled(
+    data: str | Path, image_column: str = "filepath", label_column: str = "label"
+) -> tuple[list[str], list[int], list[str]]:
     """(image paths, class indices, class names) of a labelled folder or CSV/TSV file."""
     path = Path(data).expanduser()
     if not path.exists():

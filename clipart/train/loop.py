@@ -166,13 +166,11 @@ class _Trainer:
                 f"the data changed since this run started ({self.plan.num_samples} pairs now, "
                 f"{data['num_samples']} then): resume with the same data"
             )
-        if self.shards is not None and (data["world"], data["workers"]) != (
-            self.dist.world,
-            self.config.workers,
-        ):
+        layout = (self.dist.world, max(1, self.config.workers))
+        if self.shards is not None and (data["world"], data["workers"]) != layout:
             raise ConfigError(
                 f"this run reads shards with {data['world']} process(es) × {data['workers']} worker(s): resume "
-                f"with the same --workers and number of processes (now {self.dist.world} × {self.config.workers})"
+                f"with the same --workers and number of processes (now {layout[0]} × {layout[1]})"
             )
         self.bundle.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -335,11 +333,13 @@ class _Trainer:
             with self._autocast():
                 if c.eval_zeroshot:
                     result = evaluate_zeroshot(
-                        self.bundle, c.eval_zeroshot, c.eval_templates, device=self.device
+                        self.bundle, c.eval_zeroshot, c.eval_templates, workers=c.workers, device=self.device
                     )
                     row.update({f"zeroshot_{k}": v for k, v in result.items()})
                 if c.eval_retrieval:
-                    result = evaluate_retrieval(self.bundle, c.eval_retrieval, device=self.device)
+                    result = evaluate_retrieval(
+                        self.bundle, c.eval_retrieval, workers=c.workers, device=self.device
+                    )
                     row.update({f"retrieval_{k}": v for k, v in result.items()})
             model.train()
             log.metrics(row)
@@ -370,7 +370,7 @@ class _Trainer:
                 "next_micro": next_micro,
                 "num_samples": self.plan.num_samples,
                 "world": self.dist.world,
-                "workers": self.config.workers,
+                "workers": max(1, self.config.workers),
                 "positions": positions,
             },
             "bad": self.bad,
