@@ -6,9 +6,11 @@ module (``clipart --help``) stays instant.
 """
 
 import argparse
+import atexit
 import os
 import secrets
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -227,7 +229,7 @@ class _Handlers:
         skip = [gr.skip()] * 8
         event, stopped, shown = None, "", time.monotonic()
         try:
-            yield (gr.skip(), "Loading the guide model…", *skip[:6], gr.Row(visible=False), gr.skip())
+            yield (gr.skip(), "Starting…", *skip[:6], gr.Row(visible=False), gr.skip())
             for event in events:
                 if event.done:
                     break
@@ -286,7 +288,10 @@ def build_app(
     specs = [spec for spec, _ in models]
     if default_model is not None and default_model not in specs:
         raise ClipartError(f"default model {default_model!r} is not among the models offered")
-    out_dir = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="clipart-app-"))
+    if out_dir is None:
+        out_dir = Path(tempfile.mkdtemp(prefix="clipart-app-"))
+        atexit.register(shutil.rmtree, out_dir, ignore_errors=True)
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     handlers = _Handlers(specs, device, out_dir, max_seconds)
     presets = handlers.presets
@@ -440,6 +445,8 @@ def launch(
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the page offers only models already on disk
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as Ctrl+C does, cleaning up
     out_dir = Path(tempfile.mkdtemp(prefix="clipart-app-"))
     try:
         demo = build_app(models, default_model, device=device, out_dir=out_dir, max_seconds=max_seconds)
@@ -454,6 +461,8 @@ def launch(
                 footer_links=["api"],
                 ssr_mode=False,
             )
+        except KeyboardInterrupt:  # Ctrl+C (or SIGTERM) before the server was fully up
+            return
         except OSError as e:
             raise ClipartError(
                 f"cannot serve on {host}:{port} ({e}): pick another --port or --host"

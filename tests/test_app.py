@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import time
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -45,8 +45,11 @@ def _free_port() -> int:
 
 
 def _env(tmp: Path) -> dict[str, str]:
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
-    env.update(TMPDIR=str(tmp), GRADIO_TEMP_DIR=str(tmp / "gradio"), PYTHONPATH=str(REPO))
+    """The server's environment: launch() itself must keep Gradio and the hub offline, so those are unset."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GRADIO_", "HF_HUB_"))}
+    env.update(
+        OMP_NUM_THREADS="1", TMPDIR=str(tmp), GRADIO_TEMP_DIR=str(tmp / "gradio"), PYTHONPATH=str(REPO)
+    )
     return env
 
 
@@ -75,19 +78,31 @@ def server(tiny_model: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             pytest.fail(f"the app did not start:\n{(tmp / 'server.log').read_text()}")
         time.sleep(0.3)
     yield {"url": url, "port": port, "model": tiny_model, "tmp": tmp}
-    proc.send_signal(signal.SIGINT)  # lets launch() remove its run folders
+    t0 = time.monotonic()
+    proc.terminate()  # SIGTERM: launch() stops as on Ctrl+C and removes its run folders
     try:
         proc.wait(timeout=15)
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+    assert proc.returncode == 0 and time.monotonic() - t0 < 15, (tmp / "server.log").read_text()
     assert not list(tmp.glob("clipart-app-*")), "the server left its run folders behind"
 
 
-def _client(server: dict):
+@pytest.fixture
+def new_client(server: dict) -> Iterator:
+    """Make gradio_client connections (each its own session), closed after the test."""
     from gradio_client import Client
 
-    return Client(server["url"], verbose=False, download_files=str(server["tmp"] / "downloads"))
+    made = []
+
+    def make() -> Client:
+        made.append(Client(server["url"], verbose=False, download_files=str(server["tmp"] / "downloads")))
+        return made[-1]
+
+    yield make
+    with ThreadPoolExecutor() as pool:  # each close waits up to a second for its heartbeat thread
+        list(pool.map(lambda client: client.close(), made))
 
 
 def _post(url: str, body: dict) -> urllib.request.Request:
@@ -153,11 +168,11 @@ def test_serve_command_line(tiny_model: str, tmp_path: Path) -> None:
     ]
 
 
-def test_build_app_offers_the_models_given(tiny_model: str) -> None:
+def test_build_app_offers_the_models_given(tiny_model: str, tmp_path: Path) -> None:
     from clipart import ClipartError
     from clipart.app import build_app
 
-    demo = build_app([(tiny_model, "tiny")])
+    demo = build_app([(tiny_model, "tiny")], out_dir=tmp_path)
     api = demo.get_api_info()["named_endpoints"]
     assert set(api) == {"/draw", "/stop"}
     model_param = next(p for p in api["/draw"]["parameters"] if p["parameter_name"] == "model")
@@ -166,11 +181,32 @@ def test_build_app_offers_the_models_given(tiny_model: str) -> None:
         build_app([(tiny_model, "tiny")], default_model="ViT-B-32::openai")
 
 
+def test_runs_get_their_own_folders_and_a_time_limit(tiny_model: str, tmp_path: Path) -> None:
+    from clipart.app import _Handlers
+
+    handlers = _Handlers([tiny_model], "cpu", tmp_path, max_seconds=0.0)
+    args = ("", 0.3, "quick", tiny_model, 16, 50, 64, 2, 3, False, False, [])
+    finals = [list(handlers.draw(f"s{i}", "a cat/../../x", *args))[-1] for i in range(2)]
+    for _, status, svg, png, sidecar, gif, gallery, *_ in finals:
+        assert status.startswith("Stopped at the server's limit of 0 s: step **1/50**"), status
+        assert [Path(p).name for p in (svg, png, sidecar)] == [
+            "clipart-3.svg",
+            "clipart-3.png",
+            "clipart-3.json",
+        ]
+        assert Path(svg).parent.parent == tmp_path and gif is None
+        assert gallery == [(png, "a cat/../../x (seed 3)")]
+    assert finals[0][2] != finals[1][2]
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == sorted(
+        2 * ["clipart-3.svg", "clipart-3.png", "clipart-3.json"]
+    )
+
+
 # --- the API through gradio_client ------------------------------------------------------------------------
 
 
-def test_api_streams_previews_and_returns_files(server: dict) -> None:
-    client = _client(server)
+def test_api_streams_previews_and_returns_files(server: dict, new_client) -> None:
+    client = new_client()
     job = client.submit(**_draw_args(server, "a red circle", steps=60, seed=5), api_name="/draw")
     previews = []
     for out in job:
@@ -188,10 +224,10 @@ def test_api_streams_previews_and_returns_files(server: dict) -> None:
     assert Path(image).is_file()
 
 
-def test_api_errors_are_messages(server: dict) -> None:
+def test_api_errors_are_messages(server: dict, new_client) -> None:
     from gradio_client.exceptions import AppError
 
-    client = _client(server)
+    client = new_client()
     cases = [
         (_draw_args(server, "   ", steps=5), "the prompt is empty"),
         (_draw_args(server, "a cat", steps=5000), "greater than maximum"),
@@ -203,8 +239,8 @@ def test_api_errors_are_messages(server: dict) -> None:
             client.predict(**args, api_name="/draw")
 
 
-def test_api_stop_keeps_the_drawing_so_far(server: dict) -> None:
-    client = _client(server)
+def test_api_stop_keeps_the_drawing_so_far(server: dict, new_client) -> None:
+    client = new_client()
     job = client.submit(**_draw_args(server, "a green tree", steps=2000, gif=True), api_name="/draw")
     deadline = time.monotonic() + 60
     while not any(isinstance(o[1], str) and o[1].startswith("step") for o in job.outputs()):
@@ -221,10 +257,10 @@ def test_api_stop_keeps_the_drawing_so_far(server: dict) -> None:
     assert Image.open(gif).format == "GIF"
 
 
-def test_concurrent_clients_each_get_their_own_drawing(server: dict) -> None:
+def test_concurrent_clients_each_get_their_own_drawing(server: dict, new_client) -> None:
     jobs = {}
     for i, prompt in enumerate(["a boat", "a house", "a bird"]):
-        client = _client(server)  # one session per visitor
+        client = new_client()  # one session per visitor
         jobs[prompt] = client.submit(**_draw_args(server, prompt, steps=40, seed=i), api_name="/draw")
     results = {prompt: job.result(timeout=120) for prompt, job in jobs.items()}
     for i, (prompt, (_, status, svg, _, sidecar, _, gallery)) in enumerate(results.items()):
@@ -235,18 +271,18 @@ def test_concurrent_clients_each_get_their_own_drawing(server: dict) -> None:
     assert len({Path(r[2]).read_text() for r in results.values()}) == 3
 
 
-def test_queue_is_bounded(server: dict) -> None:
+def test_queue_is_bounded(server: dict, new_client) -> None:
     from gradio_client.exceptions import AppError
     from gradio_client.utils import QueueError
 
-    clients = [_client(server) for _ in range(2)]
+    clients = [new_client() for _ in range(2)]
     busy = [c.submit(**_draw_args(server, "a tall tower", steps=2000), api_name="/draw") for c in clients]
     deadline = time.monotonic() + 60
     while not all(len(j.outputs()) >= 2 for j in busy):  # both drawing slots taken
         assert time.monotonic() < deadline and not any(j.done() for j in busy)
         time.sleep(0.05)
     waiting = [
-        _client(server).submit(**_draw_args(server, "a dot", steps=1), api_name="/draw") for _ in range(5)
+        new_client().submit(**_draw_args(server, "a dot", steps=1), api_name="/draw") for _ in range(5)
     ]
     deadline = time.monotonic() + 10
     while not any(j.done() for j in waiting) and time.monotonic() < deadline:
@@ -312,6 +348,11 @@ def test_browser_draw_download_stop_and_error(server: dict, tmp_path_factory: py
         page = browser.new_page(viewport={"width": 1280, "height": 1100}, accept_downloads=True)
         page.goto(server["url"])
         page.wait_for_selector("#prompt textarea", timeout=30_000)
+        page.locator("#preset input").click()
+        page.get_by_role("option", name="sketch: ", exact=False).click()
+        page.wait_for_function("document.querySelector('#strokes input[type=number]').value === '32'")
+        page.get_by_text("a lighthouse at night").click()
+        page.wait_for_function("document.querySelector('#prompt textarea').value === 'a lighthouse at night'")
         for elem_id, value in (("strokes", 16), ("steps", 300), ("size", 128), ("views", 2)):
             _set_number(page, elem_id, value)
         page.locator("#prompt textarea").fill("a red apple on a table")
