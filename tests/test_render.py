@@ -241,6 +241,8 @@ def test_renderer_registry() -> None:
             get_renderer("diffvg")
     with pytest.raises(ClipartError):
         render(clipdraw(1, 0), 0)
+    with pytest.raises(ClipartError, match="one device with one dtype"):
+        render_batch([clipdraw(1, 0), as_double(clipdraw(1, 1))], 8)
 
 
 def test_render_imports_nothing_but_scene_and_errors() -> None:

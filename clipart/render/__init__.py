@@ -10,6 +10,7 @@ drawn like SVG strokes with round caps and joins and composited "over" in order 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from functools import cache
 
@@ -24,13 +25,19 @@ Renderer = Callable[[Scene, int], Tensor]
 __all__ = ["Renderer", "available_renderers", "get_renderer", "render", "render_batch"]
 
 
-def _check_size(size: int) -> None:
-    if not isinstance(size, int) or size < 1:
-        raise ClipartError(f"render size must be a positive number of pixels, got {size!r}")
+def _check_size(size: int) -> int:
+    try:
+        pixels = operator.index(size)
+    except TypeError:
+        pixels = 0
+    if pixels < 1:
+        raise ClipartError(f"render size must be a positive whole number of pixels, got {size!r}")
+    return pixels
 
 
 def render(scene: Scene, size: int) -> Tensor:
-    """Render ``scene`` at ``size`` × ``size`` pixels: ``[3, size, size]`` float in [0, 1] on ``scene.device``.
+    """Render ``scene`` at ``size`` × ``size`` pixels: ``[3, size, size]`` in [0, 1] on ``scene.device``, with
+    the dtype of ``scene.points`` (float32 normally).
 
     Differentiable w.r.t. ``scene.points``, ``scene.widths`` and ``scene.colors``.
     """
@@ -39,17 +46,21 @@ def render(scene: Scene, size: int) -> Tensor:
 
 def render_batch(scenes: list[Scene], size: int) -> Tensor:
     """Render several scenes (on one device) at once: ``[K, 3, size, size]``."""
-    _check_size(size)
+    size = _check_size(size)
     if not scenes:
         raise ClipartError("render_batch needs at least one scene")
+    kinds = {(s.points.device, s.points.dtype) for s in scenes}
+    if len(kinds) > 1:
+        raise ClipartError(
+            "render_batch needs all scenes on one device with one dtype; move them with Scene.to"
+        )
     return render_scenes(list(scenes), size)
 
 
 def _render_diffvg(scene: Scene, size: int) -> Tensor:
     from clipart.render.diffvg_renderer import render_diffvg
 
-    _check_size(size)
-    return render_diffvg(scene, size)
+    return render_diffvg(scene, _check_size(size))
 
 
 @cache
