@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -114,6 +115,14 @@ def machine() -> str:
     return model
 
 
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages (other processes make timings noisy)."""
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="3 repeats; reference only on the 64-stroke case")
@@ -131,6 +140,7 @@ def main() -> None:
     print(
         f"machine: {machine()}, {args.threads} torch threads, device {args.device}, torch {torch.__version__}"
     )
+    print(f"load average at start: {_load()}")
     print(f"ours: median of {repeats} after a warm-up; reference (dense, autograd): one run")
     head = f"{'case':<14} {'fwd ms':>8} {'fwd+bwd ms':>11} {'peak MB':>8} {'ref fwd':>9} {'ref f+b':>9} {'ref MB':>7}"
     print(head + f" {'speed-up fwd':>13} {'speed-up f+b':>13}")
@@ -145,6 +155,7 @@ def main() -> None:
         else:
             line += f" {'-':>9} {'-':>9} {'-':>7} {'-':>13} {'-':>13}"
         print(line, flush=True)
+    print(f"load average at end: {_load()}")
 
 
 if __name__ == "__main__":
