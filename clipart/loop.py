@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,6 +27,11 @@ from clipart.output import atomic_write, check_writable
 from clipart.render import render, render_batch
 from clipart.scene import Scene
 from clipart.svg import scene_to_svg, svg_to_scene
+
+
+# kornia draws from torch's global generator: seeding it per step under this lock keeps drawings that run at
+# the same time in one process (the web app) reproducible.
+_AUGMENT_LOCK = threading.Lock()
 
 
 def to_image(tensor: torch.Tensor) -> Image.Image:
@@ -217,7 +223,7 @@ class _Run:
                 scale = 1.0 if frac < 0.5 else (0.4 if frac < 0.75 else 0.1)
                 optimizer.param_groups[0]["lr"] = optimizer.param_groups[0]["base_lr"] * scale
             images = render_batch(scenes, size)
-            with torch.random.fork_rng(devices=[]):
+            with _AUGMENT_LOCK, torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=rng)))
                 views = augment(images)
             per_drawing = torch.stack([obj.loss(views, k) for obj in objectives]).mean(dim=0)
