@@ -59,3 +59,15 @@ def test_bad_input_raises_before_any_work() -> None:
         clipart.steps("  ")
     with pytest.raises(clipart.ConfigError, match="strokes"):
         clipart.steps("a cat", strokes=0)
+
+
+def test_drawings_running_at_once_stay_reproducible(tiny_model: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(seed: int) -> str:
+        return clipart.draw("a cat", model=tiny_model, steps=8, seed=seed, **SMALL).svg()
+
+    alone = one(4)
+    with ThreadPoolExecutor(3) as pool:
+        together = list(pool.map(one, [4, 4, 5]))
+    assert together[0] == together[1] == alone and together[2] != alone
