@@ -89,15 +89,15 @@ def _add_eval(sub: Any) -> None:
         q.add_argument("--model", required=True, help="open_clip name, JSON config or local-dir:FOLDER")
         q.add_argument("--pretrained", help="pretrained tag or weights file")
         q.add_argument("--data", required=True, help="labelled folder or CSV/TSV")
-        q.add_argument("--image-column", default="filepath")
-        q.add_argument("--batch-size", type=int, default=64)
-        q.add_argument("--workers", type=int, default=0)
-        q.add_argument("--device", default="auto")
+        q.add_argument("--image-column", default="filepath", help="CSV column of image paths (filepath)")
+        q.add_argument("--batch-size", type=int, default=64, help="images per forward pass (64)")
+        q.add_argument("--workers", type=int, default=0, help="image-loading worker processes (0)")
+        q.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda")
         q.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    z.add_argument("--label-column", default="label")
+    z.add_argument("--label-column", default="label", help="CSV column of class names (label)")
     z.add_argument("--template", dest="templates", action="append", metavar="TEXT",
                    help="prompt with {} for the class; repeat for an ensemble (a photo of a {}.)")  # fmt: skip
-    r.add_argument("--caption-column", default="caption")
+    r.add_argument("--caption-column", default="caption", help="CSV column of captions (caption)")
     p.set_defaults(func=_cmd_eval)
 
 
