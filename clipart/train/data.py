@@ -270,6 +270,7 @@ class ShardBatches(IterableDataset):
                 raw_pos = self.positions.get(logical, 0) if epoch == self.start // p.micro_per_epoch else 0
                 for _ in range(raw_pos):
                     next(stream)
+                errors.clear()  # counted before the checkpoint
             images, captions, seeds, bad, example = [], [], [], 0, None
             while len(images) < p.micro_size:
                 sample, raw_pos = next(stream), raw_pos + 1
