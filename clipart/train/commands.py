@@ -142,8 +142,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
                 f"clipart train needs {' and '.join(missing)} (or --resume RUN to continue a run)"
             )
         config = TrainConfig(**settings)
-    export = train(config, resume=bool(resume))
-    if os.environ.get("RANK", "0") == "0":
+    main_rank = os.environ.get("RANK", "0") == "0"
+    try:
+        export = train(config, resume=bool(resume))
+    except KeyboardInterrupt:
+        if main_rank:
+            print(
+                f"\nclipart: interrupted; continue with: clipart train --resume {config.out}", file=sys.stderr
+            )
+        return 130
+    if main_rank:
         print(export)
     return 0
 
