@@ -11,7 +11,7 @@ import torch
 from test_train_support import make_pairs, tiny_model_json, write_csv
 
 from clipart.errors import ClipartError
-from clipart.train import TrainConfig, train
+from clipart.train import TrainConfig, resume_config, train
 from clipart.train.data import ListedBatches, ShardBatches, make_loader, make_plan
 from clipart.train.sources import PairTable, detect_format, list_shards, read_pairs_folder, shard_sizes
 
@@ -80,6 +80,8 @@ def test_each_format_trains(pairs: dict, tmp_path: Path) -> None:
     assert detect_format(pattern) == "webdataset" and shard_sizes(list_shards(pattern)) == [30, 30, 30]
     metrics = _train(pattern, tmp_path / "wds-run", pairs["model"], workers=2)
     assert metrics[-1]["seen_samples"] == 16 and metrics[-1]["epoch"] == pytest.approx(2 / 11, abs=1e-3)
+    with pytest.raises(ClipartError, match=r"reads shards with 1 process\(es\) × 2 worker\(s\)"):
+        train(resume_config(tmp_path / "wds-run", {"workers": 1}), resume=True)  # the stream layout changed
 
 
 def test_listed_batches_shuffle_per_epoch_and_split_ranks_without_overlap(pairs: dict) -> None:
