@@ -28,7 +28,6 @@ from clipart.render import render, render_batch
 from clipart.scene import Scene
 from clipart.svg import scene_to_svg, svg_to_scene
 
-
 # kornia draws from torch's global generator: seeding it per step under this lock keeps drawings that run at
 # the same time in one process (the web app) reproducible.
 _AUGMENT_LOCK = threading.Lock()

@@ -132,7 +132,7 @@ def _hf_cached(repo_id: str) -> bool:
     return False
 
 
-def _ensure_hub(what: str, repo_id: str) -> None:
+def ensure_hub(what: str, repo_id: str) -> None:
     """Fail fast when ``repo_id`` is neither cached nor downloadable; go offline when cached and unreachable."""
     import huggingface_hub.constants as hf_constants
 
@@ -182,7 +182,7 @@ def _parse_spec(spec: str, pretrained: str | None) -> tuple[str, str | None, str
         repo = spec[len("hf-hub:") :]
         if repo.count("/") != 1:
             raise ModelError(f"hf-hub model ids look like hf-hub:org/repo, got {spec!r}")
-        _ensure_hub(f"model {spec}", repo)
+        ensure_hub(f"model {spec}", repo)
         return spec, None, spec
     path = Path(spec).expanduser()
     if path.is_dir():
@@ -214,7 +214,7 @@ def _parse_spec(spec: str, pretrained: str | None) -> tuple[str, str | None, str
         raise ModelError(f"unknown pretrained tag {pretrained!r} for {name}; known tags: {tags}")
     repo = cfg.get("hf_hub", "")
     if repo:
-        _ensure_hub(f"{name} weights '{pretrained}'", repo)
+        ensure_hub(f"{name} weights '{pretrained}'", repo)
     elif not hub_reachable():
         raise ModelError(
             f"{name} weights '{pretrained}' must be downloaded, and the internet cannot be reached"

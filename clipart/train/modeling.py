@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from clipart.errors import ModelError
+from clipart.models import ensure_hub
 
 LOCAL_DIR = "local-dir:"
 _MODEL_HELP = (
@@ -103,7 +104,7 @@ def build_model(spec: str, pretrained: str | None = None, device: str | torch.de
                 raise ModelError(f"{spec} brings its own weights: drop --pretrained")
             from huggingface_hub import hf_hub_download
 
-            _ensure_hub(spec, spec[len("hf-hub:") :])
+            ensure_hub(spec, spec[len("hf-hub:") :])
             config = Path(hf_hub_download(spec[len("hf-hub:") :], "open_clip_config.json"))
             return _create(spec, None, device, config, spec)
         name = spec.replace("/", "-")
@@ -117,19 +118,13 @@ def build_model(spec: str, pretrained: str | None = None, device: str | torch.de
                     f"{pretrained!r} is neither a file nor a pretrained tag of {name} (tags: {known})"
                 )
             if tag.get("hf_hub"):
-                _ensure_hub(f"{name} weights '{pretrained}'", tag["hf_hub"].rstrip("/"))
+                ensure_hub(f"{name} weights '{pretrained}'", tag["hf_hub"].rstrip("/"))
         return _create(name, pretrained, device, None, f"{name} ({pretrained or 'random init'})")
     except ModelError:
         raise
     except Exception as e:  # open_clip raises many kinds; all mean "this model could not be built"
         message = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
         raise ModelError(f"could not build model {spec}: {message}") from None
-
-
-def _ensure_hub(what: str, repo: str) -> None:
-    from clipart.models import _ensure_hub as ensure
-
-    ensure(what, repo)
 
 
 def _from_json(path: Path, pretrained: str | None, device: str | torch.device) -> ModelBundle:
