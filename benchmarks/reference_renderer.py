@@ -8,11 +8,18 @@ checkpointing so that memory stays bounded (autograd would otherwise keep stroke
 
 from __future__ import annotations
 
+import ctypes
+
 import torch
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
 from clipart.scene import Scene
+
+try:
+    _MALLOC_TRIM = ctypes.CDLL(None).malloc_trim
+except (OSError, AttributeError):
+    _MALLOC_TRIM = None
 
 PIECES = 8
 CHUNK_ELEMENTS = 1 << 22  # strokes × pieces × pixels per checkpointed chunk
@@ -26,7 +33,15 @@ def _polyline(ctrl: Tensor) -> Tensor:
     return torch.cat([v.flatten(1, 2), ctrl[:, -1, 3:4]], dim=1)
 
 
+def _release_freed_memory() -> None:
+    """Give freed heap memory back to the OS (glibc only). Without it glibc keeps every chunk's freed buffers
+    and the process grows by ~50 MB per chunk (11.7 GB RSS for 1024 strokes) although little is alive."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
 def _chunk(img: Tensor, ctrl: Tensor, used: Tensor, half: Tensor, colors: Tensor, grid: Tensor) -> Tensor:
+    _release_freed_memory()
     verts = _polyline(ctrl)
     a, d = verts[:, :-1, None], verts[:, 1:, None] - verts[:, :-1, None]  # [S, L, 1, 2]
     px, py = grid[:, 0] - a[..., 0], grid[:, 1] - a[..., 1]  # [S, L, H*W]
