@@ -5,7 +5,7 @@
 
 Scenes are CLIPDraw-initialised (Scene.random) with widths spread over 1-8 px, plus a "late" scene whose strokes
 span about a third of the canvas with widths up to 20 px. Forward is one render with gradients enabled;
-forward+backward adds the backward of a weighted sum of the image. Times are medians after a warm-up; each
+forward+backward adds the backward of a weighted sum of the image. Times are medians after 3 warm-up runs; each
 (case, renderer) runs in a fresh process so that its peak memory (RSS above the process after set-up, or CUDA
 allocations) is its own.
 """
@@ -28,6 +28,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+WARMUP = 3
 # name: (strokes, size, radius, max width px)
 CASES = {
     "64 @224": (64, 224, 0.1, 8.0),
@@ -83,8 +84,8 @@ def worker(case: str, renderer: str, repeats: int, threads: int, device: str) ->
         torch.cuda.reset_peak_memory_stats()
     out = {}
     for name, f in (("fwd", forward), ("fwd_bwd", forward_backward)):
-        if repeats > 1:
-            f()  # warm-up
+        for _ in range(WARMUP if repeats > 1 else 0):
+            f()
         times = []
         for _ in range(repeats):
             t = time.perf_counter()
@@ -141,7 +142,7 @@ def main() -> None:
         f"machine: {machine()}, {args.threads} torch threads, device {args.device}, torch {torch.__version__}"
     )
     print(f"load average at start: {_load()}")
-    print(f"ours: median of {repeats} after a warm-up; reference (dense, autograd): one run")
+    print(f"ours: median of {repeats} after {WARMUP} warm-up runs; reference (dense, autograd): one run")
     head = f"{'case':<14} {'fwd ms':>8} {'fwd+bwd ms':>11} {'peak MB':>8} {'ref fwd':>9} {'ref f+b':>9} {'ref MB':>7}"
     print(head + f" {'speed-up fwd':>13} {'speed-up f+b':>13}")
     for case in CASES:
