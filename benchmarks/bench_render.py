@@ -5,7 +5,7 @@
 
 Scenes are CLIPDraw-initialised (Scene.random) with widths spread over 1-8 px, plus a "late" scene whose strokes
 span about a third of the canvas with widths up to 20 px. Forward is one render with gradients enabled;
-forward+backward adds the backward of a weighted sum of the image. Times are medians after 3 warm-up runs; each
+forward+backward adds the backward of a weighted sum of the image. Times are medians after 5 warm-up runs; each
 (case, renderer) runs in a fresh process so that its peak memory (RSS above the process after set-up, or CUDA
 allocations) is its own.
 """
@@ -28,7 +28,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-WARMUP = 3
+WARMUP = 5
 # name: (strokes, size, radius, max width px)
 CASES = {
     "64 @224": (64, 224, 0.1, 8.0),
