@@ -3,7 +3,8 @@
 Strokes are flattened to polylines (see :mod:`.bezier`), each pixel within reach of a stroke gets coverage
 ``clamp(hw - d + 0.5, 0, 1)`` from its distance ``d`` to the nearest piece (see :mod:`.coverage`), and strokes are
 composited "over" in order onto the background (see :mod:`.composite`). One autograd Function holds both steps
-with an analytic backward, so memory grows with the pixels the strokes touch, not with strokes × canvas.
+for a group of strokes, with an analytic backward, so memory grows with the pixels the strokes touch, not with
+strokes × canvas; large scenes are drawn as a chain of such groups.
 
 Colours are clamped to [0, 1] for drawing but the gradient passes straight through the clamp, so a stroke whose
 alpha was clamped to 0 (or a channel to 1) can still move back.
