@@ -175,7 +175,7 @@ def load() -> JudgeNet:
 
 def classify(net: JudgeNet, image: Image.Image) -> tuple[str, float]:
     """The concept the judge sees in ``image`` and its probability."""
-    x = torch.from_numpy(np.asarray(image.convert("RGB").resize((SIZE, SIZE), Image.Resampling.LANCZOS)))
+    x = torch.from_numpy(np.array(image.convert("RGB").resize((SIZE, SIZE), Image.Resampling.LANCZOS)))
     with torch.no_grad():
         p = net(x.permute(2, 0, 1)[None].float() / 255).softmax(1)[0]
     return CONCEPTS[int(p.argmax())], float(p.max())

@@ -120,3 +120,32 @@ def test_presets_and_help_are_quick() -> None:
     t0 = time.perf_counter()
     assert run("--help").returncode == 0
     assert time.perf_counter() - t0 < 3.0  # no torch import for --help (the 1 s target is benchmarked)
+
+
+def test_default_embedded_model_works_offline(tmp_path: Path) -> None:
+    env_note = "HF_ENDPOINT points nowhere: any hub access would fail"
+    env = dict(os.environ, HF_HUB_OFFLINE="0", HF_ENDPOINT="http://127.0.0.1:9", OMP_NUM_THREADS="1")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "clipart",
+            "draw",
+            "a red circle",
+            "--strokes",
+            "8",
+            "--steps",
+            "3",
+            "--size",
+            "96",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, (env_note, proc.stderr)
+    assert "embedded model clipart-mini" in proc.stderr
+    side = json.loads((tmp_path / "clipart-out" / "a-red-circle-s0.json").read_text())
+    assert side["models"] == ["clipart-mini (embedded)"]
