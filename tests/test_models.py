@@ -94,3 +94,15 @@ def _python_startup() -> float:
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import torch, open_clip, kornia"], check=True)
     return time.perf_counter() - t0
+
+
+def test_a_named_checkpoint_file_is_the_one_loaded(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from conftest import make_tiny_model_dir
+
+    folder = shutil.copytree(tiny_model_dir, tmp_path / "two-checkpoints")
+    other = make_tiny_model_dir(tmp_path / "other", seed=1)
+    shutil.copy(other / "open_clip_model.safetensors", folder / "finetuned.safetensors")
+    named = load_model(str(folder / "finetuned.safetensors"), device="cpu").encode_text(["a cat"])
+    expected = load_model(f"local-dir:{other}", device="cpu").encode_text(["a cat"])
+    default = load_model(f"local-dir:{folder}", device="cpu").encode_text(["a cat"])
+    assert torch.allclose(named, expected) and not torch.allclose(named, default)

@@ -195,7 +195,7 @@ def _parse_spec(spec: str, pretrained: str | None) -> tuple[str, str | None, str
                 f"{path.name}: no open_clip_config.json beside it; give the architecture instead: "
                 f"--model ViT-B-32 --pretrained {path}"
             )
-        return f"local-dir:{path.parent}", None, str(path)
+        return f"local-dir:{path.parent}", str(path), str(path)
     name = spec.replace("/", "-")
     if name not in open_clip.list_models():
         raise ModelError(f"unknown model {spec!r}: run `clipart models --all` to list architectures")
@@ -237,9 +237,16 @@ def load_model(spec: str = "clipart-mini", pretrained: str | None = None, device
 
         name, tag, description = _parse_spec(spec, pretrained)
         try:
+            # A local-dir with a tag means "this folder's config, the weights of that checkpoint file": open_clip
+            # would otherwise load whichever weights file of the folder it prefers.
+            own_file = name.startswith("local-dir:") and tag is not None
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FutureWarning)
-                model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=tag, device=dev)
+                model, _, preprocess = open_clip.create_model_and_transforms(
+                    name, pretrained=None if own_file else tag, load_weights=not own_file, device=dev
+                )
+                if own_file:
+                    open_clip.load_checkpoint(model, tag)
             tokenizer = open_clip.get_tokenizer(name)
         except ModelError:
             raise
