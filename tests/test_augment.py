@@ -45,3 +45,17 @@ def test_matches_kornias_perspective_then_crop() -> None:
     torch.manual_seed(1)
     fused = Augment(4, 64)(x)
     assert (reference - fused).abs().mean() < 0.005
+
+
+def test_one_grid_sample_per_render_equals_warping_each_copy() -> None:
+    from kornia.geometry.transform import warp_perspective
+
+    x = _smooth(3) - 1.0
+    aug = Augment(4, 48, background=(0.0, 0.0, 0.0))
+    torch.manual_seed(5)
+    matrices = aug.homographies(x.shape, x)
+    torch.manual_seed(5)
+    fused = aug(x)
+    copies = warp_perspective(x.repeat_interleave(4, dim=0), matrices, (48, 48), align_corners=True)
+    assert fused.shape == copies.shape == (12, 3, 48, 48)
+    assert (fused - copies).abs().max() < 1e-4
