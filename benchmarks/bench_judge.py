@@ -5,13 +5,15 @@ Baseline, measured in the same run: the judge on the same drawings after their f
 A drawing counts as recognised when the judge's top-1 class over all its concepts is the prompt's concept and,
 for coloured shapes, the ink's median colour is the prompt's colour.
 
-Run: ``python benchmarks/bench_judge.py [--seeds 3] [--preset quick] [--steps N]``.
+Run: ``python benchmarks/bench_judge.py [--seeds 3] [--preset quick] [--steps N] [--set views=8 ...]``
+(``--set`` overrides any drawing option, as ``clipart.draw`` takes it, for tuning the defaults).
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import os
 import time
 
@@ -45,7 +47,9 @@ def main() -> None:
     parser.add_argument("--preset", default="quick")
     parser.add_argument("--steps", type=int)
     parser.add_argument("--model", default=None)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a drawing option")
     args = parser.parse_args()
+    options = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     net = judge.load()
     hits = base_hits = total = 0
@@ -53,7 +57,9 @@ def main() -> None:
     print(f"{'prompt':<20} {'seed':>4}  {'judge sees (step 1)':<22} {'judge sees (final)':<26} ok")
     for (prompt, concept, colour), seed in itertools.product(PROMPTS, range(args.seeds)):
         first = last = None
-        for event in clipart.steps(prompt, preset=args.preset, seed=seed, steps=args.steps, model=args.model):
+        for event in clipart.steps(
+            prompt, preset=args.preset, seed=seed, steps=args.steps, model=args.model, **options
+        ):
             if first is None:
                 first = event.scene
             last = event
@@ -71,7 +77,7 @@ def main() -> None:
     print(
         f"\nrecognised by the judge: {hits}/{total} = {rate:.0%} (after step 1: {base_hits}/{total} = "
         f"{base:.0%}; chance {1 / len(judge.CONCEPTS):.0%}); ratio {rate / max(base, 1 / total):.1f}x; "
-        f"preset {args.preset}; {time.perf_counter() - t0:.0f} s"
+        f"preset {args.preset} {' '.join(args.set)}; {time.perf_counter() - t0:.0f} s"
     )
 
 
