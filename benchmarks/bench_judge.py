@@ -49,7 +49,15 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a drawing option")
     args = parser.parse_args()
-    options = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    options = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            parser.error(
+                f"--set {item!r}: give KEY=VALUE with a JSON value, e.g. views=8 or 'crop_scale=[0.5,0.9]'"
+            )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     net = judge.load()
     hits = base_hits = total = 0
