@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 HERE = Path(__file__).parent / "judge"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "recipes"))  # the data builders' painters
 SIZE = 64
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 SHAPES = ("circle", "square", "triangle", "star", "heart")
@@ -66,8 +68,8 @@ class JudgeNet(nn.Module):
 
 
 def _picture(concept: str, rng: np.random.Generator, font: str, digits: list[np.ndarray]) -> Image.Image:
-    from clipart.train import minidata_draw as draw
-    from clipart.train.minidata_text import COLOURS
+    import minidata_draw as draw
+    from minidata_text import COLOURS
 
     colours = list(COLOURS.values())
     if concept.startswith("digit "):
@@ -89,9 +91,8 @@ def _picture(concept: str, rng: np.random.Generator, font: str, digits: list[np.
 
 def make_data(per_class: int, seed: int) -> tuple[Tensor, Tensor]:
     """Pictures ``[N, 3, 64, 64]`` and labels for every concept (digits from the training part only)."""
+    from minidata import digit_split, find_font
     from sklearn.datasets import load_digits
-
-    from clipart.train.minidata import digit_split, find_font
 
     font = str(find_font())
     data = load_digits()
@@ -183,7 +184,7 @@ def classify(net: JudgeNet, image: Image.Image) -> tuple[str, float]:
 
 def ink_colour(image: Image.Image) -> str:
     """The named colour nearest to the median colour of the non-white pixels."""
-    from clipart.train.minidata_text import COLOURS
+    from minidata_text import COLOURS
 
     arr = np.asarray(image.convert("RGB")).reshape(-1, 3).astype(float)
     ink = arr[(255 - arr).sum(1) > 90]

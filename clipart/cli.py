@@ -195,10 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="also list every open_clip architecture and tag")
     p.set_defaults(func=_cmd_models)
     from clipart import app
-    from clipart.train import commands, minidata
+    from clipart.train import commands
 
     commands.register(sub)
-    minidata.register(sub)
     app.register(sub)
     return parser
 

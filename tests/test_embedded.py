@@ -21,7 +21,7 @@ def test_embedded_model_ships_small_and_loads() -> None:
 @pytest.fixture(scope="module")
 def held_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Fresh held-out data (seed 123; clipart-mini was trained on seed 0): colour, shape, digit and emoji renders."""
-    minidata = pytest.importorskip("clipart.train.minidata")
+    minidata = pytest.importorskip("minidata")
     from clipart.errors import ClipartError
 
     try:

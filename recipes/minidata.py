@@ -1,6 +1,6 @@
 """Build the clipart-mini data set: emoji, shapes and handwritten digits, with captions and zero-shot eval sets.
 
-``clipart data mini --out DIR`` writes, under DIR::
+``python recipes/minidata.py --out DIR`` writes, under DIR::
 
     images/...                 PNG pictures (--size px square, RGB)
     train.csv, val.csv         filepath,caption (paths relative to DIR)
@@ -78,9 +78,8 @@ def _require_extras() -> None:
 def list_emoji(font: Path, limit: int | None = None) -> list[tuple[str, str]]:
     """(character, label) of every single-code-point emoji the font can draw, in code-point order."""
     import emoji
-
-    from clipart.train import minidata_draw as draw
-    from clipart.train import minidata_text as text
+    import minidata_draw as draw
+    import minidata_text as text
 
     try:
         draw.render_glyph("\U0001f600", str(font))
@@ -178,8 +177,8 @@ def build_mini(
     out = Path(out).expanduser().resolve()
     _prepare_out(out, overwrite)
 
-    from clipart.train import minidata_jobs as jobs
-    from clipart.train import minidata_text as text
+    import minidata_jobs as jobs
+    import minidata_text as text
 
     started = time.monotonic()
     emoji = list_emoji(font_path, emoji_limit)
@@ -234,7 +233,7 @@ def _run(func: Callable[[Any], Any], items: list[Any], workers: int) -> Iterator
 
 
 def _manifest(plan: Any, font: Path, tables: dict[str, list[tuple[str, str]]]) -> dict[str, Any]:
-    from clipart.train import minidata_text as text
+    import minidata_text as text
 
     classes = {
         "emoji": [label for _, label in plan.emoji],
@@ -296,16 +295,12 @@ def _handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add ``data mini`` (the clipart-mini data set builder) to a CLI's sub-commands."""
-    data = subparsers.add_parser(
-        "data", help="build training data sets", description="Build training data sets."
-    )
-    kinds = data.add_subparsers(dest="data_command", metavar="DATASET", required=True)
-    mini = kinds.add_parser(
-        "mini",
-        help="emoji, shapes and digits for the embedded clipart-mini model",
-        description="Build the clipart-mini data set (needs the Noto Color Emoji font and clipart[train]).",
+def main(argv: list[str] | None = None) -> int:
+    """``python recipes/minidata.py --out DIR ...``: build the data set; errors are one line and exit code 2."""
+    mini = argparse.ArgumentParser(
+        prog="minidata.py",
+        description="Build clipart-mini 1's data set: Noto emoji, shapes in named colours, handwritten digits "
+        "(needs the Noto Color Emoji font and clipart[train]).",
     )
     mini.add_argument("--out", required=True, help="output folder (created; replaced only with --overwrite)")
     mini.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -327,4 +322,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     mini.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     mini.add_argument("--overwrite", action="store_true", help="replace an existing, non-empty --out folder")
     mini.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    mini.set_defaults(func=_handle)
+    args = mini.parse_args(argv)
+    try:
+        return _handle(args)
+    except ClipartError as exc:
+        print(f"minidata.py: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

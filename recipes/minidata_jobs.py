@@ -12,11 +12,10 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+import minidata_draw as draw
+import minidata_text as text
 import numpy as np
 from PIL import Image
-
-from clipart.train import minidata_draw as draw
-from clipart.train import minidata_text as text
 
 Row = tuple[str, str, str]
 
