@@ -1,12 +1,20 @@
-"""Reproduce clipart-mini, the embedded model: build the data, train, export fp16, evaluate.
+"""Reproduce clipart-mini 2, the embedded model: build the data, train, export fp16, evaluate.
 
-    python recipes/clipart_mini.py --work /tmp/clipart-mini          # everything (about 1 h on 2 free CPU cores)
-    python recipes/clipart_mini.py --work /tmp/clipart-mini --only eval
+    python recipes/icondata.py fetch                                   # once, needs npm and the network
+    python recipes/clipart_mini.py --work /tmp/clipart-mini            # everything else, offline
 
-Training runs from scratch on train_mix.csv: train.csv with the digit and shape rows repeated (3x, 2x), so that
-about half of what the model sees is emoji. Every step is a `clipart` command (printed before it runs) with fixed
-seeds; the architecture is recipes/clipart-mini.json.
-Needs `pip install -e ".[train]"` and `apt-get install fonts-noto-color-emoji`.
+Two training stages, each one `clipart train` run with fixed seeds (commands are printed before they run):
+
+1. ``base``: clipart-mini 1 from scratch on its own data (Noto emoji, shapes, colours, handwritten digits;
+   about 50 minutes on 2 CPU cores). ``--base FILE`` skips it and starts stage 2 from those weights (the
+   safetensors of clipart-mini 1 as released in clipart 0.1.0 are exactly what this stage writes).
+2. ``train``: fine-tune on the icon corpus (recipes/icondata.py: open icon and emoji sets from npm, two whole
+   sets and 66 nouns held out) mixed with clipart-mini 1's shapes, colours and digits so that nothing it knew
+   is lost, plus renders of random strokes captioned as scribbles.
+
+Then ``export`` writes fp16 weights into the package and ``eval`` runs `clipart eval zeroshot` on every held-out
+set. The architecture is recipes/clipart-mini.json. Needs `pip install -e ".[train]"`, `pip install resvg-py`
+and `apt-get install fonts-noto-color-emoji`.
 """
 
 from __future__ import annotations
@@ -21,29 +29,26 @@ import sys
 import tempfile
 from pathlib import Path
 
+import icondata
+import minidata
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_JSON = ROOT / "recipes" / "clipart-mini.json"
 TARGET = ROOT / "clipart" / "models" / "embedded" / "clipart-mini"
 SEED = 0
-DATA_ARGS = [
-    "--seed",
-    str(SEED),
-    "--size",
-    "64",
-    "--per-emoji",
-    "32",
-    "--shapes",
-    "12000",
-    "--per-digit",
-    "4",
-]
-DATA_ARGS += ["--pairs", "4000", "--workers", "2"]
-TRAIN_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "3600", "--lr", "1e-3"]
-TRAIN_ARGS += ["--warmup", "200", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED)]
-TRAIN_ARGS += ["--checkpoint-every", "600", "--quiet"]
-REPEAT = {"digits": 3, "shapes": 2}  # rows of images/<part>/ listed this many times in train_mix.csv
-EVAL_SETS = ("emoji", "emoji_sketch", "colours", "shapes", "digits")
-STAGES = ("data", "train", "export", "eval")
+BASE_DATA_ARGS = ["--seed", str(SEED), "--size", "64", "--per-emoji", "32", "--shapes", "12000", "--per-digit", "4",
+                  "--pairs", "4000", "--workers", "2"]  # fmt: skip
+BASE_TRAIN_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "3600", "--lr", "1e-3",
+                   "--warmup", "200", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED),
+                   "--checkpoint-every", "600", "--quiet"]  # fmt: skip
+MINI_DATA_ARGS = ["--seed", str(SEED), "--size", "64", "--per-emoji", "2", "--shapes", "12000", "--per-digit", "4",
+                  "--pairs", "0", "--workers", "1", "--quiet"]  # fmt: skip
+TRAIN_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "2400", "--lr", "5e-4",
+              "--warmup", "120", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED),
+              "--checkpoint-every", "200", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
+REPEAT = {"digits": 3, "shapes": 2}  # rows of mini/images/<part>/ listed this many times in train_mix.csv
+MINI_EVAL_SETS = ("colours", "shapes", "digits")
+STAGES = ("base", "data", "train", "export", "eval")
 
 
 def clipart(*args: str) -> subprocess.CompletedProcess[str]:
@@ -57,18 +62,29 @@ def clipart(*args: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
+def build_minidata(*args: str) -> None:
+    """Run the clipart-mini 1 data builder (recipes/minidata.py), echoing it; stop the recipe if it fails."""
+    print("$ python recipes/minidata.py " + shlex.join(args), flush=True)
+    code = minidata.main(list(args))
+    if code:
+        raise SystemExit(code)
+
+
 def write_mix(data: Path) -> Path:
-    """train_mix.csv: train.csv with the rows of the parts in REPEAT listed several times."""
-    with open(data / "train.csv", newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    """train_mix.csv: the icon corpus's training rows and clipart-mini 1's (digits and shapes repeated)."""
+    rows: list[list[str]] = []
+    with open(data / "icons" / "train.csv", newline="", encoding="utf-8") as handle:
+        rows += [[f"icons/{r['filepath']}", r["caption"]] for r in csv.DictReader(handle)]
+    with open(data / "mini" / "train.csv", newline="", encoding="utf-8") as handle:
+        for r in csv.DictReader(handle):
+            if icondata.held_out_noun(r["caption"].lower()):  # held-out nouns stay unseen (none are, today)
+                continue
+            rows += [[f"mini/{r['filepath']}", r["caption"]]] * REPEAT.get(r["filepath"].split("/")[1], 1)
     out = data / "train_mix.csv"
     with open(out, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["filepath", "caption"])
-        for row in rows:
-            writer.writerows(
-                [[row["filepath"], row["caption"]]] * REPEAT.get(row["filepath"].split("/")[1], 1)
-            )
+        writer.writerows(rows)
     return out
 
 
@@ -95,15 +111,27 @@ def export_fp16(run_export: Path, target: Path) -> None:
         os.replace(tmp, target / name)
 
 
+def eval_sets(data: Path) -> dict[str, tuple[Path, list[str]]]:
+    """Every held-out set: its CSV and the prompt templates to classify it with."""
+    sets: dict[str, tuple[Path, list[str]]] = {}
+    icons = json.loads((data / "icons" / "manifest.json").read_text())
+    for name in [*icondata.HELD_OUT_SETS, "unseen_concepts"]:
+        sets[name] = (data / "icons" / f"eval_{name}.csv", icons["eval_templates"])
+    mini = json.loads((data / "mini" / "manifest.json").read_text())
+    for name in MINI_EVAL_SETS:
+        spec = mini["eval"][name]
+        sets[name] = (data / "mini" / spec["csv"], spec["templates"])
+    return sets
+
+
 def evaluate(data: Path, model: Path, out: Path) -> dict[str, dict[str, float]]:
-    """Zero-shot top-1/top-5 on every held-out set, with the templates listed in the data's manifest."""
-    manifest = json.loads((data / "manifest.json").read_text())
+    """Zero-shot top-1/top-5 on every held-out set, over all of its labels."""
     results = {}
-    for name in EVAL_SETS:
-        spec = manifest["eval"][name]
-        templates = [arg for t in spec["templates"] for arg in ("--template", t)]
-        done = clipart("eval", "zeroshot", "--model", f"local-dir:{model}", "--data", str(data / spec["csv"]),
-                       *templates, "--json")  # fmt: skip
+    for name, (table, templates) in eval_sets(data).items():
+        options = [arg for t in templates for arg in ("--template", t)]
+        done = clipart(
+            "eval", "zeroshot", "--model", f"local-dir:{model}", "--data", str(table), *options, "--json"
+        )
         results[name] = json.loads(done.stdout.strip().splitlines()[-1])
     out.write_text(json.dumps(results, indent=2) + "\n")
     return results
@@ -114,23 +142,43 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--work", required=True, type=Path, help="folder for the data and the training run")
+    parser.add_argument("--work", required=True, type=Path, help="folder for the data and the training runs")
+    parser.add_argument("--cache", type=Path, default=Path("~/.cache/clipart-data").expanduser(),
+                        help="where `icondata.py fetch` put the icon sets")  # fmt: skip
+    parser.add_argument(
+        "--base", type=Path, help="clipart-mini 1 weights to start stage 2 from (skips 'base')"
+    )
     parser.add_argument("--only", choices=STAGES, help="run a single stage")
     args = parser.parse_args()
     data, run = args.work / "data", args.work / "run"
-    stages = [args.only] if args.only else list(STAGES)
+    stages = [args.only] if args.only else [s for s in STAGES if not (s == "base" and args.base)]
+    base = args.base or args.work / "base" / "export" / "open_clip_model.safetensors"
+    if "base" in stages:
+        build_minidata("--out", str(args.work / "base-data"), *BASE_DATA_ARGS, "--overwrite")
+        clipart("train", "--data", str(args.work / "base-data" / "train.csv"), "--out", str(args.work / "base"),
+                *BASE_TRAIN_ARGS)  # fmt: skip
     if "data" in stages:
-        clipart("data", "mini", "--out", str(data), *DATA_ARGS, "--overwrite")
+        try:
+            if not (data / "icons").exists():
+                icondata.build(icondata.json_dir(args.cache), data / "icons", SEED, 64, workers=2)
+        except icondata.RecipeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        build_minidata("--out", str(data / "mini"), *MINI_DATA_ARGS, "--overwrite")
+        write_mix(data)
     if "train" in stages:
-        clipart("train", "--data", str(write_mix(data)), "--out", str(run), *TRAIN_ARGS)
+        if (run / "config.json").exists():
+            clipart("train", "--resume", str(run), "--quiet")
+        else:
+            clipart("train", "--data", str(data / "train_mix.csv"), "--out", str(run), "--pretrained", str(base),
+                    *TRAIN_ARGS)  # fmt: skip
     if "export" in stages:
         export_fp16(run / "export", TARGET)
         print(f"wrote {TARGET}")
     if "eval" in stages:
-        results = evaluate(data, TARGET, args.work / "eval.json")
-        for name, result in results.items():
+        for name, result in evaluate(data, TARGET, args.work / "eval.json").items():
             print(
-                f"{name:13s} top-1 {result['top1']:.3f}  top-5 {result['top5']:.3f}  ({result['images']} images)"
+                f"{name:18s} top-1 {result['top1']:.3f}  top-5 {result['top5']:.3f}  ({result['images']} images)"
             )
     return 0
 
