@@ -50,6 +50,8 @@ class DrawConfig:
     min_width: float = 1.0
     max_width: float = 50.0
     init_color: str = "random"
+    respawn_every: int = 0
+    respawn_alpha: float = 0.05
     background: str = "#ffffff"
     init_svg: str | None = None
     candidates: int = 1
@@ -96,6 +98,16 @@ class DrawConfig:
         if self.init_color not in ("random", "black", "gray"):
             raise ConfigError(f"init_color must be random, black or gray, got {self.init_color!r}")
         parse_color(self.background)
+        if (
+            not isinstance(self.respawn_every, int)
+            or isinstance(self.respawn_every, bool)
+            or self.respawn_every < 0
+        ):
+            raise ConfigError(
+                f"respawn_every must be a whole number of steps (0: never), got {self.respawn_every!r}"
+            )
+        if not 0.0 <= self.respawn_alpha <= 1.0:
+            raise ConfigError(f"respawn_alpha must be in [0, 1], got {self.respawn_alpha}")
         if self.preview_every < 1:
             raise ConfigError("preview_every must be at least 1")
         if self.device not in ("auto", "cpu") and not self.device.startswith(("cuda", "mps")):

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 from PIL import Image
+from torch import Tensor
 
 from clipart import __version__
 from clipart.augment import Augment
@@ -53,8 +54,8 @@ class Drawing:
     scores: list[float] = field(default_factory=list)
 
     def svg(self) -> str:
-        """The drawing as an SVG document (one ``<path>`` per stroke) on the config's canvas size."""
-        return scene_to_svg(self.scene, self.config.size, title=" | ".join(self.config.prompts))
+        """The drawing as an SVG document (one ``<path>`` per visible stroke) on the config's canvas size."""
+        return scene_to_svg(self.scene.visible(), self.config.size, title=" | ".join(self.config.prompts))
 
     def png(self, size: int | None = None) -> Image.Image:
         """The drawing rasterised at ``size`` px (default: the canvas size)."""
@@ -62,7 +63,7 @@ class Drawing:
         if not 1 <= size <= 8192:
             raise ConfigError(f"PNG size must be from 1 to 8192 px, got {size}")
         with torch.no_grad():
-            return to_image(render(self.scene, size))
+            return to_image(render(self.scene.visible(), size))
 
     def sidecar(self) -> dict[str, Any]:
         """Everything needed to reproduce the drawing, plus how it went."""
@@ -179,6 +180,22 @@ class _Run:
             scores=list(self.scores),
         )
 
+    def _respawn(
+        self, scenes: list[Scene], optimizer: torch.optim.Optimizer | None, rng: torch.Generator
+    ) -> None:
+        """Restart the strokes that went invisible (VectorFusion's respawn) and forget their Adam moments."""
+        cfg = self.cfg
+        init = {"canvas_px": cfg.size, "segments": (cfg.min_segments, cfg.max_segments),
+                "radius": cfg.init_radius, "width_px": cfg.init_width}  # fmt: skip
+        for scene in scenes:
+            faded = scene.respawn_(cfg.respawn_alpha, rng, **init)
+            if optimizer is None or not bool(faded.any()):
+                continue
+            for tensor in (scene.points, scene.widths, scene.colors):
+                for moment in optimizer.state.get(tensor, {}).values():
+                    if isinstance(moment, Tensor) and moment.shape[:1] == faded.shape:
+                        moment[faded] = 0
+
     def __iter__(self) -> Iterator[Progress]:
         cfg = self.cfg
         t0 = time.perf_counter()
@@ -229,6 +246,8 @@ class _Run:
                 optimizer.step()
             for s in scenes:
                 s.clamp_(min_w, max_w)
+            if cfg.respawn_every and step % cfg.respawn_every == 0 and step <= 0.75 * cfg.steps:
+                self._respawn(scenes, optimizer, rng)
             losses = per_drawing.detach().cpu()
             best = int(losses.argmin())
             last = step == cfg.steps

@@ -18,6 +18,7 @@ from torch import Tensor
 
 MAX_SEGMENTS = 3
 POINTS_PER_STROKE = 3 * MAX_SEGMENTS + 1
+INVISIBLE_ALPHA = 0.02  # a stroke fainter than this changes a pixel over white by at most 5/255
 
 
 @dataclass
@@ -116,6 +117,30 @@ class Scene:
         self.widths.clamp_(min_width, max_width)
         self.colors.clamp_(0.0, 1.0)
 
-    def stroke_points(self, i: int) -> Tensor:
-        """The used control points of stroke ``i``: ``[3 * segments + 1, 2]``."""
-        return self.points[i, : 3 * int(self.segments[i]) + 1]
+    def visible(self, min_alpha: float = INVISIBLE_ALPHA) -> Scene:
+        """A detached copy without the strokes whose opacity is under ``min_alpha`` (what the outputs hold)."""
+        keep = self.colors.detach()[:, 3] >= min_alpha
+        return Scene(
+            self.points.detach()[keep].clone(),
+            self.segments.detach()[keep].clone(),
+            self.widths.detach()[keep].clone(),
+            self.colors.detach()[keep].clone(),
+            self.background,
+        )
+
+    @torch.no_grad()
+    def respawn_(
+        self, min_alpha: float, generator: torch.Generator, **init: float | tuple[int, int]
+    ) -> Tensor:
+        """Give every stroke whose opacity fell under ``min_alpha`` a fresh random start (in place), drawn as
+        :meth:`random` draws (``init``: its keyword arguments). Returns the mask of the strokes respawned."""
+        faded = self.colors[:, 3] < min_alpha
+        count = int(faded.sum())
+        if count:
+            fresh = Scene.random(count, generator=generator, background=self.background, **init)  # type: ignore[arg-type]
+            idx = faded.nonzero().squeeze(1)
+            self.points[idx] = fresh.points.to(self.points)
+            self.segments[idx] = fresh.segments.to(self.segments)
+            self.widths[idx] = fresh.widths.to(self.widths)
+            self.colors[idx] = fresh.colors.to(self.colors)
+        return faded

@@ -37,3 +37,22 @@ def test_clamp_keeps_widths_and_colours_in_range() -> None:
     s.clamp_(1 / 224, 50 / 224)
     assert s.widths.min() >= 1 / 224 - 1e-9 and s.widths.max() <= 50 / 224 + 1e-9
     assert s.colors.min() >= 0 and s.colors.max() <= 1
+
+
+def test_visible_drops_only_faint_strokes() -> None:
+    s = Scene.random(5, generator=torch.Generator().manual_seed(2))
+    s.colors[:, 3] = torch.tensor([0.0, 0.019, 0.02, 0.5, 1.0])
+    kept = s.visible()
+    assert kept.num_strokes == 3 and torch.equal(kept.colors, s.colors[2:])
+    assert torch.equal(kept.points, s.points[2:]) and torch.equal(kept.segments, s.segments[2:])
+
+
+def test_respawn_restarts_faded_strokes_only() -> None:
+    s = Scene.random(6, generator=torch.Generator().manual_seed(4), canvas_px=224, width_px=3.0)
+    s.colors[:, 3] = torch.tensor([0.01, 0.9, 0.04, 0.9, 0.9, 0.0])
+    before = s.snapshot()
+    faded = s.respawn_(0.05, torch.Generator().manual_seed(9), canvas_px=224, width_px=3.0)
+    assert faded.tolist() == [True, False, True, False, False, True]
+    assert torch.equal(s.points[~faded], before.points[~faded]) and torch.equal(s.colors[1], before.colors[1])
+    assert not torch.equal(s.points[faded], before.points[faded])
+    assert torch.allclose(s.widths[faded], torch.full((3,), 3.0 / 224))
