@@ -75,7 +75,7 @@ def _add_draw(sub: Any) -> None:
 
 def _cmd_draw(args: argparse.Namespace) -> int:
     from clipart.config import CLIPDRAW_NEGATIVES, make_config
-    from clipart.loop import steps
+    from clipart.loop import check_png_size, steps
     from clipart.output import plan_outputs
 
     negatives = list(args.negative or [])
@@ -102,6 +102,8 @@ def _cmd_draw(args: argparse.Namespace) -> int:
         device=args.device,
         animate=True if args.gif else None,
     )
+    if args.png_size is not None:
+        check_png_size(args.png_size)  # before the drawing, not after it
     kinds = ["svg", "png", "json"] + (["gif"] if args.gif else [])
     paths = plan_outputs(args.out, cfg.prompts[0], cfg.seed, kinds, args.force)
     if not args.quiet and not args.jsonl and cfg.models == ["clipart-mini"] and args.model is None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,9 @@ CLIPDRAW_NEGATIVES = ("A badly drawn sketch.", "Many ugly, messy drawings.")
 
 # Caps that keep one drawing from taking a machine down; the web app may set lower ones.
 LIMITS = {"strokes": 4096, "steps": 100_000, "size": 4096, "views": 64, "candidates": 64}
+MAX_WEIGHT = 100.0  # |prompt weight|: more only saturates the loss
+FLOAT_SETTINGS = ("prompt_weights", "negative_weights", "perspective", "crop_scale", "lr_points", "lr_widths",
+                  "lr_colors", "init_radius", "init_width", "min_width", "max_width", "respawn_alpha")  # fmt: skip
 
 
 @dataclass
@@ -65,6 +70,33 @@ class DrawConfig:
         """Check every value; raise ConfigError with one clear line on the first bad one. Returns self."""
         if not self.prompts or any(not isinstance(p, str) or not p.strip() for p in self.prompts):
             raise ConfigError('the prompt is empty: give a text such as "a red circle"')
+        for text in [*self.prompts, *self.negatives]:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ConfigError(
+                    f"the prompt {text.encode('utf-8', 'backslashreplace').decode()!r} is not valid text "
+                    "(undecodable bytes): check your terminal's encoding (UTF-8)"
+                ) from None
+        for name in FLOAT_SETTINGS:
+            values = getattr(self, name)
+            for value in values if isinstance(values, (list, tuple)) else [values]:
+                if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                    raise ConfigError(f"{name} must be a finite number, got {value!r}")
+        for name in ("prompt_weights", "negative_weights"):
+            if any(abs(w) > MAX_WEIGHT for w in getattr(self, name)):
+                raise ConfigError(f"prompt weights must lie in [-{MAX_WEIGHT:g}, {MAX_WEIGHT:g}]")
+        if (
+            not isinstance(self.seed, int)
+            or isinstance(self.seed, bool)
+            or not 0 <= self.seed < 2**63 - LIMITS["candidates"]
+        ):
+            raise ConfigError(f"seed must be a whole number from 0 to 2**63 - 65, got {self.seed!r}")
+        for spec, tag in zip(self.models, self.pretrained, strict=False):
+            if spec == EMBEDDED_MODEL and tag is not None:
+                raise ConfigError(
+                    f"--pretrained {tag!r} needs a --model: the embedded {EMBEDDED_MODEL} brings its own weights"
+                )
         if len(self.prompt_weights) != len(self.prompts):
             raise ConfigError("give one weight per prompt")
         if len(self.negative_weights) != len(self.negatives):
@@ -98,6 +130,8 @@ class DrawConfig:
         if self.init_color not in ("random", "black", "gray"):
             raise ConfigError(f"init_color must be random, black or gray, got {self.init_color!r}")
         parse_color(self.background)
+        if self.init_svg is not None and not Path(self.init_svg).is_file():
+            raise ConfigError(f"the initial SVG does not exist: {self.init_svg}")
         if (
             not isinstance(self.respawn_every, int)
             or isinstance(self.respawn_every, bool)
@@ -110,7 +144,7 @@ class DrawConfig:
             raise ConfigError(f"respawn_alpha must be in [0, 1], got {self.respawn_alpha}")
         if self.preview_every < 1:
             raise ConfigError("preview_every must be at least 1")
-        if self.device not in ("auto", "cpu") and not self.device.startswith(("cuda", "mps")):
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", str(self.device)):
             raise ConfigError(f"device must be auto, cpu, cuda[:N] or mps, got {self.device!r}")
         return self
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from clipart.config import DrawConfig, make_config, parse_color
 from clipart.errors import ConfigError
 from clipart.models import load_model, resolve_device
 from clipart.objective import Objective, PromptSet
-from clipart.output import atomic_write, check_writable
+from clipart.output import atomic_write, check_writable, make_folders
 from clipart.render import render, render_batch
 from clipart.scene import Scene
 from clipart.svg import scene_to_svg, svg_to_scene
@@ -38,6 +39,21 @@ def to_image(tensor: torch.Tensor) -> Image.Image:
     """``[3, H, W]`` in [0, 1] → an RGB PIL image."""
     arr = (tensor.detach().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
     return Image.fromarray(arr, "RGB")
+
+
+MAX_PNG_SIZE = 8192
+
+
+def check_png_size(size: int) -> int:
+    """``size`` if it is a PNG size clipart writes (1 to 8192 px), else ConfigError."""
+    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PNG_SIZE:
+        raise ConfigError(f"PNG size must be a whole number from 1 to {MAX_PNG_SIZE} px, got {size!r}")
+    return size
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no NaN or infinity: such a value is written as null."""
+    return value if math.isfinite(value) else None
 
 
 @dataclass
@@ -59,9 +75,7 @@ class Drawing:
 
     def png(self, size: int | None = None) -> Image.Image:
         """The drawing rasterised at ``size`` px (default: the canvas size)."""
-        size = size or self.config.size
-        if not 1 <= size <= 8192:
-            raise ConfigError(f"PNG size must be from 1 to 8192 px, got {size}")
+        size = check_png_size(size or self.config.size)
         with torch.no_grad():
             return to_image(render(self.scene.visible(), size))
 
@@ -78,8 +92,8 @@ class Drawing:
             "seed": self.config.seed,
             "config": self.config.to_dict(),
             "steps_done": self.steps_done,
-            "final_loss": self.loss,
-            "candidate_scores": self.scores,
+            "final_loss": _finite(self.loss),
+            "candidate_scores": [_finite(x) for x in self.scores],
             "timings": self.timings,
             "torch_version": torch.__version__,
         }
@@ -89,7 +103,7 @@ class Drawing:
         if kind == "svg":
             return self.svg().encode("utf-8")
         if kind == "json":
-            return (json.dumps(self.sidecar(), indent=2) + "\n").encode("utf-8")
+            return (json.dumps(self.sidecar(), indent=2, allow_nan=False) + "\n").encode("utf-8")
         buf = io.BytesIO()
         if kind == "png":
             self.png(size).save(buf, format="PNG")
@@ -110,6 +124,7 @@ class Drawing:
     def save_all(self, paths: dict[str, Path], *, png_size: int | None = None) -> None:
         """Write several outputs (kind → path) prepared by :func:`clipart.output.plan_outputs`."""
         blobs = {kind: self.encode(kind, png_size) for kind in paths}
+        make_folders(paths)
         for kind, path in paths.items():
             atomic_write(path, blobs[kind])
 

@@ -28,10 +28,13 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise
 
 
-def check_writable(path: Path, force: bool) -> None:
-    """Raise ConfigError unless ``path`` can be (over)written: its folder exists and is writable."""
+def check_writable(path: Path, force: bool, *, create: bool = False) -> None:
+    """Raise ConfigError unless ``path`` can be (over)written: its folder exists and is writable (or, with
+    ``create``, the folder can be made in its existing, writable parent when the drawing is saved)."""
     folder = path.parent
-    if not folder.is_dir():
+    if create and not folder.exists() and folder.parent.is_dir():
+        folder = folder.parent
+    elif not folder.is_dir():
         raise ConfigError(f"output folder does not exist: {folder}")
     try:
         fd, probe = tempfile.mkstemp(dir=folder, prefix=".clipart-probe-")
@@ -54,29 +57,32 @@ def slug(text: str, max_len: int = 48) -> str:
 def plan_outputs(out: str | None, prompt: str, seed: int, kinds: list[str], force: bool) -> dict[str, Path]:
     """Paths for each output kind (``svg``, ``png``, ``json``, ``gif``), checked before any work is done.
 
-    ``out`` is a folder (existing, or ending in a separator: created if its parent exists) or a file name whose
+    ``out`` is a folder (existing, or one to create in an existing parent when the drawing is saved) or a file name whose
     suffix is one of .svg/.png/.json/.gif (its stem names all outputs). By default: ``./clipart-out/``.
     """
     if out is None:
         folder, stem = DEFAULT_OUT, f"{slug(prompt)}-s{seed}"
-        if not folder.exists() and folder.parent.is_dir():
-            folder.mkdir(exist_ok=True)
     else:
         p = Path(out).expanduser()
         if p.suffix.lower() in SUFFIXES:
             folder, stem = p.parent, p.stem
         elif p.is_dir() or out.endswith(("/", os.sep)) or not p.suffix:
             folder, stem = p, f"{slug(prompt)}-s{seed}"
-            if not p.exists():
-                if not p.parent.is_dir():
-                    raise ConfigError(f"output folder's parent does not exist: {p.parent}")
-                try:
-                    p.mkdir()
-                except OSError as e:
-                    raise ConfigError(f"cannot create output folder {p}: {e.strerror}") from None
+            if not p.exists() and not p.parent.is_dir():
+                raise ConfigError(f"output folder's parent does not exist: {p.parent}")
         else:
             raise ConfigError(f"--out {out!r}: give a folder or a file ending in {', '.join(SUFFIXES)}")
     paths = {k: folder / f"{stem}.{k}" for k in kinds}
     for path in paths.values():
-        check_writable(path, force)
+        check_writable(path, force, create=True)
     return paths
+
+
+def make_folders(paths: dict[str, Path]) -> None:
+    """Create the output folder planned by :func:`plan_outputs`, when the drawing is ready to be written (an
+    error before that leaves the disk as it was)."""
+    for path in paths.values():
+        try:
+            path.parent.mkdir(exist_ok=True)
+        except OSError as e:
+            raise ConfigError(f"cannot create output folder {path.parent}: {e.strerror}") from None

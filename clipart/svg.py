@@ -27,6 +27,14 @@ def _hex(rgb: list[float]) -> str:
     return "#" + "".join(f"{round(min(max(c, 0.0), 1.0) * 255):02x}" for c in rgb)
 
 
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` without the characters XML 1.0 forbids (control characters such as ESC or BEL, lone surrogates)."""
+    return _NOT_XML.sub("", text)
+
+
 def scene_to_svg(scene: Scene, size: int = 224, *, title: str | None = None) -> str:
     """Serialise ``scene`` as an SVG document on a ``size``-pixel square canvas."""
     s = scene.snapshot()
@@ -38,8 +46,8 @@ def scene_to_svg(scene: Scene, size: int = 224, *, title: str | None = None) -> 
     lines = [
         f'<svg xmlns="{SVG_NS}" width="{size}" height="{size}" viewBox="0 0 {size} {size}">',
     ]
-    if title:
-        esc = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    esc = xml_text(title or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if esc:
         lines.append(f"  <title>{esc}</title>")
     lines.append(f'  <rect width="{size}" height="{size}" fill="{bg}"/>')
     lines.append('  <g fill="none" stroke-linecap="round" stroke-linejoin="round">')

@@ -71,3 +71,20 @@ def test_drawings_running_at_once_stay_reproducible(tiny_model: str) -> None:
     with ThreadPoolExecutor(3) as pool:
         together = list(pool.map(one, [4, 4, 5]))
     assert together[0] == together[1] == alone and together[2] != alone
+
+
+def test_respawn_restarts_only_faded_strokes_and_outputs_drop_invisible_ones(tiny_model: str) -> None:
+    still = {"model": tiny_model, "strokes": 40, "size": 32, "views": 1, "device": "cpu", "seed": 5,
+             "lr_points": 0.0, "lr_widths": 0.0, "lr_colors": 0.0}  # fmt: skip
+    first = next(iter(clipart.steps("a cat", steps=2, **still))).scene
+    plain = list(clipart.steps("a cat", steps=2, **still))[-1].scene
+    respawned = list(clipart.steps("a cat", steps=2, respawn_every=1, **still))[-1].scene
+    faded = first.colors[:, 3] < 0.05
+    assert 0 < int(faded.sum()) < 40
+    assert (plain.points == first.points).all()  # nothing moves without respawn (all rates 0)
+    assert (respawned.points[~faded] == first.points[~faded]).all()
+    assert (respawned.points[faded] != first.points[faded]).any(dim=-1).any(dim=-1).all()
+    drawing = list(clipart.steps("a cat", steps=1, **still))[-1].drawing()
+    visible = int((drawing.scene.colors[:, 3] >= 0.02).sum())
+    paths = ET.fromstring(drawing.svg()).iter("{http://www.w3.org/2000/svg}path")
+    assert len(list(paths)) == visible < 40
