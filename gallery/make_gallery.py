@@ -16,22 +16,22 @@ from clipart.output import slug
 
 HERE = Path(__file__).parent
 PROMPTS: list[tuple[str, dict[str, object]]] = [
-    ("the digit 3", {"preset": "sketch"}),
-    ("the digit 7", {"preset": "sketch"}),
-    ("a red circle", {}),
-    ("a blue square", {}),
-    ("a yellow star", {}),
-    ("a green triangle", {}),
-    ("a horse face", {}),
-    ("a cat face", {}),
-    ("a cupcake", {}),
-    ("a slice of pizza", {}),
-    ("a red apple", {}),
-    ("a rocket", {}),
-    ("a house", {"preset": "painting"}),
     ("a horse eating a cupcake", {}),
-    ("a cat next to a pizza", {}),
-    ("a dog face next to a bone", {}),
+    ("a lighthouse", {}),
+    ("a sailboat", {}),
+    ("a teapot", {}),
+    ("an owl", {}),
+    ("a cat", {}),
+    ("a violin", {}),
+    ("a volcano", {}),
+    ("a penguin", {}),
+    ("an elephant", {}),
+    ("a butterfly", {}),
+    ("a snowman", {}),
+    ("a red apple", {"preset": "sketch"}),
+    ("a rocket", {"preset": "sketch"}),
+    ("a castle", {"preset": "painting"}),
+    ("a blue star", {}),
 ]
 
 
@@ -49,6 +49,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, help="override every preset's steps (for a quick look)")
     args = parser.parse_args()
     rows = []
+    keep = {slug(prompt) for prompt, _ in PROMPTS}
+    for old in [*HERE.glob("*.svg"), *HERE.glob("*.png")]:  # entries no longer listed
+        if old.stem not in keep:
+            old.unlink()
     for prompt, opts in PROMPTS:
         if args.steps:
             opts = {**opts, "steps": args.steps}
