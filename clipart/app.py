@@ -18,13 +18,13 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from clipart.errors import ClipartError
+from clipart.errors import ClipartError, require_extra
 
 # Caps on what one visitor may ask for, so that nobody can take the server down (the engine's are higher).
 CAPS = {"strokes": 1024, "steps": 2000, "size": 1024, "views": 16}
 MAX_PROMPT_CHARS = 300
 MAX_NEGATIVES = 8
-EXAMPLES = ["a red apple on a table", "a lighthouse at night", "a cat wearing a hat", "a sailboat on the sea"]
+EXAMPLES = ["a horse eating a cupcake", "a lighthouse", "a sailboat", "a teapot", "an owl", "a red apple"]
 KEEP_RUNS_S = 6 * 3600  # run folders (and Gradio's cached copies) older than this are deleted
 OUTPUT_KINDS = ("svg", "png", "json", "gif")
 CSS = "#drawing img { width: 100%; height: 100%; object-fit: contain; }"  # small canvases shown large
@@ -503,6 +503,7 @@ def handler(args: argparse.Namespace) -> int:
     """Run ``clipart serve`` with parsed arguments; returns the exit code."""
     if not 0 < args.port < 65536:
         raise ClipartError(f"--port must be from 1 to 65535, got {args.port}")
+    require_extra("gradio", "app", "the web app")
     launch(
         args.host,
         args.port,

@@ -1,5 +1,7 @@
 """Errors a user can cause. Faces turn them into one line (CLI: exit code 2; web: a message)."""
 
+import importlib.util
+
 
 class ClipartError(Exception):
     """A problem the user can fix; the message says what to do."""
@@ -11,3 +13,11 @@ class ModelError(ClipartError):
 
 class ConfigError(ClipartError):
     """An invalid setting, preset or prompt."""
+
+
+def require_extra(module: str, extra: str, what: str) -> None:
+    """Raise ClipartError naming the pip extra to install when ``module`` (needed for ``what``) is missing."""
+    if importlib.util.find_spec(module) is None:
+        raise ClipartError(
+            f"{what} needs the {module} package: pip install 'clipart[{extra}]' (in a checkout: pip install -e '.[{extra}]')"
+        )

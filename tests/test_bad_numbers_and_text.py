@@ -141,3 +141,29 @@ def test_sidecar_is_strict_json_even_when_the_loss_is_not_finite(tiny_model: str
     drawing.scores = [math.inf, 0.5]
     data = json.loads(drawing.encode("json"), parse_constant=lambda c: pytest.fail(f"{c} in the sidecar"))
     assert data["final_loss"] is None and data["candidate_scores"] == [None, 0.5]
+
+
+@pytest.mark.parametrize(
+    ("argv", "extra"),
+    [
+        (["serve", "--port", "7999"], "app"),
+        (["train", "--data", "shards/{00000..00001}.tar", "--steps", "1"], "train"),
+    ],
+)
+def test_a_missing_extra_is_named_in_one_line(
+    argv: list[str], extra: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name in ("gradio", "webdataset") else real(name, *a),
+    )
+    (tmp_path / "shards").mkdir()
+    for k in range(2):
+        (tmp_path / "shards" / f"{k:05d}.tar").write_bytes(b"")
+    code, stderr = _cli(argv + (["--out", "run"] if argv[0] == "train" else []), tmp_path)
+    assert code == 2 and f"pip install 'clipart[{extra}]'" in stderr and len(stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from clipart.errors import ClipartError, ConfigError
+from clipart.errors import ClipartError, ConfigError, require_extra
 from clipart.train.config import TrainConfig, normalise_paths, read_run_config
 from clipart.train.data import ListedBatches, Plan, ShardBatches, make_loader, make_plan
 from clipart.train.distributed import Dist
@@ -122,6 +122,7 @@ class _Trainer:
         )
         self.shards: list[str] | None = None
         if fmt == "webdataset":
+            require_extra("webdataset", "train", "training on webdataset shards")
             self.shards = list_shards(c.data)
             sizes = [1] * len(self.shards) if c.samples_per_epoch else shard_sizes(self.shards)
             num = c.samples_per_epoch or sum(sizes)
