@@ -27,6 +27,15 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _config_defaults() -> dict[str, Any]:
+    """Every DrawConfig field's default (the dataclass, without importing torch)."""
+    import dataclasses
+
+    from clipart.config import DrawConfig
+
+    return {f.name: f.default for f in dataclasses.fields(DrawConfig) if f.default is not dataclasses.MISSING}
+
+
 def _add_draw(sub: Any) -> None:
     p = sub.add_parser(
         "draw",
@@ -51,17 +60,30 @@ def _add_draw(sub: Any) -> None:
     p.add_argument(
         "--pretrained", action="append", help="pretrained tag or file for the --model in the same place"
     )
-    p.add_argument("--strokes", type=_positive_int)
-    p.add_argument("--steps", type=_positive_int)
-    p.add_argument("--size", type=_positive_int, help="canvas size in px during optimisation")
-    p.add_argument("--views", type=_positive_int, help="augmented views per step")
-    p.add_argument("--candidates", type=_positive_int, help="optimise K drawings together, keep the best")
-    p.add_argument("--seed", type=int, default=0)
+    from clipart.config import DEFAULT_PRESET, load_preset
+
+    q = {**_config_defaults(), **load_preset(DEFAULT_PRESET)}
+
+    def dflt(key: str) -> str:
+        return f"(default: the preset's; {DEFAULT_PRESET}: {q[key]})"
+
+    p.add_argument("--strokes", type=_positive_int, metavar="N", help=f"Bézier strokes {dflt('strokes')}")
+    p.add_argument("--steps", type=_positive_int, metavar="N", help=f"optimisation steps {dflt('steps')}")
+    p.add_argument("--size", type=_positive_int, help=f"canvas size in px during optimisation {dflt('size')}")
+    p.add_argument("--views", type=_positive_int, help=f"augmented views per step {dflt('views')}")
+    p.add_argument("--candidates", type=_positive_int, help="optimise K drawings together, keep the best (1)")
+    p.add_argument("--seed", type=int, default=0, help="random seed: same seed and settings, same SVG (0)")
     p.add_argument("--init", dest="init_svg", metavar="SVG", help="start from the strokes of an SVG file")
     p.add_argument("--background", help="canvas colour, e.g. #ffffff")
-    p.add_argument("--lr-points", type=float)
-    p.add_argument("--lr-widths", type=float)
-    p.add_argument("--lr-colors", type=float)
+    p.add_argument(
+        "--lr-points", type=float, metavar="LR", help=f"Adam rate of the points, px {dflt('lr_points')}"
+    )
+    p.add_argument(
+        "--lr-widths", type=float, metavar="LR", help=f"Adam rate of the widths, px {dflt('lr_widths')}"
+    )
+    p.add_argument(
+        "--lr-colors", type=float, metavar="LR", help=f"Adam rate of the colours {dflt('lr_colors')}"
+    )
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
     p.add_argument("--out", help="output folder or file name (.svg/.png/.json/.gif); default ./clipart-out/")
     p.add_argument("--png-size", type=_positive_int, help="PNG size in px (default: the canvas size)")

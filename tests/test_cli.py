@@ -149,3 +149,14 @@ def test_default_embedded_model_works_offline(tmp_path: Path) -> None:
     assert "embedded model clipart-mini" in proc.stderr
     side = json.loads((tmp_path / "clipart-out" / "a-red-circle-s0.json").read_text())
     assert side["models"] == ["clipart-mini (embedded)"]
+
+
+def test_draw_help_gives_every_tuning_option_a_text_and_its_default() -> None:
+    from clipart.config import load_preset
+
+    quick = load_preset("quick")
+    text = " ".join(run("draw", "--help").stdout.split())
+    for flag, key in (("--strokes", "strokes"), ("--steps", "steps"), ("--lr-points", "lr_points"),
+                      ("--lr-widths", "lr_widths"), ("--lr-colors", "lr_colors"), ("--views", "views")):  # fmt: skip
+        assert f"quick: {quick[key]})" in text.split(flag, 2)[2][:120], flag
+    assert "random seed" in text
