@@ -28,7 +28,7 @@ from clipart.objective import Objective, PromptSet
 from clipart.output import atomic_write, check_writable, make_folders
 from clipart.render import render, render_batch
 from clipart.scene import Scene
-from clipart.svg import scene_to_svg, svg_to_scene
+from clipart.svg import read_svg_file, scene_to_svg
 
 # kornia draws from torch's global generator: seeding it per step under this lock keeps drawings that run at
 # the same time in one process (the web app) reproducible.
@@ -151,11 +151,7 @@ class Progress:
 def _init_scene(cfg: DrawConfig, seed: int, device: torch.device) -> Scene:
     background = parse_color(cfg.background)
     if cfg.init_svg:
-        try:
-            text = Path(cfg.init_svg).read_text(encoding="utf-8")
-        except OSError as e:
-            raise ConfigError(f"cannot read the initial SVG: {e.strerror}: {cfg.init_svg}") from None
-        return svg_to_scene(text).to(device)
+        return read_svg_file(cfg.init_svg).to(device)
     scene = Scene.random(
         cfg.strokes,
         generator=torch.Generator().manual_seed(seed),
@@ -215,13 +211,15 @@ class _Run:
         cfg = self.cfg
         t0 = time.perf_counter()
         device = resolve_device(cfg.device)
+        k = cfg.candidates
+        scenes = [
+            _init_scene(cfg, cfg.seed + i, device) for i in range(k)
+        ]  # a bad --init fails before loading
         guides = [load_model(m, p, cfg.device) for m, p in zip(cfg.models, cfg.pretrained, strict=True)]
         self.models = [g.name for g in guides]
         prompts = PromptSet(cfg.prompts, cfg.prompt_weights, cfg.negatives, cfg.negative_weights)
         objectives = [Objective(g, prompts) for g in guides]
         out_size = max(g.image_size for g in guides)
-        k = cfg.candidates
-        scenes = [_init_scene(cfg, cfg.seed + i, device) for i in range(k)]
         size = cfg.size
         augment = Augment(
             cfg.views,

@@ -7,8 +7,11 @@ Coordinates are written in pixels of a ``size``-pixel canvas (``viewBox="0 0 siz
 
 from __future__ import annotations
 
+import math
 import re
+import warnings
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import torch
 
@@ -66,6 +69,7 @@ def scene_to_svg(scene: Scene, size: int = 224, *, title: str | None = None) -> 
 
 
 _TOKEN = re.compile(r"[A-Za-z]|-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
+_NUMBER = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(?:px)?\s*")
 
 
 def _parse_path(d: str) -> list[tuple[float, float]]:
@@ -80,13 +84,13 @@ def _parse_path(d: str) -> list[tuple[float, float]]:
             raise ClipartError(f"unsupported SVG path command {t!r}: strokes must be open cubic paths (M, C)")
         if t in "MmCc":
             if cmd:
-                if len(nums) % 2:
+                if len(nums) % 2 or not nums:
                     raise ClipartError(f"malformed SVG path data: {d[:60]!r}")
                 rel = cmd.islower()
                 base = pts[-1] if (rel and pts) else (0.0, 0.0)
                 xy = [(nums[i], nums[i + 1]) for i in range(0, len(nums), 2)]
                 if cmd in "Cc":
-                    if len(xy) % 3:
+                    if len(xy) % 3 or not pts:
                         raise ClipartError(f"malformed SVG path data: {d[:60]!r}")
                     for i in range(0, len(xy), 3):
                         b = pts[-1] if rel else (0.0, 0.0)
@@ -98,6 +102,8 @@ def _parse_path(d: str) -> list[tuple[float, float]]:
             cmd, nums = t, []
         else:
             nums.append(float(t))
+    if not all(math.isfinite(v) for xy in pts for v in xy):
+        raise ClipartError(f"SVG path coordinates out of range: {d[:60]!r}")
     return pts
 
 
@@ -109,44 +115,111 @@ def _parse_color(value: str) -> list[float]:
         return [int(c * 2, 16) / 255 for c in value[1:]]
     m = re.fullmatch(r"rgb\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\)", value)
     if m:
-        return [int(g) / 255 for g in m.groups()]
-    raise ClipartError(f"unsupported SVG colour {value!r} (use #rrggbb or rgb(r, g, b))")
+        return [min(int(g), 255) / 255 for g in m.groups()]
+    raise ClipartError(f"unsupported SVG colour {value[:40]!r} (use #rrggbb or rgb(r, g, b))")
+
+
+def _parse_number(value: str, what: str) -> float:
+    """A finite number, optionally in px; anything else is a one-line error naming ``what``."""
+    m = _NUMBER.fullmatch(value)
+    number = float(m.group(1)) if m else math.nan
+    if not math.isfinite(number):
+        raise ClipartError(f"{what} must be a number, got {value[:40]!r}")
+    return number
+
+
+def _canvas(root: ET.Element) -> tuple[float, float, float]:
+    """(min-x, min-y, size) of the canvas the paths are drawn in, from the viewBox or else the width."""
+    vb = root.get("viewBox")
+    if vb is not None:
+        parts = vb.replace(",", " ").split()
+        if len(parts) != 4:
+            raise ClipartError(f"the SVG's viewBox must be four numbers, got {vb[:60]!r}")
+        x, y, width, height = (_parse_number(p, "each viewBox value") for p in parts)
+        if width <= 0 or height <= 0:
+            raise ClipartError(f"the SVG's viewBox must have a positive width and height, got {vb[:60]!r}")
+        return x, y, width
+    if root.get("width") is None:
+        raise ClipartError("the SVG has no viewBox or width")
+    width = _parse_number(root.get("width", ""), "the SVG's width (without a viewBox)")
+    if width <= 0:
+        raise ClipartError("the SVG's width must be positive")
+    return 0.0, 0.0, width
+
+
+def _stroke(
+    el: ET.Element, x0: float, y0: float
+) -> tuple[list[tuple[float, float]], int, float, list[float]]:
+    """One ``<path>`` as (points padded to POINTS_PER_STROKE, segments, width, RGBA); ClipartError if unreadable."""
+    pts = [(x - x0, y - y0) for x, y in _parse_path(el.get("d", ""))]
+    k = (len(pts) - 1) // 3
+    if k < 1 or k > MAX_SEGMENTS or len(pts) != 3 * k + 1:
+        raise ClipartError(f"each path needs 1–{MAX_SEGMENTS} cubic segments")
+    rgb = _parse_color(el.get("stroke", "#000000"))
+    alpha = min(max(_parse_number(el.get("stroke-opacity", "1"), "stroke-opacity"), 0.0), 1.0)
+    width = _parse_number(el.get("stroke-width", "1"), "stroke-width")
+    if width <= 0:
+        raise ClipartError(f"stroke-width must be positive, got {width:g}")
+    return pts + [pts[-1]] * (POINTS_PER_STROKE - len(pts)), k, width, rgb + [alpha]
+
+
+def read_svg_file(path: str | Path) -> Scene:
+    """Read an ``--init`` SVG file: any file gives a Scene or a one-line ClipartError (see :func:`svg_to_scene`)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise ClipartError(f"cannot read the initial SVG: {e.strerror}: {path}") from None
+    if data.startswith(b"\x89PNG"):
+        raise ClipartError(
+            f"the initial SVG is a PNG image, not an SVG: {path} (pass the .svg clipart wrote)"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ClipartError(f"the initial SVG is not UTF-8 text (is it an SVG file?): {path}") from None
+    return svg_to_scene(text)
 
 
 def svg_to_scene(text: str) -> Scene:
-    """Read an SVG made of open cubic paths (as written by :func:`scene_to_svg`) back into a Scene."""
+    """Read an SVG made of open cubic paths (as written by :func:`scene_to_svg`) back into a Scene.
+
+    Paths that cannot be read (other commands, bad numbers or colours) are skipped with one warning saying how
+    many and why; an SVG with no readable path, no usable canvas size or that is not XML raises ClipartError.
+    """
     try:
         root = ET.fromstring(text)
     except ET.ParseError as e:
         raise ClipartError(f"not a valid SVG file: {e}") from None
-    vb = root.get("viewBox")
-    if vb:
-        size = float(vb.replace(",", " ").split()[2])
-    else:
-        size = float(re.sub(r"[^\d.]", "", root.get("width", "0")) or 0)
-    if size <= 0:
-        raise ClipartError("the SVG has no viewBox or width")
+    if root.tag.split("}")[-1] != "svg":
+        raise ClipartError(f"not an SVG file: its root element is <{root.tag.split('}')[-1][:40]}>")
+    x0, y0, size = _canvas(root)
     background = (1.0, 1.0, 1.0)
     rows = []
+    skipped: list[str] = []
     for el in root.iter():
-        tag = el.tag.split("}")[-1]
+        tag = el.tag.split("}")[-1] if isinstance(el.tag, str) else ""
         if tag == "rect" and el.get("fill") and not rows:
-            background = tuple(_parse_color(el.get("fill")))  # type: ignore[assignment]
+            try:
+                background = tuple(_parse_color(el.get("fill", "")))  # type: ignore[assignment]
+            except ClipartError as e:
+                skipped.append(f"background: {e}")
         if tag != "path":
             continue
-        pts = _parse_path(el.get("d", ""))
-        k = (len(pts) - 1) // 3
-        if k < 1 or k > MAX_SEGMENTS or len(pts) != 3 * k + 1:
-            raise ClipartError(f"each path needs 1–{MAX_SEGMENTS} cubic segments")
-        pts = pts + [pts[-1]] * (POINTS_PER_STROKE - len(pts))
-        rgb = _parse_color(el.get("stroke", "#000000"))
-        a = float(el.get("stroke-opacity", "1"))
-        w = float(el.get("stroke-width", "1"))
-        rows.append((pts, k, w, rgb + [a]))
+        try:
+            rows.append(_stroke(el, x0, y0))
+        except ClipartError as e:
+            skipped.append(str(e))
     if not rows:
-        raise ClipartError("the SVG holds no <path> strokes")
-    points = torch.tensor([r[0] for r in rows], dtype=torch.float32) / size
+        reason = f" ({len(skipped)} unreadable: {skipped[0]})" if skipped else ""
+        raise ClipartError(f"the SVG holds no <path> strokes clipart can read{reason}")
+    if skipped:
+        warnings.warn(
+            f"skipped {len(skipped)} unreadable part(s) of the SVG, the first: {skipped[0]}", stacklevel=2
+        )
+    # Keep huge values finite in float32: only control points far off the canvas move, and a width of 3 canvas
+    # units already covers the whole canvas from anywhere on it.
+    points = (torch.tensor([r[0] for r in rows], dtype=torch.float64) / size).clamp(-1.0, 2.0).float()
     segments = torch.tensor([r[1] for r in rows], dtype=torch.int64)
-    widths = torch.tensor([r[2] for r in rows], dtype=torch.float32) / size
+    widths = (torch.tensor([r[2] for r in rows], dtype=torch.float64) / size).clamp(max=3.0).float()
     colors = torch.tensor([r[3] for r in rows], dtype=torch.float32)
     return Scene(points, segments, widths, colors, background)

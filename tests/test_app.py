@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from clipart.scene import INVISIBLE_ALPHA
 from clipart.svg import svg_to_scene
 
 REPO = Path(__file__).resolve().parents[1]
@@ -115,10 +116,13 @@ def _draw_args(server: dict, prompt: str, steps: int, seed: int = 0, **extra) ->
 
 
 def _check_svg(path: str | Path, strokes: int) -> None:
+    """A well-formed SVG of at most ``strokes`` strokes, none of them invisible (those are left out)."""
     text = Path(path).read_text(encoding="utf-8")
     root = ET.fromstring(text)
     assert root.tag.endswith("svg")
-    assert len(svg_to_scene(text).widths) == strokes
+    alphas = svg_to_scene(text).colors[:, 3]
+    assert 1 <= len(alphas) <= strokes
+    assert bool((alphas >= INVISIBLE_ALPHA).all())
 
 
 # --- without a server -------------------------------------------------------------------------------------
@@ -351,8 +355,8 @@ def test_browser_draw_download_stop_and_error(server: dict, tmp_path_factory: py
         page.locator("#preset input").click()
         page.get_by_role("option", name="sketch: ", exact=False).click()
         page.wait_for_function("document.querySelector('#strokes input[type=number]').value === '32'")
-        page.get_by_text("a lighthouse at night").click()
-        page.wait_for_function("document.querySelector('#prompt textarea').value === 'a lighthouse at night'")
+        page.get_by_text("a lighthouse", exact=True).click()
+        page.wait_for_function("document.querySelector('#prompt textarea').value === 'a lighthouse'")
         for elem_id, value in (("strokes", 16), ("steps", 300), ("size", 128), ("views", 2)):
             _set_number(page, elem_id, value)
         page.locator("#prompt textarea").fill("a red apple on a table")

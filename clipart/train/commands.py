@@ -13,9 +13,9 @@ from typing import Any
 
 _TRAIN_EPILOG = """examples:
   clipart train --data pairs.csv --model ViT-B-32 --pretrained openai --epochs 5 --batch-size 256 --out runs/art
-  clipart train --data 'shards/{00000..00127}.tar' --model configs/tiny.json --steps 20000 --out runs/tiny
+  clipart train --data 'shards/{00000..00127}.tar' --model recipes/clipart-mini.json --steps 20000 --out runs/mini
   torchrun --nproc_per_node 8 -m clipart train ...      (same command; --batch-size is the global batch)
-  clipart train --resume runs/tiny                      (continues exactly where it stopped)"""
+  clipart train --resume runs/mini                      (continues exactly where it stopped)"""
 
 
 def _add_train(sub: Any) -> None:
