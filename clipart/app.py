@@ -7,10 +7,12 @@ module (``clipart --help``) stays instant.
 
 import argparse
 import atexit
+import errno
 import os
 import secrets
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import time
@@ -447,6 +449,7 @@ def launch(
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as Ctrl+C does, cleaning up
+    _check_port_free(host, port)
     out_dir = Path(tempfile.mkdtemp(prefix="clipart-app-"))
     try:
         demo = build_app(models, default_model, device=device, out_dir=out_dir, max_seconds=max_seconds)
@@ -463,12 +466,28 @@ def launch(
             )
         except KeyboardInterrupt:  # Ctrl+C (or SIGTERM) before the server was fully up
             return
-        except OSError as e:
-            raise ClipartError(
-                f"cannot serve on {host}:{port} ({e}): pick another --port or --host"
-            ) from None
+        except OSError:
+            raise ClipartError(f"cannot serve on {host}:{port}: pick another --port or --host") from None
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """ClipartError in one line when ``host:port`` cannot be listened on (before Gradio says so in its words)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise ClipartError(f"unknown --host {host!r}: give an address such as 127.0.0.1 or 0.0.0.0") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(
+            socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
+        )  # as uvicorn does: a port in TIME_WAIT is free
+        try:
+            probe.bind(address)
+        except OSError as e:
+            reason = "it is in use" if e.errno == errno.EADDRINUSE else (e.strerror or "refused")
+            raise ClipartError(f"cannot serve on {host}:{port}: {reason}; pick another --port") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

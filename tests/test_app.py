@@ -128,6 +128,20 @@ def _check_svg(path: str | Path, strokes: int) -> None:
 # --- without a server -------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_serve_on_a_busy_port_says_so_in_one_line(host: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = [sys.executable, "-m", "clipart", "serve", "--host", host, "--port", str(port)]
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"clipart: error: cannot serve on {host}:{port}: it is in use; pick another --port"
+    ]
+
+
 def test_caps_and_inputs_are_checked() -> None:
     from clipart import ClipartError
     from clipart.app import CAPS, _int_setting, _negatives, _seed

@@ -106,3 +106,36 @@ def test_a_named_checkpoint_file_is_the_one_loaded(tiny_model_dir: Path, tmp_pat
     expected = load_model(f"local-dir:{other}", device="cpu").encode_text(["a cat"])
     default = load_model(f"local-dir:{folder}", device="cpu").encode_text(["a cat"])
     assert torch.allclose(named, expected) and not torch.allclose(named, default)
+
+
+@pytest.mark.parametrize("kind", ["checkpoint file", "corrupt file", "training checkpoint", "bare file"])
+def test_draw_with_a_file_model_prints_only_clipart_lines(
+    kind: str, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "m"
+    shutil.copytree(tiny_model_dir, folder)
+    model = folder / "open_clip_model.safetensors"
+    if kind == "corrupt file":
+        model.write_bytes(b"this is not a safetensors file")
+    if kind == "training checkpoint":  # as `clipart train` lays out a run folder
+        (folder / "config.json").write_text("{}")
+        (folder / "checkpoints").mkdir()
+        model = folder / "checkpoints" / "step_00000100.pt"
+        torch.save({"model": {}}, model)
+    if kind == "bare file":
+        (folder / "open_clip_config.json").unlink()
+    argv = ["draw", "a cat", "--model", str(model), "--steps", "2", "--strokes", "4", "--size", "32", "-q"]
+    proc = subprocess.run([sys.executable, "-m", "clipart", *argv, "--out", str(tmp_path / "out/")],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert "WARNING" not in proc.stderr, proc.stderr  # open_clip's logger stays quiet
+    expected = {
+        "checkpoint file": (0, ""),
+        "corrupt file": (2, "could not load model"),
+        "training checkpoint": (2, f"--model local-dir:{folder / 'export'}"),
+        "bare file": (2, "name its open_clip architecture: --model ARCH --pretrained"),
+    }[kind]
+    assert proc.returncode == expected[0], proc.stderr
+    if expected[0]:
+        assert proc.stderr.count("\n") == 1 and expected[1] in proc.stderr, proc.stderr
+    else:
+        assert proc.stderr == "" and len(list((tmp_path / "out").glob("*.svg"))) == 1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 from test_train_support import make_pairs, run_cli, shapes_csv, tiny_model_json, write_csv
@@ -135,3 +137,69 @@ def test_a_real_process_exits_2_with_one_line(setup: dict) -> None:
         "clipart: error: --batch-size 1: a contrastive batch needs at least 2 image–text pairs"
     ]
     assert not (setup["root"] / "never").exists()
+
+
+def _copy_run(setup: dict, name: str) -> Path:
+    copy = setup["root"] / name
+    shutil.copytree(setup["run"], copy)
+    return copy
+
+
+DAMAGED_CONFIGS = [
+    bytes(range(256)),
+    json.dumps({"lr": 1}).encode("utf-16"),
+    b"[1, 2, 3]",
+    b'{"data": "x.csv", "model"',
+    b"",
+]
+
+
+@pytest.mark.parametrize("content", DAMAGED_CONFIGS, ids=["binary", "utf-16", "list", "truncated", "empty"])
+def test_resume_of_a_damaged_config_fails_in_one_line(
+    setup: dict, capsys: pytest.CaptureFixture, content: bytes
+) -> None:
+    run = _copy_run(setup, f"cfg-{len(content)}-{content[:1].hex()}")
+    (run / "config.json").write_bytes(content)
+    _fails(["train", "--resume", str(run)], capsys, "config.json is damaged")
+
+
+@pytest.mark.parametrize("kind", ["random", "empty", "truncated", "text"])
+def test_resume_from_a_damaged_checkpoint_fails_in_one_line(
+    setup: dict, capsys: pytest.CaptureFixture, kind: str
+) -> None:
+    run = _copy_run(setup, f"ckpt-{kind}")
+    (checkpoint,) = sorted((run / "checkpoints").glob("step_*.pt"))[-1:]
+    data = checkpoint.read_bytes()
+    damaged = {
+        "random": bytes(range(256)) * 8,
+        "empty": b"",
+        "truncated": data[: len(data) // 2],
+        "text": b"hi",
+    }
+    checkpoint.write_bytes(damaged[kind])
+    capsys.readouterr()
+    assert main(["train", "--resume", str(run)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("clipart: error: checkpoint ") and "delete it to resume" in line, line
+    assert "weights_only" not in line
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--batch-size", "0"), ("--batch-size", "-3"), ("--workers", "-1")]
+)
+@pytest.mark.parametrize("kind", ["zeroshot", "retrieval"])
+def test_eval_refuses_bad_loader_settings(
+    setup: dict, capsys: pytest.CaptureFixture, kind: str, flag: str, value: str
+) -> None:
+    model = f"local-dir:{setup['run'] / 'export'}"
+    _fails(
+        ["eval", kind, "--model", model, "--data", str(setup["csv"]), flag, value], capsys, f"{flag} must be"
+    )
+
+
+def test_a_warmup_longer_than_the_run_is_warned_about(setup: dict) -> None:
+    result = run_cli(*setup["base"], "--steps", "2", "--warmup", "5", *_new_out(setup, "warm"))
+    assert result.returncode == 0, result.stderr
+    assert "clipart: warning: --warmup 5 is not shorter than the run (2 steps)" in result.stderr, (
+        result.stderr
+    )

@@ -14,9 +14,12 @@ so an offline machine gets a one-line error in about a second instead of open_cl
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -191,9 +194,15 @@ def _parse_spec(spec: str, pretrained: str | None) -> tuple[str, str | None, str
         if not path.is_file():
             raise ModelError(f"checkpoint file not found: {path}")
         if not (path.parent / "open_clip_config.json").is_file():
+            run = path.resolve().parent.parent
+            if path.resolve().parent.name == "checkpoints" and (run / "config.json").is_file():
+                raise ModelError(
+                    f"{path.name} is a training checkpoint of the run in {run}: draw with the run's export, "
+                    f"--model local-dir:{run / 'export'} (`clipart train --resume {run}` writes it when it ends)"
+                )
             raise ModelError(
-                f"{path.name}: no open_clip_config.json beside it; give the architecture instead: "
-                f"--model ViT-B-32 --pretrained {path}"
+                f"{path.name}: no open_clip_config.json beside it; name its open_clip architecture: --model "
+                f"ARCH --pretrained {path} (or put its JSON config beside it as open_clip_config.json)"
             )
         return f"local-dir:{path.parent}", str(path), str(path)
     name = spec.replace("/", "-")
@@ -222,6 +231,18 @@ def _parse_spec(spec: str, pretrained: str | None) -> tuple[str, str | None, str
     return name, pretrained, f"{name} ({pretrained})"
 
 
+@contextlib.contextmanager
+def _open_clip_logs_off() -> Iterator[None]:
+    """Hide open_clip's root-logger warnings: "initialized randomly" is printed before clipart loads the weights
+    of a checkpoint file itself, and a failure is reported by clipart in one line."""
+    previous = logging.root.manager.disable
+    logging.disable(logging.WARNING)
+    try:
+        yield
+    finally:
+        logging.disable(previous)
+
+
 _CACHE: dict[tuple[str, str | None, str], Guide] = {}
 _LOCK = threading.Lock()
 
@@ -240,7 +261,7 @@ def load_model(spec: str = "clipart-mini", pretrained: str | None = None, device
             # A local-dir with a tag means "this folder's config, the weights of that checkpoint file": open_clip
             # would otherwise load whichever weights file of the folder it prefers.
             own_file = name.startswith("local-dir:") and tag is not None
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _open_clip_logs_off():
                 warnings.simplefilter("ignore", FutureWarning)
                 model, _, preprocess = open_clip.create_model_and_transforms(
                     name, pretrained=None if own_file else tag, load_weights=not own_file, device=dev

@@ -11,6 +11,8 @@ import os
 import sys
 from typing import Any
 
+from clipart.errors import ConfigError
+
 _TRAIN_EPILOG = """examples:
   clipart train --data pairs.csv --model ViT-B-32 --pretrained openai --epochs 5 --batch-size 256 --out runs/art
   clipart train --data 'shards/{00000..00127}.tar' --model recipes/clipart-mini.json --steps 20000 --out runs/mini
@@ -124,7 +126,6 @@ def _train_settings(args: argparse.Namespace) -> dict[str, Any]:
 def _cmd_train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from clipart.errors import ConfigError
     from clipart.train.config import TrainConfig, resume_config
     from clipart.train.loop import train
 
@@ -158,6 +159,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_eval(args: argparse.Namespace) -> int:
     from clipart.train.evaluate import evaluate_retrieval, evaluate_zeroshot
+
+    if args.batch_size < 1:
+        raise ConfigError(f"--batch-size must be 1 or more, got {args.batch_size}")
+    if args.workers < 0:
+        raise ConfigError(f"--workers must be 0 or more, got {args.workers}")
 
     common = dict(
         pretrained=args.pretrained,

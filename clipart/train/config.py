@@ -174,9 +174,13 @@ def read_run_config(run_dir: Path) -> TrainConfig:
     if not path.is_file():
         raise ConfigError(f"{run_dir} holds no training run (no config.json): check the --resume folder")
     try:
-        return TrainConfig.from_dict(json.loads(path.read_text()))
-    except (json.JSONDecodeError, TypeError) as e:
-        raise ConfigError(f"{path} is damaged ({e}): start a new run in another --out folder") from None
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(stored, dict):
+            raise TypeError("not a JSON object")
+        return TrainConfig.from_dict(stored)
+    except (ValueError, TypeError) as e:  # JSON and UTF-8 decoding errors are ValueErrors
+        reason = str(e).splitlines()[0][:120]
+        raise ConfigError(f"{path} is damaged ({reason}): start a new run in another --out folder") from None
 
 
 def resume_config(run_dir: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:

@@ -65,10 +65,15 @@ class TrainLog:
         else:
             print(text, file=sys.stderr)
 
-    def close(self) -> None:
-        """Close the bar and the files."""
+    def end_bar(self) -> None:
+        """Close the progress bar (the run's steps are done); later messages print below it."""
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
+
+    def close(self) -> None:
+        """Close the bar and the files."""
+        self.end_bar()
         if self.file is not None:
             self.file.close()
         if self.tb is not None:

@@ -195,12 +195,18 @@ class _Trainer:
                 # open_clip's feature gather calls a torch collective that torch marks as deprecated
                 warnings.filterwarnings("ignore", category=FutureWarning, module=r"open_clip\.")
                 if self.step < p.total_steps:
+                    if c.warmup >= p.total_steps:
+                        log.message(
+                            f"clipart: warning: --warmup {c.warmup} is not shorter than the run ({p.total_steps} "
+                            "steps): the learning rate never reaches --lr"
+                        )
                     log.message(
                         f"training {self.bundle.description} on {p.num_samples} pairs: {p.total_steps} steps of "
                         f"{p.batch_size} ({p.steps_per_epoch} per epoch), {self.dist.world} process(es) on "
                         f"{self.device.type}" + (f", resuming at step {self.step}" if self.step else "")
                     )
                     self._loop(log)
+                log.end_bar()
                 if self.dist.main:
                     raw = self.bundle.model
                     export_model(

@@ -99,8 +99,10 @@ class RunFolder:
         try:
             return torch.load(files[-1], map_location="cpu", weights_only=True)
         except Exception as e:  # a damaged file: say which and how to recover
+            reason = type(e).__name__  # torch's own text is many lines and advises weights_only=False
             raise ConfigError(
-                f"checkpoint {files[-1]} cannot be read ({e}): delete it to resume from an earlier one"
+                f"checkpoint {files[-1]} is damaged or not a clipart checkpoint ({reason}): delete it to resume "
+                "from an earlier one"
             ) from None
 
     def truncate_metrics(self, step: int) -> None:
