@@ -13,9 +13,11 @@ import secrets
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -152,7 +154,7 @@ class _Handlers:
         try:
             v = _preset_values(name, self.specs)
         except ClipartError as e:
-            raise gr.Error(str(e)) from None
+            raise _user_error(e) from None
         model = v["model"] or gr.skip()
         return v["strokes"], v["steps"], v["size"], v["views"], v["negatives"], model
 
@@ -225,7 +227,7 @@ class _Handlers:
                 gif=gif,
             )
         except ClipartError as e:
-            raise gr.Error(str(e)) from None
+            raise _user_error(e) from None
         session = session or secrets.token_hex(8)
         flag = self.stops.start(session)
         skip = [gr.skip()] * 8
@@ -246,7 +248,7 @@ class _Handlers:
                     image = event.image if event.image is not None else gr.skip()
                     yield (image, _status(event, used_seed), *skip)
         except ClipartError as e:
-            raise gr.Error(str(e)) from None
+            raise _user_error(e) from None
         finally:
             self.stops.finish(session, flag)
         if event is None:
@@ -450,6 +452,9 @@ def launch(
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as Ctrl+C does, cleaning up
     _check_port_free(host, port)
+    import gradio.queueing
+
+    gradio.queueing.traceback = _OneLineErrors()  # type: ignore[assignment]
     out_dir = Path(tempfile.mkdtemp(prefix="clipart-app-"))
     try:
         demo = build_app(models, default_model, device=device, out_dir=out_dir, max_seconds=max_seconds)
@@ -463,13 +468,47 @@ def launch(
                 allowed_paths=[str(out_dir)],
                 footer_links=["api"],
                 ssr_mode=False,
+                quiet=True,  # Gradio's banner suggests share=True, which a CLI user cannot act on
+                prevent_thread_lock=True,
             )
-        except KeyboardInterrupt:  # Ctrl+C (or SIGTERM) before the server was fully up
+            print(f"clipart: serving the web app on {demo.local_url} (Ctrl+C stops it)", flush=True)
+            while demo.is_running:
+                time.sleep(0.2)
+        except KeyboardInterrupt:  # Ctrl+C or SIGTERM
             return
         except OSError:
             raise ClipartError(f"cannot serve on {host}:{port}: pick another --port or --host") from None
+        finally:
+            demo.close()
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
+
+
+def _user_error(error: Exception) -> Exception:
+    """The page's error for a user's mistake, logged on the server as one line instead of a traceback."""
+    import gradio as gr
+
+    print(f"clipart: refused a request: {error}", file=sys.stderr, flush=True)
+    return gr.Error(str(error), print_exception=False)
+
+
+class _OneLineErrors:
+    """Stands in for the ``traceback`` module inside Gradio's queue, which prints a full traceback for every
+    ``gr.Error`` its own input checks raise (a slider value out of range, a choice not offered): a user's mistake
+    becomes one line on the server's terminal; any other exception keeps its traceback."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(traceback, name)
+
+    @staticmethod
+    def print_exc(*args: Any, **kwargs: Any) -> None:
+        import gradio as gr
+
+        error = sys.exc_info()[1]
+        if isinstance(error, gr.Error):
+            print(f"clipart: refused a request: {error.message}", file=sys.stderr, flush=True)
+        else:
+            traceback.print_exc(*args, **kwargs)
 
 
 def _check_port_free(host: str, port: int) -> None:

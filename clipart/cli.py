@@ -152,8 +152,8 @@ def _cmd_draw(args: argparse.Namespace) -> int:
                     from tqdm import tqdm
 
                     bar = tqdm(total=event.total, unit="step", desc="drawing", file=sys.stderr)
+                bar.set_postfix(loss=f"{event.loss:.4f}", refresh=False)  # shown by the update: one 100% line
                 bar.update(1)
-                bar.set_postfix(loss=f"{event.loss:.4f}", refresh=False)
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()

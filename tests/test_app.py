@@ -86,7 +86,11 @@ def server(tiny_model: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
-    assert proc.returncode == 0 and time.monotonic() - t0 < 15, (tmp / "server.log").read_text()
+    text = (tmp / "server.log").read_text()
+    assert proc.returncode == 0 and time.monotonic() - t0 < 15, text
+    # the terminal holds clipart's lines only: no share=True hint, no traceback for a user's mistake
+    assert f"clipart: serving the web app on http://127.0.0.1:{port}" in text, text
+    assert "share=True" not in text and "Traceback" not in text, text
     assert not list(tmp.glob("clipart-app-*")), "the server left its run folders behind"
 
 
@@ -255,6 +259,8 @@ def test_api_errors_are_messages(server: dict, new_client) -> None:
     for args, message in cases:
         with pytest.raises(AppError, match=message):
             client.predict(**args, api_name="/draw")
+    log = (server["tmp"] / "server.log").read_text()
+    assert "clipart: refused a request: the prompt is empty" in log and "Traceback" not in log, log
 
 
 def test_api_stop_keeps_the_drawing_so_far(server: dict, new_client) -> None:
