@@ -85,6 +85,8 @@ def _add_draw(sub: Any) -> None:
         "--lr-colors", type=float, metavar="LR", help=f"Adam rate of the colours {dflt('lr_colors')}"
     )
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, mps")
+    p.add_argument("--threads", type=int, metavar="N",
+                   help="CPU threads (default: the cores other work leaves free; the sidecar records the count)")  # fmt: skip
     p.add_argument("--out", help="output folder or file name (.svg/.png/.json/.gif); default ./clipart-out/")
     p.add_argument("--png-size", type=_positive_int, help="PNG size in px (default: the canvas size)")
     p.add_argument("--gif", action="store_true", help="also write an animation of the optimisation")
@@ -122,6 +124,7 @@ def _cmd_draw(args: argparse.Namespace) -> int:
         lr_widths=args.lr_widths,
         lr_colors=args.lr_colors,
         device=args.device,
+        threads=args.threads,
         animate=True if args.gif else None,
     )
     if args.png_size is not None:

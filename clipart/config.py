@@ -62,6 +62,7 @@ class DrawConfig:
     candidates: int = 1
     seed: int = 0
     device: str = "auto"
+    threads: int = 0  # CPU threads; 0: the cores other work leaves free (clipart/threads.py)
     preview_every: int = 10
     animate: bool = False
     preset: str | None = None
@@ -111,6 +112,14 @@ class DrawConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1 or value > LIMITS[name]:
                 raise ConfigError(f"{name} must be a whole number from 1 to {LIMITS[name]}, got {value!r}")
+        if (
+            not isinstance(self.threads, int)
+            or isinstance(self.threads, bool)
+            or not 0 <= self.threads <= 1024
+        ):
+            raise ConfigError(
+                f"threads must be a whole number from 0 (automatic) to 1024, got {self.threads!r}"
+            )
         if self.size < 16:
             raise ConfigError(f"size must be at least 16 px, got {self.size}")
         if not 1 <= self.min_segments <= self.max_segments <= 3:
@@ -166,7 +175,7 @@ def parse_color(value: str) -> tuple[float, float, float]:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(DrawConfig)}
-_PRESET_KEYS = set(_FIELDS) - {"prompts", "prompt_weights", "preset", "init_svg", "seed"}
+_PRESET_KEYS = set(_FIELDS) - {"prompts", "prompt_weights", "preset", "init_svg", "seed", "threads"}
 
 
 def _check_type(name: str, value: Any, where: str) -> Any:

@@ -29,6 +29,7 @@ from clipart.output import atomic_write, check_writable, make_folders
 from clipart.render import render, render_batch
 from clipart.scene import Scene
 from clipart.svg import read_svg_file, scene_to_svg
+from clipart.threads import CpuShare
 
 # kornia draws from torch's global generator: seeding it per step under this lock keeps drawings that run at
 # the same time in one process (the web app) reproducible.
@@ -68,6 +69,7 @@ class Drawing:
     models: list[str] = field(default_factory=list)
     frames: list[Image.Image] = field(default_factory=list)
     scores: list[float] = field(default_factory=list)
+    threads: int = 0
 
     def svg(self) -> str:
         """The drawing as an SVG document (one ``<path>`` per visible stroke) on the config's canvas size."""
@@ -95,6 +97,7 @@ class Drawing:
             "final_loss": _finite(self.loss),
             "candidate_scores": [_finite(x) for x in self.scores],
             "timings": self.timings,
+            "cpu_threads": self.threads,
             "torch_version": torch.__version__,
         }
 
@@ -177,6 +180,7 @@ class _Run:
         self.models: list[str] = []
         self.timings: dict[str, float] = {}
         self.scores: list[float] = []
+        self.threads = 0
 
     def drawing(self, event: Progress) -> Drawing:
         timings = dict(self.timings, optimise_s=round(event.elapsed, 3))
@@ -189,6 +193,7 @@ class _Run:
             models=list(self.models),
             frames=list(self.frames),
             scores=list(self.scores),
+            threads=self.threads,
         )
 
     def _respawn(
@@ -208,9 +213,23 @@ class _Run:
                         moment[faded] = 0
 
     def __iter__(self) -> Iterator[Progress]:
+        device = resolve_device(self.cfg.device)
+        if device.type != "cpu":
+            yield from self._steps(device, None)
+            return
+        before = torch.get_num_threads()
+        with CpuShare(self.cfg.threads, before) as cpu:
+            self.threads = cpu.threads
+            try:
+                yield from self._steps(device, cpu)
+            finally:
+                torch.set_num_threads(before)
+
+    def _steps(self, device: torch.device, cpu: CpuShare | None) -> Iterator[Progress]:
         cfg = self.cfg
         t0 = time.perf_counter()
-        device = resolve_device(cfg.device)
+        if cpu is not None:
+            cpu.apply()
         k = cfg.candidates
         scenes = [
             _init_scene(cfg, cfg.seed + i, device) for i in range(k)
@@ -244,6 +263,8 @@ class _Run:
 
         t_start = time.perf_counter()
         for step in range(1, cfg.steps + 1):
+            if cpu is not None:
+                cpu.apply()  # each step: the web app runs steps in whichever worker thread is free
             frac = (step - 1) / cfg.steps
             for group in groups:  # CLIPDraw's schedule: the points' rate ×0.4 at 50 %, ×0.1 at 75 %
                 if group["name"] == "points":

@@ -60,6 +60,7 @@ CASES = (
     + [["draw", "a cat", f"--seed={s}"] for s in (str(2**64), str(2**63), "-1")]
     + [["draw", "a cat", "--device", d] for d in ("cuda:abc", "gpu", "cuda:", "cpu0")]
     + [["draw", "a cat", "--png-size", s] for s in ("1000000", "8193")]
+    + [["draw", "a cat", "--threads", s] for s in ("-1", "1025")]
     + [["draw", "a cat", "--pretrained", "openai"], ["draw", "a cat::1e3"]]
     + [["draw", "a cat", "--model", "NoSuchNet"], ["draw", "a cat", "--init", "missing.svg"]]
 )

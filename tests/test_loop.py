@@ -64,8 +64,8 @@ def test_bad_input_raises_before_any_work() -> None:
 def test_drawings_running_at_once_stay_reproducible(tiny_model: str) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    def one(seed: int) -> str:
-        return clipart.draw("a cat", model=tiny_model, steps=8, seed=seed, **SMALL).svg()
+    def one(seed: int) -> str:  # the same thread count: results depend on it (the sidecar records it)
+        return clipart.draw("a cat", model=tiny_model, steps=8, seed=seed, threads=1, **SMALL).svg()
 
     alone = one(4)
     with ThreadPoolExecutor(3) as pool:
@@ -88,3 +88,44 @@ def test_respawn_restarts_only_faded_strokes_and_outputs_drop_invisible_ones(tin
     visible = int((drawing.scene.colors[:, 3] >= 0.02).sum())
     paths = ET.fromstring(drawing.svg()).iter("{http://www.w3.org/2000/svg}path")
     assert len(list(paths)) == visible < 40
+
+
+@pytest.mark.parametrize(
+    ("free", "drawings", "limit", "threads"),
+    [
+        (2, 1, 2, 2),
+        (1.4, 1, 2, 1),
+        (0.2, 1, 2, 1),
+        (2, 2, 2, 1),
+        (16, 3, 16, 5),
+        (16, 1, 4, 4),
+        (7.6, 2, 8, 4),
+    ],
+)
+def test_threads_share_the_free_cores(free: float, drawings: int, limit: int, threads: int) -> None:
+    from clipart.threads import share
+
+    assert share(free, drawings, limit) == threads
+
+
+@pytest.mark.parametrize("elsewhere", ["idle", "busy"])
+def test_a_drawing_uses_the_free_cores_and_gives_the_count_back(
+    tiny_model: str, monkeypatch: pytest.MonkeyPatch, elsewhere: str
+) -> None:
+    import torch
+
+    from clipart import threads
+
+    monkeypatch.setattr(threads, "cores", lambda: 4)
+    busy = {"idle": 0.0, "busy": 3.3}[elsewhere]  # cores other processes keep busy
+    monkeypatch.setattr(threads, "cores_busy_elsewhere", lambda: busy)
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        d = clipart.draw("a cat", model=tiny_model, steps=2, **SMALL)
+        assert d.sidecar()["cpu_threads"] == d.threads == {"idle": 3, "busy": 1}[elsewhere]
+        assert torch.get_num_threads() == 3  # the caller's setting is back
+        fixed = clipart.draw("a cat", model=tiny_model, steps=2, threads=2, **SMALL)
+        assert fixed.threads == 2 and torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
