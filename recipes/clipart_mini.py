@@ -43,7 +43,7 @@ BASE_TRAIN_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps",
                    "--checkpoint-every", "600", "--quiet"]  # fmt: skip
 MINI_DATA_ARGS = ["--seed", str(SEED), "--size", "64", "--per-emoji", "2", "--shapes", "12000", "--per-digit", "4",
                   "--pairs", "0", "--workers", "1", "--quiet"]  # fmt: skip
-TRAIN_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "2400", "--lr", "5e-4",
+TRAIN_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "1800", "--lr", "5e-4",
               "--warmup", "120", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED),
               "--checkpoint-every", "200", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
 REPEAT = {"digits": 3, "shapes": 2}  # rows of mini/images/<part>/ listed this many times in train_mix.csv
@@ -88,8 +88,9 @@ def write_mix(data: Path) -> Path:
     return out
 
 
-def export_fp16(run_export: Path, target: Path) -> None:
-    """Copy an exported run into the package with fp16 weights (open_clip upcasts them when loading)."""
+def export_fp16(run_export: Path, target: Path, attribution: Path) -> None:
+    """Copy an exported run into the package with fp16 weights (open_clip upcasts them when loading), and the
+    icon sets' attribution file beside them (their CC-BY licences ask for it wherever the weights go)."""
     from safetensors.torch import load_file, save_file
 
     weights = {
@@ -102,6 +103,10 @@ def export_fp16(run_export: Path, target: Path) -> None:
         (
             "open_clip_config.json",
             lambda p: Path(p).write_text((run_export / "open_clip_config.json").read_text()),
+        ),
+        (
+            "ATTRIBUTION.md",
+            lambda p: Path(p).write_text(attribution.read_text(encoding="utf-8"), encoding="utf-8"),
         ),
     ):
         handle, tmp = tempfile.mkstemp(dir=target, prefix=f".{name}.")
@@ -173,7 +178,7 @@ def main() -> int:
             clipart("train", "--data", str(data / "train_mix.csv"), "--out", str(run), "--pretrained", str(base),
                     *TRAIN_ARGS)  # fmt: skip
     if "export" in stages:
-        export_fp16(run / "export", TARGET)
+        export_fp16(run / "export", TARGET, data / "icons" / "ATTRIBUTION.md")
         print(f"wrote {TARGET}")
     if "eval" in stages:
         for name, result in evaluate(data, TARGET, args.work / "eval.json").items():
