@@ -325,6 +325,66 @@ def test_queue_is_bounded(server: dict, new_client) -> None:
     assert all(j.result(timeout=30)[1].startswith("Stopped") for j in busy)
 
 
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+        return next(int(line.split()[1]) for line in handle if line.startswith("VmRSS")) / 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads the server's memory from /proc")
+def test_twenty_clients_at_once_on_default_settings(tmp_path: Path) -> None:
+    """`clipart serve` as installed (1 drawing at once, 16 waiting, the embedded model) and 20 visitors at once:
+    each gets its drawing or "queue is full", the server survives with bounded memory and cleans up."""
+    from gradio_client import Client
+    from gradio_client.utils import QueueError
+
+    port = _free_port()
+    log = (tmp_path / "server.log").open("w")
+    argv = [sys.executable, "-m", "clipart", "serve", "--port", str(port)]
+    proc = subprocess.Popen(argv, env=_env(tmp_path), stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, (
+                    tmp_path / "server.log"
+                ).read_text()
+                time.sleep(0.3)
+        clients = [Client(url, verbose=False, download_files=str(tmp_path / "dl")) for _ in range(20)]
+        first = clients[0].predict(prompt="a dot", steps=2, seed=0, **SMALL, api_name="/draw")
+        assert first[1].startswith("Done"), first[1]
+        before = _rss_mb(proc.pid)
+        t0 = time.monotonic()
+        jobs = [c.submit(prompt=f"a star {i}", steps=8, seed=i, **SMALL, api_name="/draw") for i, c in
+                enumerate(clients)]  # fmt: skip
+        outcomes = []
+        for job in jobs:
+            try:
+                outcomes.append(job.result(timeout=240)[1].split(":")[0])
+            except QueueError as e:
+                outcomes.append("full" if "queue is full" in str(e).lower() else f"QueueError {e}")
+        took = time.monotonic() - t0
+        after = _rss_mb(proc.pid)
+        assert set(outcomes) <= {"Done", "full"}, outcomes
+        assert outcomes.count("Done") >= 17, outcomes  # the one drawing + the 16 waiting, at least
+        assert after - before < 400, (before, after)  # bounded: drawings do not pile up in memory
+        assert took < 240, took
+        print(f"20 clients: {outcomes.count('Done')} drawn, {outcomes.count('full')} refused, {took:.1f} s, "
+              f"server RSS {before:.0f} → {after:.0f} MB")  # fmt: skip
+        for c in clients:
+            c.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+    assert proc.returncode == 0, (tmp_path / "server.log").read_text()
+    assert not list(tmp_path.glob("clipart-app-*")), "the server left its run folders behind"
+    assert "Traceback" not in (tmp_path / "server.log").read_text()
+
+
 # --- a real browser ---------------------------------------------------------------------------------------
 
 
