@@ -9,7 +9,7 @@ Two training stages, each one `clipart train` run with fixed seeds (commands are
    about 50 minutes on 2 CPU cores). ``--base FILE`` skips it and starts stage 2 from those weights (the
    safetensors of clipart-mini 1 as released in clipart 0.1.0 are exactly what this stage writes).
 2. ``train``: fine-tune on the icon corpus (recipes/icondata.py: open icon and emoji sets from npm, two whole
-   sets and 66 nouns held out) mixed with clipart-mini 1's shapes, colours and digits so that nothing it knew
+   sets and 75 nouns held out) mixed with clipart-mini 1's shapes, colours and digits so that nothing it knew
    is lost, plus renders of random strokes captioned as scribbles.
 
 Then ``export`` writes fp16 weights into the package and ``eval`` runs `clipart eval zeroshot` on every held-out
