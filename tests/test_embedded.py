@@ -14,7 +14,9 @@ def test_embedded_model_ships_small_and_loads() -> None:
     assert weights.stat().st_size <= 40 * 2**20  # issue 10's budget for the default guide
     assert (EMBEDDED_DIR / "clipart-mini" / "MODEL_CARD.md").is_file()
     attribution = (EMBEDDED_DIR / "clipart-mini" / "ATTRIBUTION.md").read_text(encoding="utf-8")
-    assert "game-icons" in attribution and "CC-BY-3.0" in attribution  # CC-BY sets credited beside the weights
+    assert (
+        "game-icons" in attribution and "CC-BY-3.0" in attribution
+    )  # CC-BY sets credited beside the weights
     guide = load_model("clipart-mini", device="cpu")
     assert guide.image_size == 64 and guide.encode_text(["a red circle"]).shape[0] == 1
     assert list_models()[0][0] == "clipart-mini"
