@@ -203,3 +203,28 @@ def test_a_warmup_longer_than_the_run_is_warned_about(setup: dict) -> None:
     assert "clipart: warning: --warmup 5 is not shorter than the run (2 steps)" in result.stderr, (
         result.stderr
     )
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+@pytest.mark.parametrize("out_kind", ["new folder", "empty folder"])
+def test_a_run_that_fails_on_its_data_leaves_the_disk_as_it_was(
+    setup: dict, capsys: pytest.CaptureFixture, damage: str, out_kind: str
+) -> None:
+    root = setup["root"] / f"bad-{damage}-{out_kind.replace(' ', '-')}"
+    pairs = make_pairs(root / "img", 12)
+    for path, _, _ in pairs:
+        if damage == "missing":
+            path.unlink()
+        else:
+            path.write_bytes(b"not a picture")
+    table = write_csv(root / "pairs.csv", [(p, c) for p, c, _ in pairs], ("filepath", "caption"))
+    out = root / "run"
+    if out_kind == "empty folder":
+        out.mkdir()
+    args = [a if a != str(setup["csv"]) else str(table) for a in setup["base"]]
+    for _ in range(2):  # the same command fails the same way: no "already holds this run"
+        capsys.readouterr()
+        assert main([*args, "--steps", "2", "--warmup", "0", "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "could not be read" in err.strip().splitlines()[-1] and "Traceback" not in err, err
+        assert (out.is_dir() and not any(out.iterdir())) if out_kind == "empty folder" else not out.exists()

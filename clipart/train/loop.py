@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import math
 import random
+import shutil
 import time
 import warnings
 from pathlib import Path
@@ -52,11 +53,28 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         differ = config.differences(read_run_config(run.path))
         if differ:
             raise ConfigError(f"cannot resume {run.path}: {', '.join(differ)} differ from the stored run")
+    existed = run.path.exists()
     dist = Dist.from_env(config.device)
     try:
         return _Trainer(config, run, dist, resume).run()
+    except ClipartError:
+        if not resume and dist.main and not run.checkpoint_files():
+            _undo_new_run(run.path, existed)  # bad data found before any progress: leave the disk as it was
+        raise
     finally:
         dist.close()
+
+
+def _undo_new_run(path: Path, existed: bool) -> None:
+    """Remove what a new run wrote into ``path`` (the folder itself too when this run made it)."""
+    if not existed:
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    for child in path.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
 
 
 def _precision(precision: str, device: torch.device) -> tuple[torch.dtype | None, bool]:
