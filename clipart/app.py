@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from clipart.config import DEFAULT_NEGATIVE_WEIGHT
 from clipart.errors import ClipartError, require_extra
 
 # Caps on what one visitor may ask for, so that nobody can take the server down (the engine's are higher).
@@ -374,7 +375,9 @@ def build_app(
                         lines=2,
                         elem_id="negatives",
                     )
-                    negative_weight = gr.Slider(0, 2, 0.3, step=0.05, label="Negative weight")
+                    negative_weight = gr.Slider(
+                        0, 2, DEFAULT_NEGATIVE_WEIGHT, step=0.05, label="Negative weight"
+                    )
                     with gr.Row():
                         strokes = _slider(gr, "strokes", "Strokes", start)
                         n_steps = _slider(gr, "steps", "Steps", start)

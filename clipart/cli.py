@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from clipart import __version__
+from clipart.config import DEFAULT_NEGATIVE_WEIGHT
 from clipart.errors import ClipartError
 
 
@@ -47,7 +48,8 @@ def _add_draw(sub: Any) -> None:
     p.add_argument(
         "--negative", action="append", metavar="TEXT", help="a prompt to move away from (repeatable)"
     )
-    p.add_argument("--negative-weight", type=float, default=0.3, help="weight of negative prompts (0.3)")
+    p.add_argument("--negative-weight", type=float,
+                   help=f"weight of negative prompts (a preset's own, else {DEFAULT_NEGATIVE_WEIGHT})")  # fmt: skip
     p.add_argument(
         "--default-negatives",
         action="store_true",

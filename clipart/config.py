@@ -21,6 +21,7 @@ PRESET_DIR = Path(__file__).parent / "presets"
 DEFAULT_PRESET = "quick"
 EMBEDDED_MODEL = "clipart-mini"
 CLIPDRAW_NEGATIVES = ("A badly drawn sketch.", "Many ugly, messy drawings.")
+DEFAULT_NEGATIVE_WEIGHT = 0.3  # of a negative prompt that carries no weight of its own
 
 # Caps that keep one drawing from taking a machine down; the web app may set lower ones.
 LIMITS = {"strokes": 4096, "steps": 100_000, "size": 4096, "views": 64, "candidates": 64}
@@ -256,7 +257,7 @@ def make_config(
     *,
     preset: str | None = DEFAULT_PRESET,
     negatives: list[str] | None = None,
-    negative_weight: float = 0.3,
+    negative_weight: float | None = None,
     model: str | list[str] | None = None,
     pretrained: str | list[str | None] | None = None,
     **overrides: Any,
@@ -264,7 +265,8 @@ def make_config(
     """Build a validated DrawConfig: preset values, then explicit overrides (``None`` means "not given").
 
     ``prompt`` is one text or a list; a text may carry a weight as ``"text::2"``. Negative prompts get
-    ``negative_weight`` unless they carry their own. ``model`` is one model spec or a list (an ensemble).
+    ``negative_weight`` (default 0.3) unless they carry their own; a preset's own ``negative_weights`` are kept
+    unless ``negative_weight`` is given. ``model`` is one model spec or a list (an ensemble).
     """
     settings: dict[str, Any] = {}
     if preset:
@@ -274,12 +276,13 @@ def make_config(
     parsed = [split_weight(p) if isinstance(p, str) else (p, 1.0) for p in prompts]
     settings["prompts"] = [p for p, _ in parsed]
     settings["prompt_weights"] = [w for _, w in parsed]
+    weight = DEFAULT_NEGATIVE_WEIGHT if negative_weight is None else negative_weight
     if negatives is not None:
-        neg = [split_weight(n, negative_weight) for n in negatives]
+        neg = [split_weight(n, weight) for n in negatives]
         settings["negatives"] = [n for n, _ in neg]
         settings["negative_weights"] = [w for _, w in neg]
-    elif "negatives" in settings:
-        settings["negative_weights"] = [negative_weight] * len(settings["negatives"])
+    elif "negatives" in settings and (negative_weight is not None or "negative_weights" not in settings):
+        settings["negative_weights"] = [weight] * len(settings["negatives"])
     if model is not None:
         settings["models"] = [model] if isinstance(model, str) else list(model)
         settings["pretrained"] = [None] * len(settings["models"])

@@ -317,8 +317,13 @@ def steps(prompt: str | list[str], **options: Any) -> Iterator[Progress]:
     Takes the same options as :func:`clipart.config.make_config` (``preset``, ``model``, ``seed``, ``strokes``,
     ``steps``, ``size``, ``views``, ...). Settings are checked now (ClipartError on bad ones); models load at the
     first step. Stop early by stopping the iteration; ``event.drawing()`` keeps the result so far.
+    ``config=`` takes a whole :class:`DrawConfig` instead (its prompts are used); it comes without other options.
     """
-    cfg = options.pop("config", None) or make_config(prompt, **options)
+    cfg = options.pop("config", None)
+    if cfg is None:
+        cfg = make_config(prompt, **options)
+    elif options:
+        raise ConfigError(f"give config= or options, not both (got config= and {', '.join(sorted(options))})")
     return iter(_Run(cfg.validate()))
 
 

@@ -158,7 +158,8 @@ def test_caps_and_inputs_are_checked() -> None:
     with pytest.raises(ClipartError, match="at most"):
         _negatives("\n".join(["x"] * 20))
     assert _seed(7, False) == 7
-    assert 0 <= _seed(7, True) < 2**31
+    drawn = {_seed(7, True) for _ in range(20)}
+    assert len(drawn) > 1 and all(0 <= s < 2**31 for s in drawn)  # a fresh seed each time
     with pytest.raises(ClipartError, match="seed"):
         _seed(-1, False)
 

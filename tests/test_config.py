@@ -76,3 +76,24 @@ def test_preset_file_with_unknown_key_or_wrong_type(tmp_path: Path) -> None:
     good.write_text("strokes = 12\ncrop_scale = [0.5, 0.8]\n")
     cfg = make_config("x", preset=str(good))
     assert cfg.strokes == 12 and cfg.crop_scale == (0.5, 0.8)
+
+
+@pytest.mark.parametrize(
+    ("preset_weights", "given", "expected"),
+    [
+        ([1.5, 0.2], None, [1.5, 0.2]),
+        ([1.5, 0.2], 0.7, [0.7, 0.7]),
+        (None, None, [0.3, 0.3]),
+        (None, 0.9, [0.9, 0.9]),
+    ],
+)
+def test_a_presets_negative_weights_are_kept_unless_a_weight_is_given(
+    tmp_path: Path, preset_weights: list[float] | None, given: float | None, expected: list[float]
+) -> None:
+    lines = ['negatives = ["blurry", "messy"]']
+    if preset_weights is not None:
+        lines.append(f"negative_weights = {preset_weights}")
+    preset = tmp_path / "mine.toml"
+    preset.write_text("\n".join(lines) + "\n")
+    cfg = make_config("a cat", preset=str(preset), negative_weight=given)
+    assert cfg.negatives == ["blurry", "messy"] and cfg.negative_weights == expected

@@ -44,8 +44,19 @@ def test_events_carry_previews_and_stopping_keeps_the_result(tiny_model: str, tm
 def test_candidates_are_ranked_and_ensembles_average(tiny_model: str, tiny_model_dir: Path) -> None:
     second = f"{tiny_model_dir}/open_clip_model.safetensors"
     d = clipart.draw("a cat", model=[tiny_model, second], steps=3, candidates=3, **SMALL)
-    assert len(d.scores) == 3 and len(d.models) == 2
-    assert d.sidecar()["candidate_scores"] == d.scores
+    assert len(d.scores) == 3 and len(d.models) == 2 and len(set(d.scores)) == 3
+    # the drawing returned is the best candidate: its own score, recomputed from its strokes, is the highest
+    from clipart.models import load_model
+    from clipart.objective import Objective, PromptSet
+    from clipart.render import render
+
+    prompts = PromptSet(
+        d.config.prompts, d.config.prompt_weights, d.config.negatives, d.config.negative_weights
+    )
+    image = render(d.scene, d.config.size)[None]
+    guides = [load_model(m, p, "cpu") for m, p in zip(d.config.models, d.config.pretrained, strict=True)]
+    own = sum(float(Objective(g, prompts).score(image)[0]) for g in guides) / len(guides)
+    assert own == pytest.approx(max(d.scores), abs=1e-4)
 
 
 def test_sketch_preset_keeps_dark_fixed_width_strokes(tiny_model: str) -> None:
@@ -129,3 +140,10 @@ def test_a_drawing_uses_the_free_cores_and_gives_the_count_back(
         assert fixed.threads == 2 and torch.get_num_threads() == 3
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_config_comes_without_other_options(tiny_model: str) -> None:
+    cfg = clipart.make_config("a cat", model=tiny_model, steps=2, **SMALL)
+    with pytest.raises(clipart.ConfigError, match="config= or options, not both .*steps"):
+        clipart.steps("a cat", config=cfg, steps=5)
+    assert clipart.draw("a cat", config=cfg).steps_done == 2
