@@ -75,7 +75,10 @@ def test_embedded_model_zero_shot(held_out: Path, name: str, rows: int | None, m
     if rows is not None:
         data = _sample_rows(data, rows, seed=7)
     result = evaluate_zeroshot(
-        "local-dir:" + str(EMBEDDED_DIR / "clipart-mini"), data, templates=spec["templates"], device="cpu"
+        "clipart-mini",
+        data,
+        templates=spec["templates"],
+        device="cpu",  # the name `clipart draw` takes
     )
     assert result["images"] >= 40 and result["classes"] >= 10
     assert result["top1"] >= minimum, result
@@ -121,7 +124,18 @@ def test_embedded_model_names_icons_in_styles_it_never_saw(
 
     from clipart.train.evaluate import evaluate_zeroshot
 
-    result = evaluate_zeroshot("local-dir:" + str(EMBEDDED_DIR / "clipart-mini"), unseen_styles[prefix],
+    result = evaluate_zeroshot("clipart-mini", unseen_styles[prefix],
                                templates=icondata.EVAL_TEMPLATES, device="cpu")  # fmt: skip
     assert result["images"] == 60 and result["classes"] == 60
     assert result["top1"] >= minimum, result
+
+
+def test_eval_takes_the_embedded_models_name(held_out: Path, capsys: pytest.CaptureFixture) -> None:
+    import json
+
+    from clipart.cli import main
+
+    spec = json.loads((held_out / "manifest.json").read_text())["eval"]["colours"]
+    argv = ["eval", "zeroshot", "--model", "clipart-mini", "--data", str(held_out / spec["csv"]), "--json"]
+    assert main([*argv, *[a for t in spec["templates"] for a in ("--template", t)]]) == 0
+    assert json.loads(capsys.readouterr().out)["top1"] >= 0.9

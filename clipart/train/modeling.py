@@ -19,12 +19,12 @@ from typing import Any
 import torch
 
 from clipart.errors import ModelError
-from clipart.models import ensure_hub
+from clipart.models import EMBEDDED_DIR, EMBEDDED_NAMES, ensure_hub
 
 LOCAL_DIR = "local-dir:"
 _MODEL_HELP = (
-    "give an open_clip architecture (`clipart models --all` lists them), a JSON config file "
-    "(like open_clip's model_configs/*.json) or local-dir:FOLDER of an exported model"
+    "give clipart-mini (the embedded model), an open_clip architecture (`clipart models --all` lists them), "
+    "a JSON config file (like open_clip's model_configs/*.json) or local-dir:FOLDER of an exported model"
 )
 
 
@@ -88,6 +88,8 @@ def build_model(spec: str, pretrained: str | None = None, device: str | torch.de
     """
     import open_clip
 
+    if spec in EMBEDDED_NAMES:  # the embedded model, as `clipart draw` names it
+        spec = f"{LOCAL_DIR}{EMBEDDED_DIR / 'clipart-mini'}"
     path = Path(spec).expanduser()
     try:
         if spec.endswith(".json"):
