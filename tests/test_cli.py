@@ -160,3 +160,35 @@ def test_draw_help_gives_every_tuning_option_a_text_and_its_default() -> None:
                       ("--lr-widths", "lr_widths"), ("--lr-colors", "lr_colors"), ("--views", "views")):  # fmt: skip
         assert f"quick: {quick[key]})" in text.split(flag, 2)[2][:120], flag
     assert "random seed" in text
+
+
+def _screens(stderr: str) -> list[str]:
+    """What a terminal shows in turn: tqdm redraws its line after a carriage return."""
+    return [part.strip() for line in stderr.split("\n") for part in line.split("\r") if part.strip()]
+
+
+def test_the_draw_bar_ends_on_one_final_state(tiny_model: str, tmp_path: Path) -> None:
+    argv = [sys.executable, "-m", "clipart", "draw", "a cat", "--model", tiny_model, *FAST, "--steps", "6"]
+    env = dict(
+        os.environ, OMP_NUM_THREADS="1", TQDM_MININTERVAL="0"
+    )  # every update redraws, as on a slow step
+    proc = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    finals = {s for s in _screens(proc.stderr) if "6/6" in s}
+    losses = {s.split("loss=")[-1].rstrip("]") for s in finals}
+    assert len(losses) == 1, finals  # the last loss shown is the one of the last step, however often redrawn
+
+
+def test_train_reports_its_export_below_the_finished_bar(tmp_path: Path) -> None:
+    from test_train_support import shapes_csv, tiny_model_json
+
+    csv = shapes_csv(tmp_path, 16)
+    model = tiny_model_json(tmp_path / "tiny.json")
+    argv = ["train", "--data", str(csv), "--model", str(model), "--batch-size", "8", "--steps", "3",
+            "--warmup", "0", "--workers", "0", "--out", str(tmp_path / "run")]  # fmt: skip
+    proc = run(*argv, cwd=tmp_path, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    screens = _screens(proc.stderr)
+    last_bar = max(i for i, s in enumerate(screens) if s.startswith("training:"))
+    exported = [i for i, s in enumerate(screens) if s.startswith("exported to ")]
+    assert exported and exported[0] > last_bar and "3/3" in screens[last_bar], screens
