@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import os
 import time
 
 import judge
+from bench_rprecision import parse_sets
 
 import clipart
 
@@ -49,15 +49,7 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a drawing option")
     args = parser.parse_args()
-    options = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        try:
-            options[key] = json.loads(value)
-        except json.JSONDecodeError:
-            parser.error(
-                f"--set {item!r}: give KEY=VALUE with a JSON value, e.g. views=8 or 'crop_scale=[0.5,0.9]'"
-            )
+    options = parse_sets(args.set, parser)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     net = judge.load()
     hits = base_hits = total = 0

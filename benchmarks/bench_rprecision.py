@@ -71,7 +71,8 @@ def contact_sheet(images: list[Image.Image], columns: int = 10, size: int = 128)
     return sheet
 
 
-def _options(items: list[str], parser: argparse.ArgumentParser) -> dict:
+def parse_sets(items: list[str], parser: argparse.ArgumentParser) -> dict:
+    """``--set KEY=VALUE`` options (JSON values) as drawing options; a usage error for a bad one."""
     options = {}
     for item in items:
         key, _, value = item.partition("=")
@@ -99,7 +100,7 @@ def main() -> int:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a drawing option")
     parser.add_argument("--out", type=Path, help="save the drawings and a contact sheet here")
     args = parser.parse_args()
-    options = _options(args.set, parser)
+    options = parse_sets(args.set, parser)
     if not 1 <= args.prompts <= len(PROMPTS) or args.seeds < 1:
         parser.error(f"--prompts must be 1..{len(PROMPTS)} and --seeds at least 1")
     if not (args.judge / "open_clip_config.json").is_file():
