@@ -491,8 +491,12 @@ def _user_error(error: Exception) -> Exception:
     """The page's error for a user's mistake, logged on the server as one line instead of a traceback."""
     import gradio as gr
 
-    print(f"clipart: refused a request: {error}", file=sys.stderr, flush=True)
+    _log_refused(str(error))
     return gr.Error(str(error), print_exception=False)
+
+
+def _log_refused(message: str) -> None:
+    print(f"clipart: refused a request: {message}", file=sys.stderr, flush=True)
 
 
 class _OneLineErrors:
@@ -509,7 +513,7 @@ class _OneLineErrors:
 
         error = sys.exc_info()[1]
         if isinstance(error, gr.Error):
-            print(f"clipart: refused a request: {error.message}", file=sys.stderr, flush=True)
+            _log_refused(error.message)
         else:
             traceback.print_exc(*args, **kwargs)
 
@@ -522,9 +526,8 @@ def _check_port_free(host: str, port: int) -> None:
         raise ClipartError(f"unknown --host {host!r}: give an address such as 127.0.0.1 or 0.0.0.0") from None
     family, kind, proto, _, address = infos[0]
     with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(
-            socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
-        )  # as uvicorn does: a port in TIME_WAIT is free
+        # as uvicorn does, so that a port in TIME_WAIT counts as free
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(address)
         except OSError as e:

@@ -231,9 +231,8 @@ class _Run:
         if cpu is not None:
             cpu.apply()
         k = cfg.candidates
-        scenes = [
-            _init_scene(cfg, cfg.seed + i, device) for i in range(k)
-        ]  # a bad --init fails before loading
+        # before the models load, so that a bad --init fails at once
+        scenes = [_init_scene(cfg, cfg.seed + i, device) for i in range(k)]
         guides = [load_model(m, p, cfg.device) for m, p in zip(cfg.models, cfg.pretrained, strict=True)]
         self.models = [g.name for g in guides]
         prompts = PromptSet(cfg.prompts, cfg.prompt_weights, cfg.negatives, cfg.negative_weights)

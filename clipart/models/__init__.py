@@ -232,13 +232,15 @@ def _parse_spec(spec: str, pretrained: str | None) -> tuple[str, str | None, str
 
 
 @contextlib.contextmanager
-def _open_clip_logs_off() -> Iterator[None]:
-    """Hide open_clip's root-logger warnings: "initialized randomly" is printed before clipart loads the weights
-    of a checkpoint file itself, and a failure is reported by clipart in one line."""
+def quiet_open_clip() -> Iterator[None]:
+    """Hide open_clip's root-logger warnings and FutureWarnings while it builds a model: "initialized randomly"
+    comes before clipart loads a checkpoint file's weights itself, and failures are reported by clipart in one line."""
     previous = logging.root.manager.disable
     logging.disable(logging.WARNING)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            yield
     finally:
         logging.disable(previous)
 
@@ -261,8 +263,7 @@ def load_model(spec: str = "clipart-mini", pretrained: str | None = None, device
             # A local-dir with a tag means "this folder's config, the weights of that checkpoint file": open_clip
             # would otherwise load whichever weights file of the folder it prefers.
             own_file = name.startswith("local-dir:") and tag is not None
-            with warnings.catch_warnings(), _open_clip_logs_off():
-                warnings.simplefilter("ignore", FutureWarning)
+            with quiet_open_clip():
                 model, _, preprocess = open_clip.create_model_and_transforms(
                     name, pretrained=None if own_file else tag, load_weights=not own_file, device=dev
                 )

@@ -5,13 +5,10 @@ Also the optimiser (AdamW without weight decay on gains, biases and the logit sc
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
 import math
 import tempfile
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +16,7 @@ from typing import Any
 import torch
 
 from clipart.errors import ModelError
-from clipart.models import EMBEDDED_DIR, EMBEDDED_NAMES, ensure_hub
+from clipart.models import EMBEDDED_DIR, EMBEDDED_NAMES, ensure_hub, quiet_open_clip
 
 LOCAL_DIR = "local-dir:"
 _MODEL_HELP = (
@@ -43,19 +40,6 @@ class ModelBundle:
         """Square input size of the image tower."""
         size = self.preprocess_cfg.get("size", 224)
         return int(size[0] if isinstance(size, (list, tuple)) else size)
-
-
-@contextlib.contextmanager
-def _quiet_open_clip() -> Iterator[None]:
-    """Silence open_clip's informational warnings (e.g. 'no weights found' for a random init)."""
-    previous = logging.root.manager.disable
-    logging.disable(logging.WARNING)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            yield
-    finally:
-        logging.disable(previous)
 
 
 def read_json_config(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -140,7 +124,7 @@ def _from_json(path: Path, pretrained: str | None, device: str | torch.device) -
         config.write_text(json.dumps({"model_cfg": model_cfg, "preprocess_cfg": preprocess_cfg}))
         bundle = _create(f"{LOCAL_DIR}{tmp}", None, device, config, f"{path.name} (random init)")
     if pretrained:
-        with _quiet_open_clip():
+        with quiet_open_clip():
             open_clip.load_checkpoint(bundle.model, str(Path(pretrained).expanduser()))
         bundle.description = f"{path.name} ({pretrained})"
     return bundle
@@ -151,7 +135,7 @@ def _create(
 ) -> ModelBundle:
     import open_clip
 
-    with _quiet_open_clip():
+    with quiet_open_clip():
         model = open_clip.create_model(name, pretrained=pretrained, device=device)
         if config is None:
             model_cfg = open_clip.get_model_config(name)
