@@ -6,52 +6,89 @@ The public API (heavy modules are imported on first use, so ``import clipart`` i
     drawing.save("circle.svg")
     for event in clipart.steps("a red circle", preset="quick"):
         ...
+
+The faces (``clipart.cli``, ``clipart.app``) use only what this module exports (and :mod:`clipart.train`'s).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from clipart.errors import ClipartError, ConfigError, ModelError
-
-__version__ = "0.1.0"
+from clipart._version import __version__
+from clipart.errors import ClipartError, ConfigError, ModelError, require_extra
 
 _LAZY = {
     "draw": "clipart.loop",
     "steps": "clipart.loop",
-    "Drawing": "clipart.loop",
     "Progress": "clipart.loop",
+    "Drawing": "clipart.drawing",
+    "OUTPUT_KINDS": "clipart.drawing",
+    "DEFAULT_KINDS": "clipart.drawing",
+    "plan_outputs": "clipart.drawing",
+    "check_png_size": "clipart.drawing",
     "DrawConfig": "clipart.config",
     "make_config": "clipart.config",
     "load_preset": "clipart.config",
     "list_presets": "clipart.config",
+    "split_weight": "clipart.config",
+    "DEFAULT_PRESET": "clipart.config",
+    "DEFAULT_NEGATIVE_WEIGHT": "clipart.config",
+    "CLIPDRAW_NEGATIVES": "clipart.config",
+    "LIMITS": "clipart.config",
+    "ModelSpec": "clipart.models",
+    "parse_spec": "clipart.models",
     "load_model": "clipart.models",
     "list_models": "clipart.models",
+    "list_architectures": "clipart.models",
     "Scene": "clipart.scene",
 }
 
 __all__ = [
+    "__version__",
+    "check_png_size",
     "ClipartError",
+    "CLIPDRAW_NEGATIVES",
     "ConfigError",
+    "DEFAULT_KINDS",
+    "DEFAULT_NEGATIVE_WEIGHT",
+    "DEFAULT_PRESET",
+    "draw",
     "DrawConfig",
     "Drawing",
-    "ModelError",
-    "Progress",
-    "Scene",
-    "__version__",
-    "draw",
+    "LIMITS",
+    "list_architectures",
     "list_models",
     "list_presets",
     "load_model",
     "load_preset",
     "make_config",
+    "ModelError",
+    "ModelSpec",
+    "OUTPUT_KINDS",
+    "parse_spec",
+    "plan_outputs",
+    "Progress",
+    "require_extra",
+    "Scene",
+    "split_weight",
     "steps",
 ]
 
 if TYPE_CHECKING:
-    from clipart.config import DrawConfig, list_presets, load_preset, make_config
-    from clipart.loop import Drawing, Progress, draw, steps
-    from clipart.models import list_models, load_model
+    from clipart.config import (
+        CLIPDRAW_NEGATIVES,
+        DEFAULT_NEGATIVE_WEIGHT,
+        DEFAULT_PRESET,
+        LIMITS,
+        DrawConfig,
+        list_presets,
+        load_preset,
+        make_config,
+        split_weight,
+    )
+    from clipart.drawing import DEFAULT_KINDS, OUTPUT_KINDS, Drawing, check_png_size, plan_outputs
+    from clipart.loop import Progress, draw, steps
+    from clipart.models import ModelSpec, list_architectures, list_models, load_model, parse_spec
     from clipart.scene import Scene
 
 

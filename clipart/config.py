@@ -10,21 +10,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clipart.errors import ConfigError
+from clipart.colors import parse_color
+from clipart.errors import ClipartError, ConfigError
+from clipart.models.spec import EMBEDDED_NAME, ModelSpec, parse_spec
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-PRESET_DIR = Path(__file__).parent / "presets"
 DEFAULT_PRESET = "quick"
-EMBEDDED_MODEL = "clipart-mini"
 CLIPDRAW_NEGATIVES = ("A badly drawn sketch.", "Many ugly, messy drawings.")
 DEFAULT_NEGATIVE_WEIGHT = 0.3  # of a negative prompt that carries no weight of its own
 
-# Caps that keep one drawing from taking a machine down; the web app may set lower ones.
-LIMITS = {"strokes": 4096, "steps": 100_000, "size": 4096, "views": 64, "candidates": 64}
+# Caps that keep one drawing from taking a machine down; a face may pass lower ones (the web app's, for visitors)
+# to :meth:`DrawConfig.validate`. ``prompt_chars`` caps each prompt's length, ``negatives`` their number.
+LIMITS = {"strokes": 4096, "steps": 100_000, "size": 4096, "views": 64, "candidates": 64,
+          "prompt_chars": 10_000, "negatives": 64}  # fmt: skip
+WHOLE_NUMBERS = ("strokes", "steps", "size", "views", "candidates")
 MAX_WEIGHT = 100.0  # |prompt weight|: more only saturates the loss
 FLOAT_SETTINGS = ("prompt_weights", "negative_weights", "perspective", "crop_scale", "lr_points", "lr_widths",
                   "lr_colors", "init_radius", "init_width", "min_width", "max_width", "respawn_alpha")  # fmt: skip
@@ -38,8 +41,9 @@ class DrawConfig:
     prompt_weights: list[float] = field(default_factory=list)
     negatives: list[str] = field(default_factory=list)
     negative_weights: list[float] = field(default_factory=list)
-    models: list[str] = field(default_factory=lambda: [EMBEDDED_MODEL])
-    pretrained: list[str | None] = field(default_factory=lambda: [None])
+    models: list[ModelSpec] = field(
+        default_factory=lambda: [parse_spec(EMBEDDED_NAME)]
+    )  # an ensemble: several
     strokes: int = 256
     min_segments: int = 1
     max_segments: int = 3
@@ -68,10 +72,19 @@ class DrawConfig:
     animate: bool = False
     preset: str | None = None
 
-    def validate(self) -> DrawConfig:
-        """Check every value; raise ConfigError with one clear line on the first bad one. Returns self."""
+    def validate(self, limits: dict[str, int] | None = None) -> DrawConfig:
+        """Check every value; raise ConfigError with one clear line on the first bad one. Returns self.
+
+        ``limits`` lowers caps of :data:`LIMITS` (a face's, such as the web app's); model specs given as text
+        are parsed into :class:`~clipart.models.ModelSpec` here.
+        """
+        caps = {k: min(v, (limits or {}).get(k, v)) for k, v in LIMITS.items()}
         if not self.prompts or any(not isinstance(p, str) or not p.strip() for p in self.prompts):
             raise ConfigError('the prompt is empty: give a text such as "a red circle"')
+        if any(len(p) > caps["prompt_chars"] for p in [*self.prompts, *self.negatives]):
+            raise ConfigError(f"the prompt is too long: at most {caps['prompt_chars']} characters")
+        if len(self.negatives) > caps["negatives"]:
+            raise ConfigError(f"give at most {caps['negatives']} negative prompts")
         for text in [*self.prompts, *self.negatives]:
             try:
                 text.encode("utf-8")
@@ -94,11 +107,6 @@ class DrawConfig:
             or not 0 <= self.seed < 2**63 - LIMITS["candidates"]
         ):
             raise ConfigError(f"seed must be a whole number from 0 to 2**63 - 65, got {self.seed!r}")
-        for spec, tag in zip(self.models, self.pretrained, strict=False):
-            if spec == EMBEDDED_MODEL and tag is not None:
-                raise ConfigError(
-                    f"--pretrained {tag!r} needs a --model: the embedded {EMBEDDED_MODEL} brings its own weights"
-                )
         if len(self.prompt_weights) != len(self.prompts):
             raise ConfigError("give one weight per prompt")
         if len(self.negative_weights) != len(self.negatives):
@@ -107,12 +115,11 @@ class DrawConfig:
             raise ConfigError("a negative prompt is empty")
         if not self.models:
             raise ConfigError("no guide model given")
-        if len(self.pretrained) != len(self.models):
-            raise ConfigError("give at most one --pretrained per --model, in the same order")
-        for name in ("strokes", "steps", "size", "views", "candidates"):
+        self.models = [parse_spec(m) for m in self.models]
+        for name in WHOLE_NUMBERS:
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1 or value > LIMITS[name]:
-                raise ConfigError(f"{name} must be a whole number from 1 to {LIMITS[name]}, got {value!r}")
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1 or value > caps[name]:
+                raise ConfigError(f"{name} must be a whole number from 1 to {caps[name]}, got {value!r}")
         if (
             not isinstance(self.threads, int)
             or isinstance(self.threads, bool)
@@ -139,7 +146,7 @@ class DrawConfig:
             raise ConfigError("init_width must lie between min_width and max_width")
         if self.init_color not in ("random", "black", "gray"):
             raise ConfigError(f"init_color must be random, black or gray, got {self.init_color!r}")
-        parse_color(self.background)
+        parse_color(self.background, "background")
         if self.init_svg is not None and not Path(self.init_svg).is_file():
             raise ConfigError(f"the initial SVG does not exist: {self.init_svg}")
         if (
@@ -159,24 +166,19 @@ class DrawConfig:
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict of every setting."""
-        return dataclasses.asdict(self)
-
-
-def parse_color(value: str) -> tuple[float, float, float]:
-    """'#rrggbb' (or 'white'/'black') → RGB floats in [0, 1]."""
-    named = {"white": "#ffffff", "black": "#000000"}
-    v = named.get(value.strip().lower(), value.strip())
-    if len(v) == 7 and v.startswith("#"):
-        try:
-            return tuple(int(v[i : i + 2], 16) / 255 for i in (1, 3, 5))  # type: ignore[return-value]
-        except ValueError:
-            pass
-    raise ConfigError(f"background must be a colour like #ffffff, got {value!r}")
+        """A JSON-ready dict of every setting (model specs as their text, e.g. ``ViT-B-32::openai``)."""
+        return {**dataclasses.asdict(self), "models": [str(m) for m in self.models]}
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(DrawConfig)}
 _PRESET_KEYS = set(_FIELDS) - {"prompts", "prompt_weights", "preset", "init_svg", "seed", "threads"}
+
+
+def _preset_dir() -> Path:
+    """The shipped presets: the package ``clipart.presets`` (the top-level ``presets/`` of a checkout)."""
+    from importlib.resources import files
+
+    return Path(str(files("clipart.presets")))
 
 
 def _check_type(name: str, value: Any, where: str) -> Any:
@@ -186,6 +188,8 @@ def _check_type(name: str, value: Any, where: str) -> Any:
     if isinstance(default, bool):
         ok = isinstance(value, bool)
     elif isinstance(default, int):
+        if isinstance(value, float) and value.is_integer():  # 96.0 from a JSON number or a web slider
+            value = int(value)
         ok = isinstance(value, int) and not isinstance(value, bool)
     elif isinstance(default, float):
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -211,7 +215,7 @@ def _preset_path(name: str) -> Path:
         if not path.is_file():
             raise ConfigError(f"preset file not found: {name}")
         return path
-    path = PRESET_DIR / f"{name}.toml"
+    path = _preset_dir() / f"{name}.toml"
     if not path.is_file():
         known = ", ".join(sorted(list_presets()))
         raise ConfigError(f"unknown preset {name!r}; known presets: {known} (or give a .toml file)")
@@ -229,13 +233,19 @@ def load_preset(name: str) -> dict[str, Any]:
     unknown = sorted(set(data) - _PRESET_KEYS)
     if unknown:
         raise ConfigError(f"preset {path.name}: unknown setting(s) {', '.join(unknown)}")
-    return {k: _check_type(k, v, f"preset {path.name}") for k, v in data.items()}
+    settings = {k: _check_type(k, v, f"preset {path.name}") for k, v in data.items()}
+    if "models" in settings:
+        try:
+            settings["models"] = [parse_spec(m) for m in settings["models"]]
+        except ClipartError as e:
+            raise ConfigError(f"preset {path.name}: {e}") from None
+    return settings
 
 
 def list_presets() -> dict[str, str]:
     """Shipped presets: name → one-line description."""
     out = {}
-    for path in sorted(PRESET_DIR.glob("*.toml")):
+    for path in sorted(_preset_dir().glob("*.toml")):
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         out[path.stem] = str(data.get("description", ""))
     return out
@@ -258,15 +268,17 @@ def make_config(
     preset: str | None = DEFAULT_PRESET,
     negatives: list[str] | None = None,
     negative_weight: float | None = None,
-    model: str | list[str] | None = None,
+    model: str | ModelSpec | list[str | ModelSpec] | None = None,
     pretrained: str | list[str | None] | None = None,
+    limits: dict[str, int] | None = None,
     **overrides: Any,
 ) -> DrawConfig:
     """Build a validated DrawConfig: preset values, then explicit overrides (``None`` means "not given").
 
     ``prompt`` is one text or a list; a text may carry a weight as ``"text::2"``. Negative prompts get
     ``negative_weight`` (default 0.3) unless they carry their own; a preset's own ``negative_weights`` are kept
-    unless ``negative_weight`` is given. ``model`` is one model spec or a list (an ensemble).
+    unless ``negative_weight`` is given. ``model`` is one model spec or a list (an ensemble); ``pretrained``
+    gives weights to the model in the same place. ``limits`` lowers the caps of :data:`LIMITS`.
     """
     settings: dict[str, Any] = {}
     if preset:
@@ -283,21 +295,32 @@ def make_config(
         settings["negative_weights"] = [w for _, w in neg]
     elif "negatives" in settings and (negative_weight is not None or "negative_weights" not in settings):
         settings["negative_weights"] = [weight] * len(settings["negatives"])
-    if model is not None:
-        settings["models"] = [model] if isinstance(model, str) else list(model)
-        settings["pretrained"] = [None] * len(settings["models"])
-    if pretrained is not None:
-        tags = [pretrained] if isinstance(pretrained, str) else list(pretrained)
-        n = len(settings.get("models", [EMBEDDED_MODEL]))
-        if len(tags) > n:
-            raise ConfigError("give at most one --pretrained per --model, in the same order")
-        settings["pretrained"] = tags + [None] * (n - len(tags))
+    if model is not None or pretrained is not None:
+        settings["models"] = _models(model, pretrained, settings.get("models"))
     for key, value in overrides.items():
         if value is None:
             continue
         if key not in _FIELDS:
             raise ConfigError(f"unknown setting {key!r}")
         settings[key] = _check_type(key, value, "setting")
-    if "models" in settings and "pretrained" not in settings:
-        settings["pretrained"] = [None] * len(settings["models"])
-    return DrawConfig(**settings).validate()
+    return DrawConfig(**settings).validate(limits)
+
+
+def _models(
+    model: str | ModelSpec | list | None, pretrained: str | list[str | None] | None, preset: list | None
+) -> list[ModelSpec]:
+    """The guides: ``model`` (or the preset's, or the embedded one), ``pretrained[i]`` giving the weights of the
+    i-th (replacing a preset model's own tag)."""
+    if model is not None:
+        specs: list = [model] if isinstance(model, (str, ModelSpec)) else list(model)
+    else:
+        specs = [dataclasses.replace(m, pretrained=None) for m in preset or [parse_spec(EMBEDDED_NAME)]]
+    if pretrained is None:
+        return [parse_spec(m) for m in specs]
+    tags = [pretrained] if isinstance(pretrained, str) else list(pretrained)
+    if len(tags) > len(specs):
+        raise ConfigError("give at most one --pretrained per --model, in the same order")
+    tags += [None] * (len(specs) - len(tags))
+    return [
+        parse_spec(str(m) if isinstance(m, ModelSpec) else m, tag) for m, tag in zip(specs, tags, strict=True)
+    ]

@@ -5,131 +5,31 @@ Every face (CLI, Python API, web app) consumes :func:`steps`; :func:`draw` simpl
 
 from __future__ import annotations
 
-import io
-import json
-import math
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import torch
 from PIL import Image
 from torch import Tensor
 
-from clipart import __version__
 from clipart.augment import Augment
-from clipart.config import DrawConfig, make_config, parse_color
+from clipart.colors import parse_color
+from clipart.config import DrawConfig, make_config
+from clipart.drawing import Drawing, to_image
 from clipart.errors import ConfigError
 from clipart.models import load_model, resolve_device
-from clipart.objective import Objective, PromptSet
-from clipart.output import atomic_write, check_writable, make_folders
+from clipart.objective import Views, build_objective
 from clipart.render import render, render_batch
 from clipart.scene import Scene
-from clipart.svg import read_svg_file, scene_to_svg
+from clipart.svg import read_svg_file
 from clipart.threads import CpuShare
 
 # kornia draws from torch's global generator: seeding it per step under this lock keeps drawings that run at
 # the same time in one process (the web app) reproducible.
 _AUGMENT_LOCK = threading.Lock()
-
-
-def to_image(tensor: torch.Tensor) -> Image.Image:
-    """``[3, H, W]`` in [0, 1] → an RGB PIL image."""
-    arr = (tensor.detach().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-    return Image.fromarray(arr, "RGB")
-
-
-MAX_PNG_SIZE = 8192
-
-
-def check_png_size(size: int) -> int:
-    """``size`` if it is a PNG size clipart writes (1 to 8192 px), else ConfigError."""
-    if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PNG_SIZE:
-        raise ConfigError(f"PNG size must be a whole number from 1 to {MAX_PNG_SIZE} px, got {size!r}")
-    return size
-
-
-def _finite(value: float) -> float | None:
-    """JSON has no NaN or infinity: such a value is written as null."""
-    return value if math.isfinite(value) else None
-
-
-@dataclass
-class Drawing:
-    """A finished (or stopped) drawing: its scene, the settings that made it and how it went."""
-
-    scene: Scene
-    config: DrawConfig
-    loss: float
-    steps_done: int
-    timings: dict[str, float] = field(default_factory=dict)
-    models: list[str] = field(default_factory=list)
-    frames: list[Image.Image] = field(default_factory=list)
-    scores: list[float] = field(default_factory=list)
-    threads: int = 0
-
-    def svg(self) -> str:
-        """The drawing as an SVG document (one ``<path>`` per visible stroke) on the config's canvas size."""
-        return scene_to_svg(self.scene.visible(), self.config.size, title=" | ".join(self.config.prompts))
-
-    def png(self, size: int | None = None) -> Image.Image:
-        """The drawing rasterised at ``size`` px (default: the canvas size)."""
-        size = check_png_size(size or self.config.size)
-        with torch.no_grad():
-            return to_image(render(self.scene.visible(), size))
-
-    def sidecar(self) -> dict[str, Any]:
-        """Everything needed to reproduce the drawing, plus how it went."""
-        return {
-            "clipart_version": __version__,
-            "prompts": self.config.prompts,
-            "prompt_weights": self.config.prompt_weights,
-            "negatives": self.config.negatives,
-            "negative_weights": self.config.negative_weights,
-            "models": self.models,
-            "preset": self.config.preset,
-            "seed": self.config.seed,
-            "config": self.config.to_dict(),
-            "steps_done": self.steps_done,
-            "final_loss": _finite(self.loss),
-            "candidate_scores": [_finite(x) for x in self.scores],
-            "timings": self.timings,
-            "cpu_threads": self.threads,
-            "torch_version": torch.__version__,
-        }
-
-    def encode(self, kind: str, size: int | None = None) -> bytes:
-        """The bytes of one output kind: ``svg``, ``png``, ``json`` or ``gif``."""
-        if kind == "svg":
-            return self.svg().encode("utf-8")
-        if kind == "json":
-            return (json.dumps(self.sidecar(), indent=2, allow_nan=False) + "\n").encode("utf-8")
-        buf = io.BytesIO()
-        if kind == "png":
-            self.png(size).save(buf, format="PNG")
-        elif kind == "gif":
-            frames = self.frames or [self.png()]
-            frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
-        else:
-            raise ConfigError(f"unknown output kind {kind!r}: use svg, png, json or gif")
-        return buf.getvalue()
-
-    def save(self, path: str | Path, *, size: int | None = None, force: bool = False) -> Path:
-        """Write the drawing to ``path``; the format follows the suffix (.svg, .png, .json, .gif)."""
-        path = Path(path)
-        check_writable(path, force)
-        atomic_write(path, self.encode(path.suffix.lower().lstrip("."), size))
-        return path
-
-    def save_all(self, paths: dict[str, Path], *, png_size: int | None = None) -> None:
-        """Write several outputs (kind → path) prepared by :func:`clipart.output.plan_outputs`."""
-        blobs = {kind: self.encode(kind, png_size) for kind in paths}
-        make_folders(paths)
-        for kind, path in paths.items():
-            atomic_write(path, blobs[kind])
 
 
 @dataclass
@@ -145,6 +45,11 @@ class Progress:
     image: Image.Image | None
     scene: Scene
     _run: _Run = field(repr=False)
+
+    @property
+    def config(self) -> DrawConfig:
+        """The settings of the drawing (its seed, prompts, ...)."""
+        return self._run.cfg
 
     def drawing(self) -> Drawing:
         """The drawing as of this step (use it to keep the result of a stopped run)."""
@@ -233,10 +138,9 @@ class _Run:
         k = cfg.candidates
         # before the models load, so that a bad --init fails at once
         scenes = [_init_scene(cfg, cfg.seed + i, device) for i in range(k)]
-        guides = [load_model(m, p, cfg.device) for m, p in zip(cfg.models, cfg.pretrained, strict=True)]
+        guides = [load_model(m, device=cfg.device) for m in cfg.models]
         self.models = [g.name for g in guides]
-        prompts = PromptSet(cfg.prompts, cfg.prompt_weights, cfg.negatives, cfg.negative_weights)
-        objectives = [Objective(g, prompts) for g in guides]
+        objective = build_objective(cfg, guides)
         out_size = max(g.image_size for g in guides)
         size = cfg.size
         augment = Augment(
@@ -272,7 +176,7 @@ class _Run:
             with _AUGMENT_LOCK, torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=rng)))
                 views = augment(images)
-            per_drawing = torch.stack([obj.loss(views, k) for obj in objectives]).mean(dim=0)
+            per_drawing = objective(Views(views, k, images))
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
                 per_drawing.sum().backward()
@@ -287,7 +191,7 @@ class _Run:
             if last and k > 1:  # rank the candidates by CLIP score on their clean renders
                 with torch.no_grad():
                     finals = render_batch(scenes, size)
-                    score = torch.stack([obj.score(finals) for obj in objectives]).mean(dim=0).cpu()
+                    score = objective.score(finals).cpu()
                 self.scores = [round(float(x), 5) for x in score]
                 best = int(score.argmax())
             image = None
@@ -310,23 +214,26 @@ class _Run:
             )
 
 
-def steps(prompt: str | list[str], **options: Any) -> Iterator[Progress]:
+def steps(prompt: str | list[str] | None = None, **options: Any) -> Iterator[Progress]:
     """Run a drawing step by step: yields a Progress event after every optimisation step.
 
     Takes the same options as :func:`clipart.config.make_config` (``preset``, ``model``, ``seed``, ``strokes``,
-    ``steps``, ``size``, ``views``, ...). Settings are checked now (ClipartError on bad ones); models load at the
-    first step. Stop early by stopping the iteration; ``event.drawing()`` keeps the result so far.
-    ``config=`` takes a whole :class:`DrawConfig` instead (its prompts are used); it comes without other options.
+    ``steps``, ``size``, ``views``, ``limits``, ...). Settings are checked now (ClipartError on bad ones); models
+    load at the first step. Stop early by stopping the iteration; ``event.drawing()`` keeps the result so far.
+    ``config=`` takes a whole :class:`DrawConfig` instead, prompts included: it comes without a prompt or options.
     """
     cfg = options.pop("config", None)
     if cfg is None:
-        cfg = make_config(prompt, **options)
-    elif options:
-        raise ConfigError(f"give config= or options, not both (got config= and {', '.join(sorted(options))})")
+        return iter(_Run(make_config(prompt if prompt is not None else [], **options)))
+    given = sorted(options) + (["a prompt"] if prompt is not None else [])
+    if given:
+        raise ConfigError(
+            f"give config= or a prompt and options, not both (got config= and {', '.join(given)})"
+        )
     return iter(_Run(cfg.validate()))
 
 
-def draw(prompt: str | list[str], **options: Any) -> Drawing:
+def draw(prompt: str | list[str] | None = None, **options: Any) -> Drawing:
     """Make a drawing from text and return it (see :func:`steps` for the options)."""
     last = None
     for last in steps(prompt, **options):  # noqa: B007 - the last event holds the result

@@ -1,27 +1,37 @@
-"""Writing results: atomic file writes and output-path planning (nothing half-written, nothing overwritten
-without ``force``)."""
+"""Writing files: atomic writes, writability checks and file-name slugs (nothing half-written, nothing
+overwritten without ``force``). Used by drawings (:mod:`clipart.drawing`) and training runs alike."""
 
 from __future__ import annotations
 
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from clipart.errors import ConfigError
 
-DEFAULT_OUT = Path("clipart-out")
-SUFFIXES = (".svg", ".png", ".json", ".gif")
+
+def usual_permissions(path: Path) -> None:
+    """Give a file or folder made by ``tempfile`` (private by default) the permissions the umask allows."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and an atomic rename."""
+def atomic_write(path: Path, data: bytes | Callable[[BinaryIO], None]) -> None:
+    """Write ``data`` (bytes, or a function that writes into a binary file) to ``path`` through a temporary file
+    in the same folder and an atomic rename: a process killed at any moment leaves the old file or the new one."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
+            if callable(data):
+                data(f)
+            else:
+                f.write(data)
+        usual_permissions(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -54,32 +64,8 @@ def slug(text: str, max_len: int = 48) -> str:
     return (s[:max_len].rstrip("-")) or "drawing"
 
 
-def plan_outputs(out: str | None, prompt: str, seed: int, kinds: list[str], force: bool) -> dict[str, Path]:
-    """Paths for each output kind (``svg``, ``png``, ``json``, ``gif``), checked before any work is done.
-
-    ``out`` is a folder (existing, or one to create in an existing parent when the drawing is saved) or a file name whose
-    suffix is one of .svg/.png/.json/.gif (its stem names all outputs). By default: ``./clipart-out/``.
-    """
-    if out is None:
-        folder, stem = DEFAULT_OUT, f"{slug(prompt)}-s{seed}"
-    else:
-        p = Path(out).expanduser()
-        if p.suffix.lower() in SUFFIXES:
-            folder, stem = p.parent, p.stem
-        elif p.is_dir() or out.endswith(("/", os.sep)) or not p.suffix:
-            folder, stem = p, f"{slug(prompt)}-s{seed}"
-            if not p.exists() and not p.parent.is_dir():
-                raise ConfigError(f"output folder's parent does not exist: {p.parent}")
-        else:
-            raise ConfigError(f"--out {out!r}: give a folder or a file ending in {', '.join(SUFFIXES)}")
-    paths = {k: folder / f"{stem}.{k}" for k in kinds}
-    for path in paths.values():
-        check_writable(path, force, create=True)
-    return paths
-
-
 def make_folders(paths: dict[str, Path]) -> None:
-    """Create the output folder planned by :func:`plan_outputs`, when the drawing is ready to be written (an
+    """Create the output folder planned by :func:`clipart.drawing.plan_outputs`, when the drawing is ready to be written (an
     error before that leaves the disk as it was)."""
     for path in paths.values():
         try:

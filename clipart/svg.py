@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from clipart.colors import parse_color
 from clipart.errors import ClipartError
 from clipart.scene import MAX_SEGMENTS, POINTS_PER_STROKE, Scene
 
@@ -107,18 +108,6 @@ def _parse_path(d: str) -> list[tuple[float, float]]:
     return pts
 
 
-def _parse_color(value: str) -> list[float]:
-    value = value.strip()
-    if re.fullmatch(r"#[0-9a-fA-F]{6}", value):
-        return [int(value[i : i + 2], 16) / 255 for i in (1, 3, 5)]
-    if re.fullmatch(r"#[0-9a-fA-F]{3}", value):
-        return [int(c * 2, 16) / 255 for c in value[1:]]
-    m = re.fullmatch(r"rgb\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\)", value)
-    if m:
-        return [min(int(g), 255) / 255 for g in m.groups()]
-    raise ClipartError(f"unsupported SVG colour {value[:40]!r} (use #rrggbb or rgb(r, g, b))")
-
-
 def _parse_number(value: str, what: str) -> float:
     """A finite number, optionally in px; anything else is a one-line error naming ``what``."""
     m = _NUMBER.fullmatch(value)
@@ -155,7 +144,7 @@ def _stroke(
     k = (len(pts) - 1) // 3
     if k < 1 or k > MAX_SEGMENTS or len(pts) != 3 * k + 1:
         raise ClipartError(f"each path needs 1–{MAX_SEGMENTS} cubic segments")
-    rgb = _parse_color(el.get("stroke", "#000000"))
+    rgb = list(parse_color(el.get("stroke", "#000000"), "an SVG stroke"))
     alpha = min(max(_parse_number(el.get("stroke-opacity", "1"), "stroke-opacity"), 0.0), 1.0)
     width = _parse_number(el.get("stroke-width", "1"), "stroke-width")
     if width <= 0:
@@ -200,7 +189,7 @@ def svg_to_scene(text: str) -> Scene:
         tag = el.tag.split("}")[-1] if isinstance(el.tag, str) else ""
         if tag == "rect" and el.get("fill") and not rows:
             try:
-                background = tuple(_parse_color(el.get("fill", "")))  # type: ignore[assignment]
+                background = parse_color(el.get("fill", ""), "the SVG background")
             except ClipartError as e:
                 skipped.append(f"background: {e}")
         if tag != "path":

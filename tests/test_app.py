@@ -146,28 +146,42 @@ def test_serve_on_a_busy_port_says_so_in_one_line(host: str) -> None:
     ]
 
 
-def test_caps_and_inputs_are_checked() -> None:
-    from clipart import ClipartError
-    from clipart.app import CAPS, _int_setting, _negatives, _seed
+PAGE = dict(prompt="a cat", negatives="", negative_weight=0.3, preset="quick", strokes=16, steps=50, size=64,
+            views=2, seed=3, random_seed=False, gif=False)  # fmt: skip
 
-    assert _int_setting("steps", 12.0) == 12
-    for bad in (0, CAPS["steps"] + 1, 2.5, "x", None):
-        with pytest.raises(ClipartError, match="steps must be a whole number"):
-            _int_setting("steps", bad)
-    assert _negatives("  a blur \n\n ugly::0.5\n") == ["a blur", "ugly::0.5"]
-    with pytest.raises(ClipartError, match="at most"):
-        _negatives("\n".join(["x"] * 20))
-    assert _seed(7, False) == 7
+
+def test_the_page_is_checked_once_with_the_visitor_caps(tiny_model: str, tmp_path: Path) -> None:
+    from clipart import ClipartError
+    from clipart.app.handlers import CAPS, Handlers, _seed
+
+    handlers = Handlers([tiny_model], "cpu", tmp_path, max_seconds=None)
+    page = {**PAGE, "model": tiny_model}
+    cfg = next(handlers._events({**page, "steps": 12.0}, 5)).config  # a slider's 12.0 is a whole number
+    assert (cfg.steps, cfg.seed, cfg.strokes) == (12, 5, 16)
+    assert next(handlers._events({**page, "negatives": "  a blur \n\n ugly::0.5\n"}, 0)).config.negatives == [
+        "a blur",
+        "ugly",
+    ]
+    bad = {  # each value the engine would take, but over this server's caps, or not a whole number
+        "steps": (CAPS["steps"] + 1, f"steps must be a whole number from 1 to {CAPS['steps']}"),
+        "views": (CAPS["views"] + 1, f"views must be a whole number from 1 to {CAPS['views']}"),
+        "strokes": (2.5, "strokes has the wrong type"),
+        "prompt": ("x" * (CAPS["prompt_chars"] + 1), f"at most {CAPS['prompt_chars']} characters"),
+        "negatives": ("\n".join(["x"] * (CAPS["negatives"] + 1)), f"at most {CAPS['negatives']} negative"),
+        "seed": (-1, "seed must be a whole number"),
+        "model": ("ViT-B-32::openai", "choose one of the guide models offered"),
+    }
+    for name, (value, words) in bad.items():
+        with pytest.raises(ClipartError, match=words):
+            handlers._events({**page, name: value}, -1 if name == "seed" else 0)
     drawn = {_seed(7, True) for _ in range(20)}
-    assert len(drawn) > 1 and all(0 <= s < 2**31 for s in drawn)  # a fresh seed each time
-    with pytest.raises(ClipartError, match="seed"):
-        _seed(-1, False)
+    assert len(drawn) > 1 and _seed(7, False) == 7  # a fresh seed each time "random seed" is ticked
 
 
 def test_serve_command_line(tiny_model: str, tmp_path: Path) -> None:
     import argparse
 
-    from clipart.app import register
+    from clipart.cli.serve import register
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
@@ -205,11 +219,11 @@ def test_build_app_offers_the_models_given(tiny_model: str, tmp_path: Path) -> N
 
 
 def test_runs_get_their_own_folders_and_a_time_limit(tiny_model: str, tmp_path: Path) -> None:
-    from clipart.app import _Handlers
+    from clipart.app.handlers import Handlers
 
-    handlers = _Handlers([tiny_model], "cpu", tmp_path, max_seconds=0.0)
-    args = ("", 0.3, "quick", tiny_model, 16, 50, 64, 2, 3, False, False, [])
-    finals = [list(handlers.draw(f"s{i}", "a cat/../../x", *args))[-1] for i in range(2)]
+    handlers = Handlers([tiny_model], "cpu", tmp_path, max_seconds=0.0)
+    page = {**PAGE, "prompt": "a cat/../../x", "model": tiny_model}
+    finals = [list(handlers.draw(f"s{i}", page, []))[-1] for i in range(2)]
     for _, status, svg, png, sidecar, gif, gallery, *_ in finals:
         assert status.startswith("Stopped at the server's limit of 0 s: step **1/50**"), status
         assert [Path(p).name for p in (svg, png, sidecar)] == [

@@ -75,12 +75,15 @@ def test_out_file_name_force_and_jsonl(tiny_model: str, tmp_path: Path) -> None:
     "args, words",
     [
         (["draw", "   "], "prompt is empty"),
-        (["draw", "x", "--strokes", "0"], "must be at least 1"),
-        (["draw", "x", "--steps", "-5"], "must be at least 1"),
+        (["draw", "x", "--strokes", "0"], "strokes must be a whole number from 1 to 4096, got 0"),
+        (["draw", "x", "--steps", "-5"], "steps must be a whole number from 1 to"),
         (["draw", "x", "--size", "999999"], "size must be"),
-        (["draw", "x", "--strokes", "lots"], "expected a whole number"),
+        (["draw", "x", "--strokes", "lots"], "invalid int value: 'lots'"),
         (["draw", "x", "--model", "NoSuchNet"], "unknown model"),
-        (["draw", "x", "--model", "ViT-B-32", "--pretrained", "nope"], "unknown pretrained tag"),
+        (
+            ["draw", "x", "--model", "ViT-B-32", "--pretrained", "nope"],
+            "neither a weights file nor a pretrained tag",
+        ),
         (["draw", "x", "--preset", "nope"], "unknown preset"),
         (["draw", "x", "--out", "/nonexistent/dir/x.svg"], "output folder does not exist"),
         (["draw", "x", "--out", "/proc/clipart.svg"], "not writable"),
@@ -160,6 +163,11 @@ def test_draw_help_gives_every_tuning_option_a_text_and_its_default() -> None:
                       ("--lr-widths", "lr_widths"), ("--lr-colors", "lr_colors"), ("--views", "views")):  # fmt: skip
         assert f"quick: {quick[key]})" in text.split(flag, 2)[2][:120], flag
     assert "random seed" in text
+    from clipart.drawing import OUTPUT_KINDS
+
+    assert (
+        f"({'/'.join(f'.{kind}' for kind in OUTPUT_KINDS)})" in text.split("--out", 2)[2][:80]
+    )  # every kind
 
 
 def _screens(stderr: str) -> list[str]:

@@ -21,7 +21,7 @@ def test_shipped_presets_load_and_describe_themselves() -> None:
 def test_clipdraw_preset_has_the_paper_defaults() -> None:
     cfg = make_config("a cat", preset="clipdraw")
     assert (cfg.strokes, cfg.steps, cfg.size, cfg.views) == (256, 1000, 224, 4)
-    assert cfg.models == ["ViT-B-32"] and cfg.pretrained == ["openai"]
+    assert [str(m) for m in cfg.models] == ["ViT-B-32::openai"]
     assert (cfg.lr_points, cfg.lr_widths, cfg.lr_colors) == (1.0, 0.1, 0.01)
     assert (cfg.min_width, cfg.max_width) == (1.0, 50.0)
 

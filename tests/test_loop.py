@@ -47,15 +47,12 @@ def test_candidates_are_ranked_and_ensembles_average(tiny_model: str, tiny_model
     assert len(d.scores) == 3 and len(d.models) == 2 and len(set(d.scores)) == 3
     # the drawing returned is the best candidate: its own score, recomputed from its strokes, is the highest
     from clipart.models import load_model
-    from clipart.objective import Objective, PromptSet
     from clipart.render import render
 
-    prompts = PromptSet(
-        d.config.prompts, d.config.prompt_weights, d.config.negatives, d.config.negative_weights
-    )
     image = render(d.scene, d.config.size)[None]
-    guides = [load_model(m, p, "cpu") for m, p in zip(d.config.models, d.config.pretrained, strict=True)]
-    own = sum(float(Objective(g, prompts).score(image)[0]) for g in guides) / len(guides)
+    guides = [load_model(m, device="cpu") for m in d.config.models]
+    texts = [g.encode_text(["a cat"]) for g in guides]
+    own = sum(float(g.encode_image(image) @ t.T) for g, t in zip(guides, texts, strict=True)) / len(guides)
     assert own == pytest.approx(max(d.scores), abs=1e-4)
 
 
@@ -144,6 +141,8 @@ def test_a_drawing_uses_the_free_cores_and_gives_the_count_back(
 
 def test_a_config_comes_without_other_options(tiny_model: str) -> None:
     cfg = clipart.make_config("a cat", model=tiny_model, steps=2, **SMALL)
-    with pytest.raises(clipart.ConfigError, match="config= or options, not both .*steps"):
-        clipart.steps("a cat", config=cfg, steps=5)
-    assert clipart.draw("a cat", config=cfg).steps_done == 2
+    with pytest.raises(clipart.ConfigError, match="not both .got config= and steps"):
+        clipart.steps(config=cfg, steps=5)
+    with pytest.raises(clipart.ConfigError, match="not both .got config= and a prompt"):
+        clipart.steps("a dog", config=cfg)  # the prompt would be ignored: refused instead
+    assert clipart.draw(config=cfg).steps_done == 2

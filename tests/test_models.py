@@ -48,7 +48,7 @@ def test_long_prompt_warns_that_it_was_truncated(tiny_model: str) -> None:
     "spec, pretrained, words",
     [
         ("NoSuchNet-9", None, "unknown model"),
-        ("ViT-B-32", "no-such-tag", "unknown pretrained tag"),
+        ("ViT-B-32", "no-such-tag", "neither a weights file nor a pretrained tag"),
         ("local-dir:/nonexistent/dir", None, "model folder not found"),
         ("/nonexistent/model.safetensors", None, "checkpoint file not found"),
         ("hf-hub:just-a-name", None, "hf-hub:org/repo"),

@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from clipart.errors import ClipartError
-from clipart.render import available_renderers, get_renderer, render, render_batch, torch_renderer
+from clipart.render import render, render_batch, torch_renderer
 from clipart.render.bezier import TOLERANCE_PX, flatten
 from clipart.render.torch_renderer import render_scenes
 from clipart.scene import Scene
@@ -231,14 +231,7 @@ def test_late_scene_with_wide_long_strokes_is_bounded() -> None:
     assert torch.isfinite(scene.points.grad).all()
 
 
-def test_renderer_registry() -> None:
-    assert "torch" in available_renderers()
-    assert get_renderer("torch") is render
-    with pytest.raises(ClipartError, match="unknown renderer"):
-        get_renderer("opengl")
-    if "diffvg" not in available_renderers():
-        with pytest.raises(ClipartError, match="not installed"):
-            get_renderer("diffvg")
+def test_render_refuses_bad_sizes_and_mixed_scenes() -> None:
     with pytest.raises(ClipartError):
         render(clipdraw(1, 0), 0)
     with pytest.raises(ClipartError, match="one device with one dtype"):

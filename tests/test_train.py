@@ -18,8 +18,9 @@ from test_train_support import (
     write_csv,
 )
 
+from clipart.models import build_model
 from clipart.train import TrainConfig, evaluate_retrieval, evaluate_zeroshot, train
-from clipart.train.modeling import build_model, cosine_with_warmup, make_optimizer
+from clipart.train.modeling import cosine_with_warmup, make_optimizer
 
 
 @pytest.fixture(scope="module")

@@ -59,7 +59,10 @@ def _new_out(setup: dict, name: str) -> list[str]:
         ({"--steps": "5", "--epochs": "2"}, "--steps or --epochs, not both"),
         ({"--precision": "fp16", "--device": "cpu"}, "fp16 needs a CUDA device"),
         ({"--eval-every": "5"}, "--eval-every needs --eval-zeroshot"),
-        ({"--pretrained": "laion2b_s34b_b79k"}, "with a JSON config give a weights file"),
+        (
+            {"--pretrained": "laion2b_s34b_b79k"},
+            "with a JSON model config: --pretrained must be a weights file",
+        ),
     ],
 )
 def test_bad_train_flags(setup: dict, capsys: pytest.CaptureFixture, change: dict, match: str) -> None:
@@ -127,6 +130,8 @@ def test_bad_eval_inputs(setup: dict, capsys: pytest.CaptureFixture) -> None:
         ["eval", "retrieval", "--model", model, "--data", "nowhere.csv"], capsys, "retrieval data not found"
     )
     _fails(["eval", "retrieval", "--model", "local-dir:/nowhere", "--data", str(setup["csv"])], capsys,
+           "model folder not found: /nowhere")  # fmt: skip
+    _fails(["eval", "retrieval", "--model", f"local-dir:{setup['root']}", "--data", str(setup["csv"])], capsys,
            "has no open_clip_config.json")  # fmt: skip
 
 

@@ -1,8 +1,7 @@
-"""Differentiable rasterizers behind one small interface.
+"""The differentiable rasterizer (pure PyTorch, CPU and GPU) behind two functions.
 
     img = render(scene, 224)            # [3, 224, 224] float in [0, 1], on scene.device
     imgs = render_batch(scenes, 224)    # [K, 3, 224, 224]
-    fn = get_renderer("torch")          # the pure-PyTorch default; "diffvg" when pydiffvg is installed
 
 Pixel (i, j) covers [j, j+1) × [i, i+1) in pixels; a point p (canvas units) sits at p * size pixels. Strokes are
 drawn like SVG strokes with round caps and joins and composited "over" in order onto the scene's background.
@@ -11,8 +10,6 @@ drawn like SVG strokes with round caps and joins and composited "over" in order 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
-from functools import cache
 
 from torch import Tensor
 
@@ -20,9 +17,7 @@ from clipart.errors import ClipartError
 from clipart.render.torch_renderer import render_scenes
 from clipart.scene import Scene
 
-Renderer = Callable[[Scene, int], Tensor]
-
-__all__ = ["Renderer", "available_renderers", "get_renderer", "render", "render_batch"]
+__all__ = ["render", "render_batch"]
 
 
 def _check_size(size: int) -> int:
@@ -55,36 +50,3 @@ def render_batch(scenes: list[Scene], size: int) -> Tensor:
             "render_batch needs all scenes on one device with one dtype; move them with Scene.to"
         )
     return render_scenes(list(scenes), size)
-
-
-def _render_diffvg(scene: Scene, size: int) -> Tensor:
-    from clipart.render.diffvg_renderer import render_diffvg
-
-    return render_diffvg(scene, _check_size(size))
-
-
-@cache
-def _diffvg_imports() -> bool:
-    try:
-        import pydiffvg  # type: ignore[import-not-found]  # noqa: F401
-    except Exception:
-        return False
-    return True
-
-
-def available_renderers() -> list[str]:
-    """Names of the renderers usable here: always ``"torch"``, plus ``"diffvg"`` if pydiffvg imports."""
-    return ["torch", "diffvg"] if _diffvg_imports() else ["torch"]
-
-
-def get_renderer(name: str = "torch") -> Renderer:
-    """The render function called ``name``: ``fn(scene, size) -> [3, size, size]``."""
-    if name == "torch":
-        return render
-    if name == "diffvg":
-        if "diffvg" not in available_renderers():
-            raise ClipartError(
-                "the diffvg renderer is not installed (pip install diffvg); use renderer 'torch'"
-            )
-        return _render_diffvg
-    raise ClipartError(f"unknown renderer {name!r}; choose one of: {', '.join(available_renderers())}")

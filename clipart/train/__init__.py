@@ -18,7 +18,7 @@ _LAZY = {
     "evaluate_zeroshot": "clipart.train.evaluate",
     "evaluate_retrieval": "clipart.train.evaluate",
     "export_model": "clipart.train.export",
-    "build_model": "clipart.train.modeling",
+    "build_model": "clipart.models.build",
 }
 
 __all__ = [
@@ -32,11 +32,11 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from clipart.models.build import build_model
     from clipart.train.config import TrainConfig, resume_config
     from clipart.train.evaluate import evaluate_retrieval, evaluate_zeroshot
     from clipart.train.export import export_model
     from clipart.train.loop import train
-    from clipart.train.modeling import build_model
 
 
 def __getattr__(name: str) -> Any:

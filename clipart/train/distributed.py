@@ -10,6 +10,8 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from clipart.models.device import resolve_device
+
 
 @dataclass
 class Dist:
@@ -24,8 +26,6 @@ class Dist:
     @classmethod
     def from_env(cls, device: str = "auto") -> Dist:
         """Join torchrun's process group when ``WORLD_SIZE`` > 1; pick the device (``cuda:LOCAL_RANK``)."""
-        from clipart.models import resolve_device
-
         world = int(os.environ.get("WORLD_SIZE", "1"))
         rank = int(os.environ.get("RANK", "0"))
         local_rank = int(os.environ.get("LOCAL_RANK", "0"))

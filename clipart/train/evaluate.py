@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
 from clipart.errors import ClipartError
-from clipart.train.modeling import ModelBundle, build_model
+from clipart.models.build import ModelBundle, build_model
+from clipart.models.device import resolve_device
 from clipart.train.sources import IMAGE_EXTENSIONS, open_image, read_table, resolve_paths
 
 
@@ -49,12 +50,6 @@ def _bundle(model: str | ModelBundle, pretrained: str | None, device: torch.devi
     bundle = build_model(model, pretrained, device)
     bundle.model.eval()
     return bundle
-
-
-def _device(device: str | torch.device) -> torch.device:
-    from clipart.models import resolve_device
-
-    return device if isinstance(device, torch.device) else resolve_device(device)
 
 
 @torch.no_grad()
@@ -145,7 +140,7 @@ def evaluate_zeroshot(
     if not templates or any("{}" not in t for t in templates):
         raise ClipartError("each template must contain {} where the class name goes")
     paths, labels, names = read_labelled(data, image_column, label_column)
-    bundle = _bundle(model, pretrained, _device(device))
+    bundle = _bundle(model, pretrained, resolve_device(device))
     texts = [t.format(name) for name in names for t in templates]
     class_feats = encode_texts(bundle, texts).view(len(names), len(templates), -1).mean(dim=1)
     class_feats = F.normalize(class_feats, dim=-1)
@@ -194,7 +189,7 @@ def evaluate_retrieval(
         raise ClipartError(f"{path} needs at least 2 image–caption pairs for retrieval")
     images = sorted({p for p, _ in pairs})
     texts = sorted({c for _, c in pairs})
-    bundle = _bundle(model, pretrained, _device(device))
+    bundle = _bundle(model, pretrained, resolve_device(device))
     indices, image_feats = encode_images(bundle, images, batch_size, workers)
     text_feats = encode_texts(bundle, texts)
     image_pos = {p: i for i, p in enumerate(images)}

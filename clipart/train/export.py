@@ -44,7 +44,7 @@ def export_model(
     import shutil
     import tempfile
 
-    from clipart.train.runfolder import usual_permissions
+    from clipart.output import usual_permissions
 
     out = Path(out_dir)
     out.parent.mkdir(parents=True, exist_ok=True)

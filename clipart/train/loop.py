@@ -22,12 +22,13 @@ from typing import Any
 import torch
 
 from clipart.errors import ClipartError, ConfigError, require_extra
+from clipart.models.build import ModelBundle, build_model
 from clipart.train.config import TrainConfig, normalise_paths, read_run_config
 from clipart.train.data import ListedBatches, Plan, ShardBatches, make_loader, make_plan
 from clipart.train.distributed import Dist
 from clipart.train.export import export_model
 from clipart.train.logs import TrainLog
-from clipart.train.modeling import ModelBundle, build_model, cosine_with_warmup, lock_towers, make_optimizer
+from clipart.train.modeling import cosine_with_warmup, lock_towers, make_optimizer
 from clipart.train.runfolder import RunFolder
 from clipart.train.sources import (
     detect_format,

@@ -7,35 +7,14 @@ any moment leaves only whole files behind.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from clipart.errors import ConfigError
+from clipart.output import atomic_write
 from clipart.train.config import TrainConfig, read_run_config
-
-
-def usual_permissions(path: Path) -> None:
-    """Give a file or folder made by ``tempfile`` (private by default) the permissions the umask allows."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, (0o777 if path.is_dir() else 0o666) & ~umask)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        usual_permissions(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class RunFolder:
@@ -68,7 +47,7 @@ class RunFolder:
     def write_config(self, config: TrainConfig) -> None:
         """Create the folder and store the run's settings."""
         self.path.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.config_path, (json.dumps(config.to_dict(), indent=2) + "\n").encode())
+        atomic_write(self.config_path, (json.dumps(config.to_dict(), indent=2) + "\n").encode())
 
     def checkpoint_files(self) -> list[Path]:
         """Complete checkpoints, oldest first."""
@@ -78,15 +57,7 @@ class RunFolder:
         """Write ``state`` as ``checkpoints/step_<step>.pt`` atomically; keep only the newest ``keep``."""
         self.checkpoints.mkdir(parents=True, exist_ok=True)
         path = self.checkpoints / f"step_{step:08d}.pt"
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=self.checkpoints)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save(state, f)
-            usual_permissions(Path(tmp))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(path, lambda f: torch.save(state, f))
         for old in self.checkpoint_files()[:-keep]:
             old.unlink(missing_ok=True)
         return path
@@ -116,4 +87,4 @@ class RunFolder:
                     kept.append(line)
             except json.JSONDecodeError:
                 continue  # a line cut by the kill
-        write_atomic(self.metrics_path, "".join(f"{line}\n" for line in kept).encode())
+        atomic_write(self.metrics_path, "".join(f"{line}\n" for line in kept).encode())

@@ -1,6 +1,6 @@
-"""``clipart train`` and ``clipart eval``: argparse sub-commands over :mod:`clipart.train`.
+"""``clipart train`` and ``clipart eval``: argparse over :mod:`clipart.train`'s public API.
 
-Only the standard library is imported here; torch and open_clip load inside the handlers.
+Only the standard library is imported at start; torch and open_clip load inside the handlers.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ import os
 import sys
 from typing import Any
 
-from clipart.errors import ConfigError
+import clipart.train
+from clipart import ConfigError
 
 _TRAIN_EPILOG = """examples:
   clipart train --data pairs.csv --model ViT-B-32 --pretrained openai --epochs 5 --batch-size 256 --out runs/art
@@ -88,7 +89,8 @@ def _add_eval(sub: Any) -> None:
         description="Retrieval recall@K both ways on a CSV/TSV of held-out images and captions.",
     )
     for q in (z, r):
-        q.add_argument("--model", required=True, help="open_clip name, JSON config or local-dir:FOLDER")
+        q.add_argument("--model", required=True,
+                       help="clipart-mini, an open_clip name[::TAG], hf-hub:, local-dir:FOLDER, a checkpoint or JSON config")  # fmt: skip
         q.add_argument("--pretrained", help="pretrained tag or weights file")
         q.add_argument("--data", required=True, help="labelled folder or CSV/TSV")
         q.add_argument("--image-column", default="filepath", help="CSV column of image paths (filepath)")
@@ -112,9 +114,7 @@ def register(subparsers: Any) -> None:
 def _train_settings(args: argparse.Namespace) -> dict[str, Any]:
     import dataclasses
 
-    from clipart.train.config import TrainConfig
-
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    fields = {f.name for f in dataclasses.fields(clipart.train.TrainConfig)}
     settings = {k: v for k, v in vars(args).items() if k in fields}
     if getattr(args, "quiet", False):
         settings["progress"] = False
@@ -126,26 +126,23 @@ def _train_settings(args: argparse.Namespace) -> dict[str, Any]:
 def _cmd_train(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from clipart.train.config import TrainConfig, resume_config
-    from clipart.train.loop import train
-
     settings = _train_settings(args)
     resume = getattr(args, "resume", None)
     if resume:
         out = settings.get("out")
         if out and Path(out).resolve() != Path(resume).resolve():
             raise ConfigError(f"--out {out} and --resume {resume} name different folders: give only --resume")
-        config = resume_config(resume, settings)
+        config = clipart.train.resume_config(resume, settings)
     else:
         missing = [f"--{k}" for k in ("data", "out") if k not in settings]
         if missing:
             raise ConfigError(
                 f"clipart train needs {' and '.join(missing)} (or --resume RUN to continue a run)"
             )
-        config = TrainConfig(**settings)
+        config = clipart.train.TrainConfig(**settings)
     main_rank = os.environ.get("RANK", "0") == "0"
     try:
-        export = train(config, resume=bool(resume))
+        export = clipart.train.train(config, resume=bool(resume))
     except KeyboardInterrupt:
         if main_rank:
             print(
@@ -158,8 +155,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from clipart.train.evaluate import evaluate_retrieval, evaluate_zeroshot
-
     if args.batch_size < 1:
         raise ConfigError(f"--batch-size must be 1 or more, got {args.batch_size}")
     if args.workers < 0:
@@ -174,13 +169,17 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     )
     if args.eval_kind == "zeroshot":
         templates = args.templates or ["a photo of a {}."]
-        result = evaluate_zeroshot(args.model, args.data, templates, label_column=args.label_column, **common)
+        result = clipart.train.evaluate_zeroshot(
+            args.model, args.data, templates, label_column=args.label_column, **common
+        )
         text = (
             f"zero-shot top-1 {result['top1']:.4f}  top-5 {result['top5']:.4f}  "
             f"({result['images']} images, {result['classes']} classes, {len(templates)} template(s))"
         )
     else:
-        result = evaluate_retrieval(args.model, args.data, caption_column=args.caption_column, **common)
+        result = clipart.train.evaluate_retrieval(
+            args.model, args.data, caption_column=args.caption_column, **common
+        )
         text = "  ".join(f"{k} {v:.4f}" for k, v in result.items() if isinstance(v, float))
         text += f"  ({result['images']} images, {result['texts']} captions)"
     if result["unreadable"]:

@@ -1,0 +1,221 @@
+"""What the page's events run: a drawing (streamed previews, then the files), Stop, and a preset choice.
+
+Every setting is checked once, by :func:`clipart.steps` with the visitor caps :data:`CAPS` as its limits; what
+is checked here is only what the page itself offers (its models and presets).
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import clipart
+
+# Caps on what one visitor may ask for, so that nobody can take the server down (the engine's are higher).
+CAPS = {"strokes": 1024, "steps": 2000, "size": 1024, "views": 16, "prompt_chars": 300, "negatives": 8}
+KEEP_RUNS_S = 6 * 3600  # run folders (and Gradio's cached copies) older than this are deleted
+PAGE_SETTINGS = ("strokes", "steps", "size", "views")  # the preset values the page shows as sliders
+
+
+def user_error(error: Exception) -> Exception:
+    """The page's error for a user's mistake, logged on the server as one line instead of a traceback."""
+    import gradio as gr
+
+    log_refused(str(error))
+    return gr.Error(str(error), print_exception=False)
+
+
+def log_refused(message: str) -> None:
+    """One line on the server's terminal for a refused request."""
+    print(f"clipart: refused a request: {message}", file=sys.stderr, flush=True)
+
+
+def _negatives(text: str | None) -> list[str]:
+    """Negative prompts, one per line (``text::weight`` allowed); blank lines are ignored."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def _seed(seed: Any, random_seed: bool) -> Any:
+    """A fresh seed when asked for one, else the page's value (checked with the other settings)."""
+    return secrets.randbelow(2**31) if random_seed else seed
+
+
+def _preview_every(steps: Any) -> int:
+    """A live preview every few steps: about 20 to 50 previews a drawing."""
+    try:
+        return max(1, min(10, int(steps) // 20))
+    except (TypeError, ValueError):
+        return 10  # a bad value: the settings check says so
+
+
+def _status(event: Any, seed: int, stopped: str = "") -> str:
+    line = (
+        f"step **{event.step}/{event.total}** · loss {event.loss:.4f} · {event.rate:.1f} steps/s · "
+        f"{event.elapsed:.1f} s · seed {seed}"
+    )
+    if event.done:
+        return f"Done: {line}"
+    return f"{stopped}: {line}" if stopped else line
+
+
+def _prune(base: Path, max_age: float) -> None:
+    """Delete run folders under ``base`` older than ``max_age`` seconds."""
+    now = time.time()
+    for run in base.glob("run-*"):
+        try:
+            if now - run.stat().st_mtime > max_age:
+                shutil.rmtree(run, ignore_errors=True)
+        except OSError:
+            continue
+
+
+class _Stops:
+    """Stop flags of the runs in progress, one per browser session (or gradio_client connection)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._flags: dict[str, threading.Event] = {}
+
+    def start(self, session: str) -> threading.Event:
+        flag = threading.Event()
+        with self._lock:
+            self._flags[session] = flag
+        return flag
+
+    def finish(self, session: str, flag: threading.Event) -> None:
+        with self._lock:
+            if self._flags.get(session) is flag:
+                del self._flags[session]
+
+    def stop(self, session: str) -> None:
+        with self._lock:
+            flag = self._flags.get(session)
+        if flag is not None:
+            flag.set()
+
+
+def preset_values(name: str, models: list[str]) -> dict[str, Any]:
+    """The settings a preset fills in on the page (strokes, steps, size, views, negatives, model)."""
+    data = clipart.load_preset(name)
+    base = clipart.DrawConfig()
+    values = {k: min(data.get(k, getattr(base, k)), CAPS[k]) for k in PAGE_SETTINGS}
+    negatives = data.get("negatives", [])
+    weights = data.get("negative_weights") or [None] * len(negatives)
+    lines = [n if w is None else f"{n}::{w}" for n, w in zip(negatives, weights, strict=True)]
+    values["negatives"] = "\n".join(lines)
+    spec = str(data["models"][0]) if data.get("models") else None
+    values["model"] = spec if spec in models else None
+    return values
+
+
+class Handlers:
+    """What the page's events run: a drawing (streamed), Stop, and a preset choice."""
+
+    def __init__(self, specs: list[str], device: str, out_dir: Path, max_seconds: float | None) -> None:
+        self.specs = specs
+        self.presets = clipart.list_presets()
+        self.device = device
+        self.out_dir = out_dir
+        self.max_seconds = max_seconds
+        self.stops = _Stops()
+
+    def preset(self, name: str) -> tuple:
+        """Fill the settings from a preset (the model only when the preset's model is offered)."""
+        import gradio as gr
+
+        try:
+            v = preset_values(name, self.specs)
+        except clipart.ClipartError as e:
+            raise user_error(e) from None
+        model = v["model"] or gr.skip()
+        return (*(v[k] for k in PAGE_SETTINGS), v["negatives"], model)
+
+    def _events(self, page: dict[str, Any], seed: Any) -> Iterator[Any]:
+        """The drawing the page asks for (ClipartError on bad settings, before any work)."""
+        if page["model"] not in self.specs:
+            raise clipart.ClipartError("choose one of the guide models offered on the page")
+        if page["preset"] not in self.presets:
+            raise clipart.ClipartError(f"choose one of the presets: {', '.join(self.presets)}")
+        return clipart.steps(
+            (page["prompt"] or "").strip(),
+            negatives=_negatives(page["negatives"]),
+            negative_weight=page["negative_weight"],
+            preset=page["preset"],
+            model=page["model"],
+            seed=seed,
+            **{k: page[k] for k in PAGE_SETTINGS},
+            preview_every=_preview_every(page["steps"]),
+            animate=bool(page["gif"]),
+            device=self.device,
+            limits=CAPS,
+        )
+
+    def draw(self, session: str | None, page: dict[str, Any], history: list) -> Iterator[tuple]:
+        """Make the drawing of the page's values ``page`` (the parameters of the page's draw function), streaming
+        previews.
+
+        Yields (image, status, svg, png, json, gif, gallery, history, downloads row, gif box): API clients see
+        the first seven; the files are paths (gif: None unless asked for).
+        """
+        import gradio as gr
+
+        try:
+            events = self._events(page, _seed(page["seed"], page["random_seed"]))
+        except clipart.ClipartError as e:
+            raise user_error(e) from None
+        session = session or secrets.token_hex(8)
+        flag = self.stops.start(session)
+        skip = [gr.skip()] * 8
+        event, stopped, shown, seed = None, "", time.monotonic(), 0
+        try:
+            yield (gr.skip(), "Starting…", *skip[:6], gr.Row(visible=False), gr.skip())
+            for event in events:
+                seed = event.config.seed
+                if event.done:
+                    break
+                if flag.is_set():
+                    stopped = "Stopped"
+                elif self.max_seconds is not None and event.elapsed > self.max_seconds:
+                    stopped = f"Stopped at the server's limit of {self.max_seconds:.0f} s"
+                if stopped:
+                    break
+                if event.image is not None or time.monotonic() - shown > 0.5:
+                    shown = time.monotonic()
+                    image = event.image if event.image is not None else gr.skip()
+                    yield (image, _status(event, seed), *skip)
+        except clipart.ClipartError as e:
+            raise user_error(e) from None
+        finally:
+            self.stops.finish(session, flag)
+        if event is None:
+            raise gr.Error("the drawing ended before its first step")
+        drawing = event.drawing()
+        _prune(self.out_dir, KEEP_RUNS_S)
+        folder = Path(tempfile.mkdtemp(prefix="run-", dir=self.out_dir))
+        kinds = [*clipart.DEFAULT_KINDS, *(["gif"] if page["gif"] else [])]
+        files = {kind: str(drawing.save(folder / f"clipart-{seed}.{kind}")) for kind in kinds}
+        history = [*history, (files["png"], f"{(page['prompt'] or '').strip()} (seed {seed})")]
+        image = event.image if event.done and event.image is not None else drawing.png()
+        status = _status(event, seed, stopped)
+        downloads = [files.get(kind) for kind in clipart.OUTPUT_KINDS]
+        yield (
+            image,
+            status,
+            *downloads,
+            history,
+            history,
+            gr.Row(visible=True),
+            gr.Column(visible=bool(page["gif"])),
+        )
+
+    def stop(self, session: str | None) -> None:
+        """Ask this session's drawing to stop; it keeps the drawing so far and reports "Stopped"."""
+        if session:
+            self.stops.stop(session)

@@ -1,0 +1,168 @@
+"""The page: its components and how they are wired to :class:`~clipart.app.handlers.Handlers`.
+
+No ``from __future__ import annotations`` here: Gradio reads the ``gr.Request`` annotation of the event
+functions, and ``gr`` is imported inside :func:`build_app`.
+"""
+
+import atexit
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import clipart
+from clipart.app.handlers import CAPS, KEEP_RUNS_S, Handlers, preset_values
+
+EXAMPLES = ["a horse eating a cupcake", "a lighthouse", "a sailboat", "a teapot", "an owl", "a red apple"]
+CSS = "#drawing img { width: 100%; height: 100%; object-fit: contain; }"  # small canvases shown large
+
+
+def build_app(
+    models: Sequence[tuple[str, str]] | None = None,
+    default_model: str | None = None,
+    *,
+    device: str = "auto",
+    out_dir: str | Path | None = None,
+    max_seconds: float | None = 900.0,
+) -> Any:
+    """Build the page as a ``gradio.Blocks`` (not launched, no queue set: :func:`launch` does both).
+
+    ``models``: the guide models offered, as ``(spec, description)`` (default: :func:`clipart.list_models`);
+    ``default_model``: the one selected first (default: the first). Each drawing writes its files to a new
+    folder under ``out_dir`` (default: a fresh temporary folder). ``max_seconds`` ends a drawing as Stop does.
+    """
+    import gradio as gr
+
+    models = list(models) if models is not None else clipart.list_models()
+    specs = [spec for spec, _ in models]
+    if default_model is not None and default_model not in specs:
+        raise clipart.ClipartError(f"default model {default_model!r} is not among the models offered")
+    if out_dir is None:
+        out_dir = Path(tempfile.mkdtemp(prefix="clipart-app-"))
+        atexit.register(shutil.rmtree, out_dir, ignore_errors=True)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    handlers = Handlers(specs, device, out_dir, max_seconds)
+    presets = handlers.presets
+    default_preset = clipart.DEFAULT_PRESET if clipart.DEFAULT_PRESET in presets else next(iter(presets))
+    start = preset_values(default_preset, specs)
+
+    def draw(
+        prompt: str,
+        negatives: str,
+        negative_weight: float,
+        preset: str,
+        model: str,
+        strokes: float,
+        steps: float,
+        size: float,
+        views: float,
+        seed: float,
+        random_seed: bool,
+        gif: bool,
+        history: list,
+        request: gr.Request,
+    ) -> Iterator[tuple]:
+        """Make a drawing from text with live previews; returns the image, a status line and the files."""
+        page = dict(prompt=prompt, negatives=negatives, negative_weight=negative_weight, preset=preset, model=model,
+                    strokes=strokes, steps=steps, size=size, views=views, seed=seed, random_seed=random_seed,
+                    gif=gif)  # fmt: skip
+        yield from handlers.draw(request.session_hash, page, history)
+
+    def stop(request: gr.Request) -> None:
+        """Stop this session's drawing; it keeps the drawing so far."""
+        handlers.stop(request.session_hash)
+
+    with gr.Blocks(title="clipart", analytics_enabled=False, delete_cache=(3600, KEEP_RUNS_S)) as demo:
+        gr.Markdown(
+            "# clipart\nVector art from text: CLIP-guided Bézier strokes, drawn live in your browser."
+        )
+        if not specs:
+            gr.Markdown("**No guide model is installed.** Reinstall clipart to get the embedded model.")
+        with gr.Row():
+            with gr.Column(scale=2):
+                prompt = gr.Textbox(
+                    label="Prompt", placeholder=EXAMPLES[0], max_length=CAPS["prompt_chars"], elem_id="prompt"
+                )
+                with gr.Row():
+                    draw_btn = gr.Button("Draw", variant="primary", elem_id="draw")
+                    stop_btn = gr.Button("Stop", variant="stop", elem_id="stop")
+                gr.Examples([[text] for text in EXAMPLES], inputs=[prompt], label="Examples")
+                preset = gr.Dropdown(
+                    [(f"{name}: {text}", name) for name, text in presets.items()],
+                    value=default_preset,
+                    label="Preset",
+                    elem_id="preset",
+                )
+                model = gr.Dropdown(
+                    [(f"{spec}: {text}", spec) for spec, text in models],
+                    value=default_model or (specs[0] if specs else None),
+                    label="Guide model",
+                    elem_id="model",
+                )
+                with gr.Accordion("Settings", open=True):
+                    negatives = gr.Textbox(
+                        start["negatives"],
+                        label="Negative prompts (one per line; 'text::weight' sets its own weight)",
+                        lines=2,
+                        elem_id="negatives",
+                    )
+                    negative_weight = gr.Slider(
+                        0, 2, clipart.DEFAULT_NEGATIVE_WEIGHT, step=0.05, label="Negative weight"
+                    )
+                    with gr.Row():
+                        strokes = _slider(gr, "strokes", "Strokes", start)
+                        n_steps = _slider(gr, "steps", "Steps", start)
+                    with gr.Row():
+                        size = _slider(gr, "size", "Canvas (px)", start, minimum=16)
+                        views = _slider(gr, "views", "Views a step", start)
+                    with gr.Row():
+                        seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="seed")
+                        random_seed = gr.Checkbox(False, label="Random seed", elem_id="random-seed")
+                        gif = gr.Checkbox(False, label="Progress GIF", elem_id="gif")
+            with gr.Column(scale=3):
+                image = gr.Image(
+                    label="Drawing",
+                    type="pil",
+                    format="png",
+                    interactive=False,
+                    height=512,
+                    elem_id="drawing",
+                )
+                status = gr.Markdown("Type a prompt and press **Draw**.", elem_id="status")
+                with gr.Row(visible=False) as files_row:
+                    downloads = [
+                        gr.DownloadButton(f"Download {kind.upper()}", elem_id=f"download-{kind}")
+                        for kind in clipart.DEFAULT_KINDS
+                    ]
+                    with gr.Column(visible=False, min_width=120) as gif_box:
+                        downloads.append(gr.DownloadButton("Download GIF", elem_id="download-gif"))
+                gallery = gr.Gallery(
+                    label="Your drawings (this session)",
+                    columns=5,
+                    fit_columns=False,
+                    object_fit="contain",
+                    height=260,
+                    elem_id="gallery",
+                )
+        history = gr.State([])
+
+        inputs = [prompt, negatives, negative_weight, preset, model, strokes, n_steps, size, views, seed]
+        inputs += [random_seed, gif, history]
+        outputs = [image, status, *downloads, gallery, history, files_row, gif_box]
+        draw_btn.click(draw, inputs, outputs, api_name="draw", concurrency_id="draw")
+        prompt.submit(draw, inputs, outputs, api_visibility="private", concurrency_id="draw")
+        stop_btn.click(stop, api_name="stop", queue=False)
+        preset.change(
+            handlers.preset,
+            inputs=[preset],
+            outputs=[strokes, n_steps, size, views, negatives, model],
+            api_visibility="private",
+            queue=False,
+        )
+    return demo
+
+
+def _slider(gr: Any, name: str, label: str, start: dict[str, Any], minimum: int = 1) -> Any:
+    return gr.Slider(minimum, CAPS[name], start[name], step=1, label=label, elem_id=name)

@@ -1,0 +1,56 @@
+"""The ``clipart`` command line: thin faces over the public API, one module a group of sub-commands.
+
+    draw.py    draw, presets, models        train.py   train, eval        serve.py   serve (the web app)
+
+Heavy modules (torch, open_clip, gradio) load inside the handlers, so ``clipart --help`` is instant. Errors a user
+can cause print one line (``clipart: error: ...``) and exit with code 2: :func:`run` is the one place that does so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+
+import clipart
+from clipart.cli import draw, serve, train
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="clipart",
+        description="Vector art from text: CLIP-guided Bézier strokes, a CLIP trainer, a web app.",
+    )
+    parser.add_argument("--version", action="version", version=f"clipart {clipart.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    draw.register(sub)
+    train.register(sub)
+    serve.register(sub)
+    return parser
+
+
+def run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a sub-command's handler: clipart's warnings as ``clipart: warning:`` lines (others hidden), a
+    :class:`clipart.ClipartError` as one ``clipart: error:`` line and exit code 2."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.filterwarnings("always", module="clipart")
+        warnings.showwarning = _show_warning
+        try:
+            return handler(args)
+        except clipart.ClipartError as e:
+            print(f"clipart: error: {e}", file=sys.stderr)
+            return 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``clipart`` command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    return run(args.func, args)
+
+
+def _show_warning(message: Warning | str, *_: object, **__: object) -> None:
+    print(f"clipart: warning: {message}", file=sys.stderr)

@@ -1,0 +1,72 @@
+"""``clipart serve`` (and ``python app.py``): start the web app of :mod:`clipart.app`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import clipart
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``clipart serve`` (and ``python app.py``)."""
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        help="address to listen on (0.0.0.0: every interface; default: %(default)s)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+        help="default: %(default)s",
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="drawings run at the same time (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--max-queue", type=int, default=16, help="drawings that may wait in the queue (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=900.0,
+        help="a drawing stops (keeping its result) after this long (default: %(default)s)",
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda[:N] or mps (default: %(default)s)")
+
+
+def handler(args: argparse.Namespace) -> int:
+    """Run ``clipart serve`` with parsed arguments; returns the exit code."""
+    if not 0 < args.port < 65536:
+        raise clipart.ClipartError(f"--port must be from 1 to 65535, got {args.port}")
+    clipart.require_extra("gradio", "app", "the web app")
+    from clipart.app import launch
+
+    launch(
+        args.host,
+        args.port,
+        concurrency=args.concurrency,
+        max_queue=args.max_queue,
+        device=args.device,
+        max_seconds=args.max_seconds,
+    )
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``serve`` sub-command to the ``clipart`` command line."""
+    parser = subparsers.add_parser("serve", help="start the web app (Gradio) on a local port")
+    add_arguments(parser)
+    parser.set_defaults(func=handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python app.py``: the same as ``clipart serve``."""
+    from clipart.cli import run
+
+    parser = argparse.ArgumentParser(prog="app.py", description="Start the clipart web app.")
+    add_arguments(parser)
+    return run(handler, parser.parse_args(argv))

@@ -1,0 +1,144 @@
+"""Guides: frozen CLIP models that score renders against prompts during a drawing, loaded once per process."""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from clipart.models.build import build_model
+from clipart.models.device import resolve_device
+from clipart.models.spec import EMBEDDED_DIR, EMBEDDED_NAME, ModelSpec, parse_spec
+
+
+class PromptTruncatedWarning(UserWarning):
+    """A prompt was longer than the model's context and was cut."""
+
+
+@dataclass
+class Guide:
+    """A loaded CLIP model that scores images against texts (frozen, eval mode)."""
+
+    name: str
+    model: torch.nn.Module
+    tokenizer: object
+    image_size: int
+    mean: Tensor  # [1, 3, 1, 1]
+    std: Tensor
+    context_length: int
+
+    @property
+    def device(self) -> torch.device:
+        """Device of the model's weights."""
+        return self.mean.device
+
+    def encode_text(self, texts: list[str]) -> Tensor:
+        """L2-normalised text features ``[T, D]``; warns when a prompt is cut to the model's context."""
+        for t in texts:
+            n = _token_count(self.tokenizer, t)
+            if n is not None and n > self.context_length:
+                warnings.warn(
+                    f"prompt {t[:40]!r}… is {n} tokens, longer than the model's context of "
+                    f"{self.context_length}: it was truncated",
+                    PromptTruncatedWarning,
+                    stacklevel=2,
+                )
+        tokens = self.tokenizer(texts).to(self.device)
+        with torch.no_grad():
+            feats = self.model.encode_text(tokens)
+        return F.normalize(feats.float(), dim=-1)
+
+    def encode_image(self, images: Tensor) -> Tensor:
+        """L2-normalised image features ``[B, D]`` of images ``[B, 3, H, W]`` in [0, 1] (resized if needed)."""
+        if images.shape[-1] != self.image_size or images.shape[-2] != self.image_size:
+            images = F.interpolate(
+                images, size=(self.image_size, self.image_size), mode="bilinear", antialias=True
+            )
+        feats = self.model.encode_image((images - self.mean) / self.std)
+        return F.normalize(feats.float(), dim=-1)
+
+
+def _token_count(tokenizer: object, text: str) -> int | None:
+    encode = getattr(tokenizer, "encode", None)
+    if encode is None:
+        return None
+    return len(encode(text)) + 2  # start and end tokens
+
+
+_CACHE: dict[tuple[str, str], Guide] = {}
+_LOCK = threading.Lock()
+
+
+def load_model(
+    spec: str | ModelSpec = EMBEDDED_NAME, pretrained: str | None = None, device: str = "auto"
+) -> Guide:
+    """Load (once per process) a frozen guide model. Raises ModelError with a one-line fix on failure."""
+    spec = parse_spec(spec, pretrained)
+    dev = resolve_device(device)
+    key = (str(spec), str(dev))
+    with _LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        if spec.random_init:
+            warnings.warn(
+                f"model {spec} has no pretrained weights: it guides with random weights", stacklevel=2
+            )
+        bundle = build_model(spec, device=dev)
+        model = bundle.model.eval().requires_grad_(False)
+        mean, std = _preprocess_stats(bundle.preprocess_cfg)
+        guide = Guide(
+            name=bundle.description,
+            model=model,
+            tokenizer=bundle.tokenizer,
+            image_size=bundle.image_size,
+            mean=torch.tensor(mean, device=dev).view(1, 3, 1, 1),
+            std=torch.tensor(std, device=dev).view(1, 3, 1, 1),
+            context_length=int(getattr(bundle.tokenizer, "context_length", 77)),
+        )
+        _CACHE[key] = guide
+        return guide
+
+
+def _preprocess_stats(preprocess_cfg: dict) -> tuple[list[float], list[float]]:
+    from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
+
+    mean = preprocess_cfg.get("mean") or OPENAI_DATASET_MEAN
+    std = preprocess_cfg.get("std") or OPENAI_DATASET_STD
+    return list(mean), list(std)
+
+
+def list_models() -> list[tuple[str, str]]:
+    """Models usable right now without a download: (spec, description), the embedded default first."""
+    out: list[tuple[str, str]] = []
+    if (EMBEDDED_DIR / EMBEDDED_NAME).is_dir():
+        out.append((EMBEDDED_NAME, "embedded: the small CLIP that ships with clipart (default, offline)"))
+    out.extend(_cached_hub_models())
+    return out
+
+
+def _cached_hub_models() -> list[tuple[str, str]]:
+    """open_clip models whose weights sit in the Hugging Face cache."""
+    try:
+        import open_clip
+        from huggingface_hub import scan_cache_dir
+
+        repos = {r.repo_id for r in scan_cache_dir().repos if r.repo_type == "model"}
+    except Exception:  # no cache folder yet, or an unreadable one: nothing cached
+        return []
+    out = []
+    for name, tag in open_clip.list_pretrained():
+        repo = (open_clip.get_pretrained_cfg(name, tag).get("hf_hub") or "").rstrip("/")
+        if repo in repos:
+            out.append((f"{name}::{tag}", f"open_clip {name}, weights '{tag}' (cached)"))
+    return out
+
+
+def list_architectures() -> list[tuple[str, str]]:
+    """Every open_clip architecture and pretrained tag, as ``(name, tag)`` (weights download on first use)."""
+    import open_clip
+
+    return [(name, tag) for name, tag in open_clip.list_pretrained()]

@@ -1,0 +1,180 @@
+"""Model specs: the one parser of the texts that name a CLIP model, for drawing, training and evaluation alike.
+
+A spec is one of (``::TAG`` or ``--pretrained TAG`` gives the weights where a model has none of its own):
+
+- ``clipart-mini`` (or ``embedded``): the small CLIP trained by clipart and shipped inside the package;
+- ``NAME`` or ``NAME::TAG``: an open_clip architecture (``ViT-B-32::openai``); TAG may be a weights file;
+- ``hf-hub:org/repo``; ``local-dir:FOLDER`` or a path to such a folder (``open_clip_config.json`` + weights);
+- ``FILE.safetensors`` / ``.pt`` / ``.bin`` / ``.pth``: a checkpoint with ``open_clip_config.json`` beside it;
+- ``FILE.json``: an open_clip model config (a custom architecture; ``::WEIGHTS`` loads a weights file into it).
+
+:func:`parse_spec` checks everything that needs no network and returns a :class:`ModelSpec`, the one
+representation that travels from a face through the settings to the loader (:func:`clipart.models.build_model`).
+Only the standard library is imported here (open_clip only to check an architecture name).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from clipart.errors import ModelError
+
+EMBEDDED_DIR = Path(__file__).parent / "embedded"
+EMBEDDED_NAME = "clipart-mini"
+EMBEDDED_NAMES = (EMBEDDED_NAME, "embedded")
+WEIGHT_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin", "open_clip_model.pt")
+CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".bin", ".pth")
+LOCAL_DIR = "local-dir:"
+HF_HUB = "hf-hub:"
+Kind = Literal["embedded", "folder", "hf-hub", "checkpoint", "json", "open_clip"]
+_HELP = (
+    "give clipart-mini (the embedded model), an open_clip architecture (`clipart models --all` lists them), "
+    "hf-hub:org/repo, local-dir:FOLDER of an exported model, a checkpoint file or a JSON model config"
+)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A parsed model spec: what kind of model, where it is, and the weights to put in it (``pretrained``)."""
+
+    kind: Kind
+    name: str  # the open_clip name, folder, hub repo or file
+    pretrained: str | None = None  # an open_clip tag or a weights file; None: the model's own (or random)
+
+    def __str__(self) -> str:
+        base = {
+            "embedded": EMBEDDED_NAME,
+            "folder": f"{LOCAL_DIR}{self.name}",
+            "hf-hub": f"{HF_HUB}{self.name}",
+        }
+        text = base.get(self.kind, self.name)
+        return f"{text}::{self.pretrained}" if self.pretrained else text
+
+    @property
+    def random_init(self) -> bool:
+        """Whether the model gets random weights (an architecture or JSON config without ``pretrained``)."""
+        return self.kind in ("open_clip", "json") and self.pretrained is None
+
+    @property
+    def description(self) -> str:
+        """How the model is named to a user (progress lines, the sidecar, the web page)."""
+        if self.kind == "embedded":
+            return f"{EMBEDDED_NAME} (embedded)"
+        if self.kind in ("open_clip", "json"):
+            label = Path(self.name).name if self.kind == "json" else self.name
+            return f"{label} ({self.pretrained or 'random weights'})"
+        return str(self)
+
+    @property
+    def folder(self) -> Path | None:
+        """The exported-model folder (embedded, ``local-dir:`` and checkpoint specs), else None."""
+        if self.kind == "embedded":
+            return EMBEDDED_DIR / EMBEDDED_NAME
+        if self.kind == "folder":
+            return Path(self.name)
+        if self.kind == "checkpoint":
+            return Path(self.name).parent
+        return None
+
+
+def parse_spec(spec: str | ModelSpec, pretrained: str | None = None) -> ModelSpec:
+    """Parse a model spec (see the module doc) with optional weights; ModelError with a one-line fix if bad."""
+    if isinstance(spec, ModelSpec):
+        if pretrained:
+            raise ModelError(f"{spec} already names its weights: drop --pretrained {pretrained!r}")
+        return spec
+    if not isinstance(spec, str) or not spec.strip():
+        raise ModelError(f"the model spec is empty: {_HELP}")
+    text = spec.strip()
+    if "::" in text and pretrained is None:
+        text, pretrained = (part.strip() for part in text.split("::", 1))
+    pretrained = pretrained.strip() if isinstance(pretrained, str) and pretrained.strip() else None
+    if text in EMBEDDED_NAMES:
+        if pretrained:
+            raise ModelError(
+                f"{EMBEDDED_NAME} brings its own weights: drop --pretrained {pretrained!r} "
+                "(or name the model those weights are for with --model)"
+            )
+        _check_folder(EMBEDDED_DIR / EMBEDDED_NAME, "the embedded model is missing from this installation: "
+                      "reinstall clipart")  # fmt: skip
+        return ModelSpec("embedded", EMBEDDED_NAME)
+    if text.startswith(HF_HUB):
+        repo = text[len(HF_HUB) :].strip("/")
+        if repo.count("/") != 1:
+            raise ModelError(f"hf-hub model ids look like hf-hub:org/repo, got {text!r}")
+        if pretrained:
+            raise ModelError(f"{text} brings its own weights: drop --pretrained {pretrained!r}")
+        return ModelSpec("hf-hub", repo)
+    path = Path(text[len(LOCAL_DIR) :] if text.startswith(LOCAL_DIR) else text).expanduser()
+    if text.startswith(LOCAL_DIR) or path.is_dir():
+        if not path.is_dir():
+            raise ModelError(f"model folder not found: {path}")
+        weights = _weights_file(pretrained, f"{text} brings its own weights")
+        _check_folder(path, None, need_weights=weights is None)
+        return ModelSpec("folder", str(path), weights)
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        if not path.is_file():
+            raise ModelError(f"model config file not found: {path}")
+        return ModelSpec("json", str(path), _weights_file(pretrained, "with a JSON model config"))
+    if suffix in CHECKPOINT_SUFFIXES:
+        return _checkpoint(path, pretrained)
+    return _open_clip(text, pretrained)
+
+
+def _weights_file(pretrained: str | None, context: str) -> str | None:
+    """``pretrained`` as a weights file, where only a file makes sense."""
+    if pretrained is None:
+        return None
+    path = Path(pretrained).expanduser()
+    if not path.is_file():
+        raise ModelError(f"{context}: --pretrained must be a weights file, and {pretrained!r} is not one")
+    return str(path)
+
+
+def _check_folder(folder: Path, missing: str | None, *, need_weights: bool = True) -> None:
+    if not folder.is_dir() and missing:
+        raise ModelError(missing)
+    if not (folder / "open_clip_config.json").is_file():
+        raise ModelError(f"{folder} has no open_clip_config.json: not an exported open_clip model folder")
+    if need_weights and not any((folder / f).is_file() for f in WEIGHT_FILES):
+        raise ModelError(f"{folder} has no weights file ({', '.join(WEIGHT_FILES)})")
+
+
+def _checkpoint(path: Path, pretrained: str | None) -> ModelSpec:
+    if not path.is_file():
+        raise ModelError(f"checkpoint file not found: {path}")
+    if pretrained:
+        raise ModelError(f"{path.name} is a weights file itself: drop --pretrained {pretrained!r}")
+    if not (path.parent / "open_clip_config.json").is_file():
+        run = path.resolve().parent.parent
+        if path.resolve().parent.name == "checkpoints" and (run / "config.json").is_file():
+            raise ModelError(
+                f"{path.name} is a training checkpoint of the run in {run}: use the run's export, "
+                f"--model local-dir:{run / 'export'} (`clipart train --resume {run}` writes it when it ends)"
+            )
+        raise ModelError(
+            f"{path.name}: no open_clip_config.json beside it; name its open_clip architecture: --model "
+            f"ARCH --pretrained {path} (or put its JSON config beside it as open_clip_config.json)"
+        )
+    return ModelSpec("checkpoint", str(path))
+
+
+def _open_clip(text: str, pretrained: str | None) -> ModelSpec:
+    import open_clip
+
+    name = text.replace("/", "-")
+    if name not in open_clip.list_models():
+        raise ModelError(f"unknown model {text!r}: {_HELP}")
+    if pretrained is None or pretrained.lower() == "none":
+        return ModelSpec("open_clip", name)
+    if Path(pretrained).expanduser().is_file():
+        return ModelSpec("open_clip", name, str(Path(pretrained).expanduser()))
+    if not open_clip.get_pretrained_cfg(name, pretrained):
+        known = ", ".join(open_clip.list_pretrained_tags_by_model(name)) or "none"
+        raise ModelError(
+            f"{pretrained!r} is neither a weights file nor a pretrained tag of {name} (tags: {known})"
+        )
+    return ModelSpec("open_clip", name, pretrained)
