@@ -31,9 +31,9 @@ MODEL_JSON = ROOT / "recipes" / "clipart-judge.json"
 TARGET = ROOT / "benchmarks" / "rprecision-judge"
 SEED = 1
 ROLES = {**icondata.ROLES, "twemoji": "pictorial", "emojione-monotone": "pictorial", "emojione": "pictorial"}
-TRAIN_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "1500", "--lr", "1e-3",
-              "--warmup", "100", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED),
-              "--checkpoint-every", "250", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
+TRAIN_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "800", "--lr", "1e-3",
+              "--warmup", "60", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED),
+              "--checkpoint-every", "200", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
 
 
 def noun(prompt: str) -> str:
