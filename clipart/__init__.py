@@ -12,8 +12,9 @@ The faces (``clipart.cli``, ``clipart.app``) use only what this module exports (
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from clipart._lazy import lazy_getattr
 from clipart._version import __version__
 from clipart.errors import ClipartError, ConfigError, ModelError, require_extra
 
@@ -92,11 +93,4 @@ if TYPE_CHECKING:
     from clipart.scene import Scene
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'clipart' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

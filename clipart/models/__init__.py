@@ -11,8 +11,9 @@ Heavy modules load on first use, so ``from clipart.models import parse_spec`` do
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from clipart._lazy import lazy_getattr
 from clipart.models.spec import EMBEDDED_DIR, EMBEDDED_NAME, EMBEDDED_NAMES, ModelSpec, parse_spec
 
 _LAZY = {
@@ -63,11 +64,4 @@ if TYPE_CHECKING:
     from clipart.models.hub import ensure_hub, hub_reachable
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'clipart.models' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -9,7 +9,9 @@ Heavy modules load on first use, so importing this package is instant::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from clipart._lazy import lazy_getattr
 
 _LAZY = {
     "TrainConfig": "clipart.train.config",
@@ -39,11 +41,4 @@ if TYPE_CHECKING:
     from clipart.train.loop import train
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'clipart.train' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
