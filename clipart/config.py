@@ -29,7 +29,7 @@ LIMITS = {"strokes": 4096, "steps": 100_000, "size": 4096, "views": 64, "candida
           "prompt_chars": 10_000, "negatives": 64}  # fmt: skip
 WHOLE_NUMBERS = ("strokes", "steps", "size", "views", "candidates")
 MAX_WEIGHT = 100.0  # |prompt weight|: more only saturates the loss
-FLOAT_SETTINGS = ("prompt_weights", "negative_weights", "perspective", "crop_scale", "lr_points", "lr_widths",
+FLOAT_SETTINGS = ("prompt_weights", "negative_weights", "image_weights", "perspective", "crop_scale", "lr_points", "lr_widths",
                   "lr_colors", "init_radius", "init_width", "min_width", "max_width", "respawn_alpha")  # fmt: skip
 
 
@@ -39,6 +39,8 @@ class DrawConfig:
 
     prompts: list[str] = field(default_factory=list)
     prompt_weights: list[float] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)  # image prompts: files the drawing is pulled towards
+    image_weights: list[float] = field(default_factory=list)
     negatives: list[str] = field(default_factory=list)
     negative_weights: list[float] = field(default_factory=list)
     models: list[ModelSpec] = field(
@@ -79,8 +81,10 @@ class DrawConfig:
         are parsed into :class:`~clipart.models.ModelSpec` here.
         """
         caps = {k: min(v, (limits or {}).get(k, v)) for k, v in LIMITS.items()}
-        if not self.prompts or any(not isinstance(p, str) or not p.strip() for p in self.prompts):
-            raise ConfigError('the prompt is empty: give a text such as "a red circle"')
+        if not (self.prompts or self.images) or any(
+            not isinstance(p, str) or not p.strip() for p in self.prompts
+        ):
+            raise ConfigError('the prompt is empty: give a text such as "a red circle" (or an image prompt)')
         if any(len(p) > caps["prompt_chars"] for p in [*self.prompts, *self.negatives]):
             raise ConfigError(f"the prompt is too long: at most {caps['prompt_chars']} characters")
         if len(self.negatives) > caps["negatives"]:
@@ -98,7 +102,7 @@ class DrawConfig:
             for value in values if isinstance(values, (list, tuple)) else [values]:
                 if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
                     raise ConfigError(f"{name} must be a finite number, got {value!r}")
-        for name in ("prompt_weights", "negative_weights"):
+        for name in ("prompt_weights", "negative_weights", "image_weights"):
             if any(abs(w) > MAX_WEIGHT for w in getattr(self, name)):
                 raise ConfigError(f"prompt weights must lie in [-{MAX_WEIGHT:g}, {MAX_WEIGHT:g}]")
         if (
@@ -109,6 +113,13 @@ class DrawConfig:
             raise ConfigError(f"seed must be a whole number from 0 to 2**63 - 65, got {self.seed!r}")
         if len(self.prompt_weights) != len(self.prompts):
             raise ConfigError("give one weight per prompt")
+        if len(self.image_weights) != len(self.images):
+            raise ConfigError("give one weight per image prompt")
+        if self.images:
+            from clipart.imagefile import open_image
+
+            for path in self.images:
+                open_image(path)
         if len(self.negative_weights) != len(self.negatives):
             raise ConfigError("give one weight per negative prompt")
         if any(not n.strip() for n in self.negatives):
@@ -171,7 +182,8 @@ class DrawConfig:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(DrawConfig)}
-_PRESET_KEYS = set(_FIELDS) - {"prompts", "prompt_weights", "preset", "init_svg", "seed", "threads"}
+_PRESET_KEYS = set(_FIELDS) - {"prompts", "prompt_weights", "images", "image_weights", "preset", "init_svg", "seed",
+                               "threads"}  # fmt: skip
 
 
 def _preset_dir() -> Path:
@@ -263,8 +275,9 @@ def split_weight(text: str, default: float = 1.0) -> tuple[str, float]:
 
 
 def make_config(
-    prompt: str | list[str],
+    prompt: str | list[str] | None = None,
     *,
+    image: str | list[str] | None = None,
     preset: str | None = DEFAULT_PRESET,
     negatives: list[str] | None = None,
     negative_weight: float | None = None,
@@ -275,7 +288,8 @@ def make_config(
 ) -> DrawConfig:
     """Build a validated DrawConfig: preset values, then explicit overrides (``None`` means "not given").
 
-    ``prompt`` is one text or a list; a text may carry a weight as ``"text::2"``. Negative prompts get
+    ``prompt`` is one text or a list; a text may carry a weight as ``"text::2"``. ``image`` is one image file or
+    a list (image prompts, ``"cat.png::0.5"`` weighted likewise); a drawing needs a prompt, an image or both. Negative prompts get
     ``negative_weight`` (default 0.3) unless they carry their own; a preset's own ``negative_weights`` are kept
     unless ``negative_weight`` is given. ``model`` is one model spec or a list (an ensemble); ``pretrained``
     gives weights to the model in the same place. ``limits`` lowers the caps of :data:`LIMITS`.
@@ -284,10 +298,14 @@ def make_config(
     if preset:
         settings.update(load_preset(preset))
         settings["preset"] = preset
-    prompts = [prompt] if isinstance(prompt, str) else list(prompt)
+    prompts = [prompt] if isinstance(prompt, str) else list(prompt or [])
     parsed = [split_weight(p) if isinstance(p, str) else (p, 1.0) for p in prompts]
     settings["prompts"] = [p for p, _ in parsed]
     settings["prompt_weights"] = [w for _, w in parsed]
+    images = [image] if isinstance(image, (str, Path)) else list(image or [])
+    pictures = [split_weight(str(p)) for p in images]
+    settings["images"] = [p for p, _ in pictures]
+    settings["image_weights"] = [w for _, w in pictures]
     weight = DEFAULT_NEGATIVE_WEIGHT if negative_weight is None else negative_weight
     if negatives is not None:
         neg = [split_weight(n, weight) for n in negatives]

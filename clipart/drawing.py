@@ -60,7 +60,12 @@ class Drawing:
 
     def svg(self) -> str:
         """The drawing as an SVG document (one ``<path>`` per visible stroke) on the config's canvas size."""
-        return scene_to_svg(self.scene.visible(), self.config.size, title=" | ".join(self.config.prompts))
+        return scene_to_svg(self.scene.visible(), self.config.size, title=self.title)
+
+    @property
+    def title(self) -> str:
+        """What the drawing shows: its prompts, or the names of its image prompts."""
+        return " | ".join(self.config.prompts or [Path(p).name for p in self.config.images])
 
     def png(self, size: int | None = None) -> Image.Image:
         """The drawing rasterised at ``size`` px (default: the canvas size)."""
@@ -74,6 +79,8 @@ class Drawing:
             "clipart_version": __version__,
             "prompts": self.config.prompts,
             "prompt_weights": self.config.prompt_weights,
+            "images": self.config.images,
+            "image_weights": self.config.image_weights,
             "negatives": self.config.negatives,
             "negative_weights": self.config.negative_weights,
             "models": self.models,

@@ -261,6 +261,19 @@ def test_api_streams_previews_and_returns_files(server: dict, new_client) -> Non
     assert Path(image).is_file()
 
 
+def test_api_draws_from_an_uploaded_image_prompt(server: dict, new_client, tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    picture = tmp_path / "sun.png"
+    Image.new("RGB", (40, 30), "yellow").save(picture)
+    args = {**_draw_args(server, "", steps=3, seed=1), "image": handle_file(str(picture))}
+    image, status, svg, png, sidecar, gif, gallery = new_client().predict(**args, api_name="/draw")
+    assert status.startswith("Done: step **3/3**")
+    meta = json.loads(Path(sidecar).read_text())
+    assert meta["prompts"] == [] and len(meta["images"]) == 1 and meta["images"][0].endswith("sun.png")
+    assert [g["caption"] for g in gallery] == ["sun.png (seed 1)"]
+
+
 def test_api_errors_are_messages(server: dict, new_client) -> None:
     from gradio_client.exceptions import AppError
 
@@ -486,6 +499,15 @@ def test_browser_draw_download_stop_and_error(server: dict, tmp_path_factory: py
         page.locator("#draw").click()
         page.get_by_text("the prompt is empty").first.wait_for(timeout=15_000)
         page.screenshot(path=str(artefacts / "webapp-error.png"))
+
+        picture = artefacts / "image-prompt.png"  # an image prompt alone, uploaded through the page
+        Image.new("RGB", (48, 32), "orange").save(picture)
+        page.locator("#image-prompt input[type=file]").set_input_files(str(picture))
+        page.wait_for_selector("#image-prompt img", timeout=15_000)
+        _set_number(page, "steps", 20)
+        page.locator("#draw").click()
+        _watch_run(page, "Done")
+        assert "20/20" in _status(page) and page.locator("#gallery img").count() == 3
         print(f"browser artefacts in {artefacts}")
     finally:
         browser.close()

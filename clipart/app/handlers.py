@@ -144,7 +144,8 @@ class Handlers:
         if page["preset"] not in self.presets:
             raise clipart.ClipartError(f"choose one of the presets: {', '.join(self.presets)}")
         return clipart.steps(
-            (page["prompt"] or "").strip(),
+            (page["prompt"] or "").strip() or ([] if page.get("image") else ""),
+            image=page.get("image") or None,
             negatives=_negatives(page["negatives"]),
             negative_weight=page["negative_weight"],
             preset=page["preset"],
@@ -201,7 +202,7 @@ class Handlers:
         folder = Path(tempfile.mkdtemp(prefix="run-", dir=self.out_dir))
         kinds = [*clipart.DEFAULT_KINDS, *(["gif"] if page["gif"] else [])]
         files = {kind: str(drawing.save(folder / f"clipart-{seed}.{kind}")) for kind in kinds}
-        history = [*history, (files["png"], f"{(page['prompt'] or '').strip()} (seed {seed})")]
+        history = [*history, (files["png"], f"{drawing.title} (seed {seed})")]
         image = event.image if event.done and event.image is not None else drawing.png()
         status = _status(event, seed, stopped)
         downloads = [files.get(kind) for kind in clipart.OUTPUT_KINDS]

@@ -63,11 +63,13 @@ def build_app(
         gif: bool,
         history: list,
         request: gr.Request,
+        image: str | None = None,  # last, with a default: optional for API clients
     ) -> Iterator[tuple]:
-        """Make a drawing from text with live previews; returns the image, a status line and the files."""
+        """Make a drawing from text, an image prompt or both, with live previews; returns the image, a status
+        line and the files."""
         page = dict(prompt=prompt, negatives=negatives, negative_weight=negative_weight, preset=preset, model=model,
                     strokes=strokes, steps=steps, size=size, views=views, seed=seed, random_seed=random_seed,
-                    gif=gif)  # fmt: skip
+                    gif=gif, image=image)  # fmt: skip
         yield from handlers.draw(request.session_hash, page, history)
 
     def stop(request: gr.Request) -> None:
@@ -89,6 +91,13 @@ def build_app(
                     draw_btn = gr.Button("Draw", variant="primary", elem_id="draw")
                     stop_btn = gr.Button("Stop", variant="stop", elem_id="stop")
                 gr.Examples([[text] for text in EXAMPLES], inputs=[prompt], label="Examples")
+                image_prompt = gr.Image(
+                    label="Image prompt (optional): draw towards this picture",
+                    type="filepath",
+                    sources=["upload", "clipboard"],
+                    height=160,
+                    elem_id="image-prompt",
+                )
                 preset = gr.Dropdown(
                     [(f"{name}: {text}", name) for name, text in presets.items()],
                     value=default_preset,
@@ -149,7 +158,7 @@ def build_app(
         history = gr.State([])
 
         inputs = [prompt, negatives, negative_weight, preset, model, strokes, n_steps, size, views, seed]
-        inputs += [random_seed, gif, history]
+        inputs += [random_seed, gif, history, image_prompt]
         outputs = [image, status, *downloads, gallery, history, files_row, gif_box]
         draw_btn.click(draw, inputs, outputs, api_name="draw", concurrency_id="draw")
         prompt.submit(draw, inputs, outputs, api_visibility="private", concurrency_id="draw")

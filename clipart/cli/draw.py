@@ -9,6 +9,7 @@ import argparse
 import dataclasses
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import clipart
@@ -35,9 +36,14 @@ def _add_draw(sub: Any) -> None:
         "draw",
         help="make a drawing from text",
         description="Make an SVG drawing from text by CLIP-guided Bézier strokes.",
-        epilog='Example: clipart draw "a red circle" --preset quick --seed 3 --out out/',
+        epilog='Examples: clipart draw "a red circle" --preset quick --seed 3 --out out/\n'
+        "          clipart draw --image photo.jpg --preset sketch\n"
+        '          clipart draw "a cat" --image cat.png::0.5',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("prompt", nargs="+", help="text(s) to draw; weight one with 'text::2'")
+    p.add_argument("prompt", nargs="*", help="text(s) to draw; weight one with 'text::2' (or give --image)")
+    p.add_argument("--image", action="append", metavar="FILE",
+                   help="an image prompt: draw towards this picture (repeatable; weight with 'cat.png::0.5')")  # fmt: skip
     p.add_argument(
         "--negative", action="append", metavar="TEXT", help="a prompt to move away from (repeatable)"
     )
@@ -97,6 +103,7 @@ def _cmd_draw(args: argparse.Namespace) -> int:
         negatives += list(clipart.CLIPDRAW_NEGATIVES)
     cfg = clipart.make_config(
         list(args.prompt),
+        image=args.image,
         preset=args.preset,
         negatives=negatives or None,
         negative_weight=args.negative_weight,
@@ -120,7 +127,8 @@ def _cmd_draw(args: argparse.Namespace) -> int:
     if args.png_size is not None:
         clipart.check_png_size(args.png_size)  # before the drawing, not after it
     kinds = [*clipart.DEFAULT_KINDS, *(["gif"] if args.gif else [])]
-    paths = clipart.plan_outputs(args.out, cfg.prompts[0], cfg.seed, kinds, args.force)
+    name = cfg.prompts[0] if cfg.prompts else Path(cfg.images[0]).stem
+    paths = clipart.plan_outputs(args.out, name, cfg.seed, kinds, args.force)
     if (
         not args.quiet
         and not args.jsonl
