@@ -42,10 +42,17 @@ _LAZY = {
     "list_models": "clipart.models",
     "list_architectures": "clipart.models",
     "Scene": "clipart.scene",
+    "BatchPrompt": "clipart.batch",
+    "BatchResult": "clipart.batch",
+    "draw_batch": "clipart.batch",
+    "read_prompts_file": "clipart.batch",
+    "shard_prompts": "clipart.batch",
 }
 
 __all__ = [
     "__version__",
+    "BatchPrompt",
+    "BatchResult",
     "check_png_size",
     "ClipartError",
     "CLIPDRAW_NEGATIVES",
@@ -54,6 +61,7 @@ __all__ = [
     "DEFAULT_NEGATIVE_WEIGHT",
     "DEFAULT_PRESET",
     "draw",
+    "draw_batch",
     "DrawConfig",
     "Drawing",
     "LIMITS",
@@ -69,13 +77,16 @@ __all__ = [
     "parse_spec",
     "plan_outputs",
     "Progress",
+    "read_prompts_file",
     "require_extra",
     "Scene",
+    "shard_prompts",
     "split_weight",
     "steps",
 ]
 
 if TYPE_CHECKING:
+    from clipart.batch import BatchPrompt, BatchResult, draw_batch, read_prompts_file, shard_prompts
     from clipart.config import (
         CLIPDRAW_NEGATIVES,
         DEFAULT_NEGATIVE_WEIGHT,

@@ -87,6 +87,10 @@ def _add_draw(sub: Any) -> None:
     p.add_argument("--device", help="auto (CUDA, then MPS, then CPU; the default), cpu, cuda[:N], mps")
     p.add_argument("--threads", type=int, metavar="N",
                    help="CPU threads (default: the cores other work leaves free; the sidecar records the count)")  # fmt: skip
+    p.add_argument("--prompts-file", metavar="FILE",
+                   help="draw every prompt of FILE (one a line, '#' comments, 'text::2' weights) into the --out folder, "
+                   "loading the guide once; shared by rank under torchrun; prompts whose files exist are skipped "
+                   "unless --force")  # fmt: skip
     p.add_argument("--out", help="output folder or file name (.svg/.png/.json/.gif); default ./clipart-out/")
     p.add_argument("--png-size", type=int, help="PNG size in px (default: the canvas size)")
     p.add_argument("--gif", action="store_true", help="also write an animation of the optimisation")
@@ -97,12 +101,12 @@ def _add_draw(sub: Any) -> None:
     p.set_defaults(func=_cmd_draw)
 
 
-def _cmd_draw(args: argparse.Namespace) -> int:
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The drawing settings of the command line, for :func:`clipart.make_config` (None: not given)."""
     negatives = list(args.negative or [])
     if args.default_negatives:
         negatives += list(clipart.CLIPDRAW_NEGATIVES)
-    cfg = clipart.make_config(
-        list(args.prompt),
+    return dict(
         image=args.image,
         preset=args.preset,
         negatives=negatives or None,
@@ -122,8 +126,13 @@ def _cmd_draw(args: argparse.Namespace) -> int:
         lr_colors=args.lr_colors,
         device=args.device,
         threads=args.threads,
-        animate=True if args.gif else None,
     )
+
+
+def _cmd_draw(args: argparse.Namespace) -> int:
+    if args.prompts_file:
+        return _cmd_batch(args)
+    cfg = clipart.make_config(list(args.prompt), **_settings(args), animate=True if args.gif else None)
     if args.png_size is not None:
         clipart.check_png_size(args.png_size)  # before the drawing, not after it
     kinds = [*clipart.DEFAULT_KINDS, *(["gif"] if args.gif else [])]
@@ -183,6 +192,61 @@ def _cmd_draw(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print(f"wrote {', '.join(str(v) for v in paths.values())}", file=sys.stderr)
     return 0
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    """``clipart draw --prompts-file FILE``: this process's share of the prompts, then a summary table."""
+    if args.prompt or args.image:
+        raise clipart.ConfigError("give prompts on the command line or in --prompts-file, not both")
+    if args.png_size is not None:
+        clipart.check_png_size(args.png_size)
+    prompts = clipart.read_prompts_file(args.prompts_file)
+    mine, rank, world = clipart.shard_prompts(prompts)
+    rows = []
+    batch = clipart.draw_batch(
+        prompts,
+        args.out or "clipart-out",
+        force=args.force,
+        gif=args.gif,
+        png_size=args.png_size,
+        **_settings(args),
+    )
+    where = f" (process {rank + 1} of {world})" if world > 1 else ""
+    say = not args.quiet and not args.jsonl
+    if say:
+        print(f"clipart: {len(mine)} of {len(prompts)} prompts to draw{where}", file=sys.stderr)
+    for k, result in enumerate(batch, start=1):
+        rows.append(result)
+        if args.jsonl:
+            print(json.dumps({"line": result.prompt.line, "prompt": result.prompt.text, "status": result.status,
+                              "seconds": round(result.seconds, 2), "error": result.error,
+                              "files": {kind: str(path) for kind, path in result.files.items()}}), flush=True)  # fmt: skip
+        elif say:
+            detail = result.error or str(result.files.get("svg", ""))
+            print(f"[{k}/{len(mine)}] line {result.prompt.line} {_short(result.prompt.words)!r}: {result.status} "
+                  f"{detail}", file=sys.stderr, flush=True)  # fmt: skip
+    if say:
+        _summary(rows, where)
+    failed = sum(r.status == "failed" for r in rows)
+    return 1 if failed else 0
+
+
+def _short(text: str, most: int = 40) -> str:
+    return text if len(text) <= most else f"{text[: most - 1]}…"
+
+
+def _summary(rows: list[Any], where: str) -> None:
+    """The batch's table on stderr: one row a prompt, then the counts."""
+    width = max([len(_short(r.prompt.words)) for r in rows] + [6])
+    print(f"\n{'line':>5}  {'prompt':<{width}}  {'status':<8} {'seconds':>8}  {'loss':>8}", file=sys.stderr)
+    for r in rows:
+        loss = f"{r.loss:8.4f}" if r.loss is not None else f"{'':>8}"
+        print(
+            f"{r.prompt.line:>5}  {_short(r.prompt.words):<{width}}  {r.status:<8} {r.seconds:8.1f}  {loss}",
+            file=sys.stderr,
+        )
+    counts = {s: sum(r.status == s for r in rows) for s in ("drawn", "skipped", "failed")}
+    print(", ".join(f"{n} {s}" for s, n in counts.items()) + where, file=sys.stderr)
 
 
 def _cmd_presets(args: argparse.Namespace) -> int:
