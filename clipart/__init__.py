@@ -42,6 +42,9 @@ _LAZY = {
     "list_models": "clipart.models",
     "list_architectures": "clipart.models",
     "Scene": "clipart.scene",
+    "SearchHit": "clipart.search_index",
+    "build_index": "clipart.search_index",
+    "search": "clipart.search_index",
     "BatchPrompt": "clipart.batch",
     "BatchResult": "clipart.batch",
     "draw_batch": "clipart.batch",
@@ -53,6 +56,7 @@ __all__ = [
     "__version__",
     "BatchPrompt",
     "BatchResult",
+    "build_index",
     "check_png_size",
     "ClipartError",
     "CLIPDRAW_NEGATIVES",
@@ -80,6 +84,8 @@ __all__ = [
     "read_prompts_file",
     "require_extra",
     "Scene",
+    "search",
+    "SearchHit",
     "shard_prompts",
     "split_weight",
     "steps",
@@ -102,6 +108,7 @@ if TYPE_CHECKING:
     from clipart.loop import Progress, draw, steps
     from clipart.models import ModelSpec, list_architectures, list_models, load_model, parse_spec
     from clipart.scene import Scene
+    from clipart.search_index import SearchHit, build_index, search
 
 
 __getattr__ = lazy_getattr(__name__, _LAZY)

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 MAX_PIXELS = 64_000_000  # larger files are refused before they are decoded
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
 
 
 def open_image(path: str | Path, what: str = "image prompt") -> Image.Image:

@@ -1,6 +1,7 @@
 """The ``clipart`` command line: thin faces over the public API, one module a group of sub-commands.
 
-    draw.py    draw, presets, models        train.py   train, eval        serve.py   serve (the web app)
+    draw.py    draw, presets, models        train.py   train, eval
+    search.py  search                       serve.py   serve (the web app)
 
 Heavy modules (torch, open_clip, gradio) load inside the handlers, so ``clipart --help`` is instant. Errors a user
 can cause print one line (``clipart: error: ...``) and exit with code 2: :func:`run` is the one place that does so.
@@ -14,7 +15,7 @@ import warnings
 from collections.abc import Callable, Sequence
 
 import clipart
-from clipart.cli import draw, serve, train
+from clipart.cli import draw, search, serve, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     draw.register(sub)
     train.register(sub)
+    search.register(sub)
     serve.register(sub)
     return parser
 

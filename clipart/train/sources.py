@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clipart.errors import ClipartError
+from clipart.imagefile import IMAGE_EXTENSIONS
 
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
 SHARD_IMAGE_KEYS = ("jpg", "jpeg", "png", "webp")
 _FORMAT_HELP = (
     "give a CSV/TSV file, a folder of images with .txt captions, or webdataset shards like "
