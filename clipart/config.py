@@ -29,7 +29,7 @@ LIMITS = {"strokes": 4096, "steps": 100_000, "size": 4096, "views": 64, "candida
           "prompt_chars": 10_000, "negatives": 64}  # fmt: skip
 WHOLE_NUMBERS = ("strokes", "steps", "size", "views", "candidates")
 MAX_WEIGHT = 100.0  # |prompt weight|: more only saturates the loss
-FLOAT_SETTINGS = ("prompt_weights", "negative_weights", "image_weights", "perspective", "crop_scale", "lr_points", "lr_widths",
+FLOAT_SETTINGS = ("prompt_weights", "negative_weights", "image_weights", "style_weight", "perspective", "crop_scale", "lr_points", "lr_widths",
                   "lr_colors", "init_radius", "init_width", "min_width", "max_width", "respawn_alpha")  # fmt: skip
 
 
@@ -41,6 +41,8 @@ class DrawConfig:
     prompt_weights: list[float] = field(default_factory=list)
     images: list[str] = field(default_factory=list)  # image prompts: files the drawing is pulled towards
     image_weights: list[float] = field(default_factory=list)
+    style: str | None = None  # a style image: its textures and colours, as the guide sees them
+    style_weight: float = 1.0
     negatives: list[str] = field(default_factory=list)
     negative_weights: list[float] = field(default_factory=list)
     models: list[ModelSpec] = field(
@@ -120,6 +122,12 @@ class DrawConfig:
 
             for path in self.images:
                 open_image(path)
+        if self.style is not None:
+            from clipart.imagefile import open_image
+
+            open_image(self.style, "style image")
+        if not 0 <= self.style_weight <= MAX_WEIGHT * 100:
+            raise ConfigError(f"style_weight must lie in [0, {MAX_WEIGHT * 100:g}], got {self.style_weight}")
         if len(self.negative_weights) != len(self.negatives):
             raise ConfigError("give one weight per negative prompt")
         if any(not n.strip() for n in self.negatives):
@@ -182,7 +190,7 @@ class DrawConfig:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(DrawConfig)}
-_PRESET_KEYS = set(_FIELDS) - {"prompts", "prompt_weights", "images", "image_weights", "preset", "init_svg", "seed",
+_PRESET_KEYS = set(_FIELDS) - {"prompts", "prompt_weights", "images", "image_weights", "style", "preset", "init_svg", "seed",
                                "threads"}  # fmt: skip
 
 

@@ -25,7 +25,7 @@ class _FakeGuide:
         g = torch.Generator().manual_seed(self.seed)
         return torch.nn.functional.normalize(torch.randn(len(texts), 8, generator=g), dim=-1)
 
-    def encode_image(self, images: torch.Tensor) -> torch.Tensor:
+    def encode_image(self, images: torch.Tensor, taps: list | None = None) -> torch.Tensor:
         flat = images.flatten(1)[:, :8] + self.seed
         return torch.nn.functional.normalize(flat, dim=-1)
 
@@ -56,7 +56,7 @@ def test_views_encode_once_per_guide_however_many_terms_ask() -> None:
     calls = []
     guide = _FakeGuide(0)
     encode = guide.encode_image
-    guide.encode_image = lambda x: calls.append(1) or encode(x)  # type: ignore[method-assign]
+    guide.encode_image = lambda x, taps=None: calls.append(1) or encode(x, taps)  # type: ignore[method-assign]
     views = Views(torch.rand(4, 3, 4, 4), 2)
     assert views.features(guide) is views.features(guide) and len(calls) == 1
 

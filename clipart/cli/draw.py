@@ -38,12 +38,15 @@ def _add_draw(sub: Any) -> None:
         description="Make an SVG drawing from text by CLIP-guided Bézier strokes.",
         epilog='Examples: clipart draw "a red circle" --preset quick --seed 3 --out out/\n'
         "          clipart draw --image photo.jpg --preset sketch\n"
-        '          clipart draw "a cat" --image cat.png::0.5',
+        '          clipart draw "a cat" --image cat.png::0.5\n'
+        '          clipart draw "a lighthouse" --style starry.png --style-weight 2',
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("prompt", nargs="*", help="text(s) to draw; weight one with 'text::2' (or give --image)")
     p.add_argument("--image", action="append", metavar="FILE",
                    help="an image prompt: draw towards this picture (repeatable; weight with 'cat.png::0.5')")  # fmt: skip
+    p.add_argument("--style", metavar="FILE", help="a style image: draw with its colours and textures")
+    p.add_argument("--style-weight", type=float, metavar="W", help="weight of the style image (1.0)")
     p.add_argument(
         "--negative", action="append", metavar="TEXT", help="a prompt to move away from (repeatable)"
     )
@@ -108,6 +111,8 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         negatives += list(clipart.CLIPDRAW_NEGATIVES)
     return dict(
         image=args.image,
+        style=args.style,
+        style_weight=args.style_weight,
         preset=args.preset,
         negatives=negatives or None,
         negative_weight=args.negative_weight,

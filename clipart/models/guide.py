@@ -52,14 +52,50 @@ class Guide:
             feats = self.model.encode_text(tokens)
         return F.normalize(feats.float(), dim=-1)
 
-    def encode_image(self, images: Tensor) -> Tensor:
-        """L2-normalised image features ``[B, D]`` of images ``[B, 3, H, W]`` in [0, 1] (resized if needed)."""
+    def encode_image(self, images: Tensor, taps: list[Tensor] | None = None) -> Tensor:
+        """L2-normalised image features ``[B, D]`` of images ``[B, 3, H, W]`` in [0, 1] (resized if needed).
+
+        With ``taps``, the output of every stage of the image tower (:attr:`stages`) is appended to it, in order:
+        ``[B, C, H, W]`` for a ResNet's stages, ``[B, tokens, width]`` for a ViT's blocks.
+        """
         if images.shape[-1] != self.image_size or images.shape[-2] != self.image_size:
             images = F.interpolate(
                 images, size=(self.image_size, self.image_size), mode="bilinear", antialias=True
             )
-        feats = self.model.encode_image((images - self.mean) / self.std)
+        hooks = (
+            [stage.register_forward_hook(_tap(taps, self._batch_first)) for stage in self.stages]
+            if taps is not None
+            else []
+        )
+        try:
+            feats = self.model.encode_image((images - self.mean) / self.std)
+        finally:
+            for hook in hooks:
+                hook.remove()
         return F.normalize(feats.float(), dim=-1)
+
+    @property
+    def stages(self) -> list[torch.nn.Module]:
+        """The image tower's stages, input side first: a ResNet's four layers or a ViT's residual blocks."""
+        visual = getattr(self.model, "visual", None)
+        if all(hasattr(visual, f"layer{k}") for k in range(1, 5)):
+            return [getattr(visual, f"layer{k}") for k in range(1, 5)]
+        blocks = getattr(getattr(visual, "transformer", None), "resblocks", None)
+        return list(blocks) if blocks is not None else []
+
+    @property
+    def _batch_first(self) -> bool:
+        return bool(
+            getattr(getattr(getattr(self.model, "visual", None), "transformer", None), "batch_first", True)
+        )
+
+
+def _tap(taps: list[Tensor], batch_first: bool):  # noqa: ANN202 - a forward hook
+    def hook(module: torch.nn.Module, inputs: object, output: Tensor) -> None:
+        out = output[0] if isinstance(output, tuple) else output
+        taps.append(out if out.ndim == 4 or batch_first else out.transpose(0, 1))
+
+    return hook
 
 
 def _token_count(tokenizer: object, text: str) -> int | None:

@@ -24,14 +24,23 @@ class Views:
         self.images = images
         self.groups = groups
         self.renders = images if renders is None else renders
-        self._features: dict[int, Tensor] = {}
+        self._features: dict[int, tuple[Tensor, list[Tensor]]] = {}
+
+    def _encode(self, guide: Guide) -> tuple[Tensor, list[Tensor]]:
+        key = id(guide)
+        if key not in self._features:
+            taps: list[Tensor] = []
+            self._features[key] = guide.encode_image(self.images, taps=taps), taps
+        return self._features[key]
 
     def features(self, guide: Guide) -> Tensor:
         """L2-normalised image features ``[groups * V, D]`` of the views under ``guide``."""
-        key = id(guide)
-        if key not in self._features:
-            self._features[key] = guide.encode_image(self.images)
-        return self._features[key]
+        return self._encode(guide)[0]
+
+    def stages(self, guide: Guide) -> list[Tensor]:
+        """What each stage of ``guide``'s image tower made of the views (see ``Guide.encode_image``), from the
+        same forward pass as :meth:`features`."""
+        return self._encode(guide)[1]
 
     def per_drawing(self, per_view: Tensor) -> Tensor:
         """Sum a per-view quantity ``[groups * V]`` over each drawing's views: ``[groups]``."""
