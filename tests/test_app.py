@@ -261,16 +261,18 @@ def test_api_streams_previews_and_returns_files(server: dict, new_client) -> Non
     assert Path(image).is_file()
 
 
-def test_api_draws_from_an_uploaded_image_prompt(server: dict, new_client, tmp_path: Path) -> None:
+def test_api_draws_from_an_uploaded_image_prompt_and_style(server: dict, new_client, tmp_path: Path) -> None:
     from gradio_client import handle_file
 
     picture = tmp_path / "sun.png"
     Image.new("RGB", (40, 30), "yellow").save(picture)
     args = {**_draw_args(server, "", steps=3, seed=1), "image": handle_file(str(picture))}
+    args.update(style=handle_file(str(picture)), style_weight=2.0)
     image, status, svg, png, sidecar, gif, gallery = new_client().predict(**args, api_name="/draw")
     assert status.startswith("Done: step **3/3**")
     meta = json.loads(Path(sidecar).read_text())
     assert meta["prompts"] == [] and len(meta["images"]) == 1 and meta["images"][0].endswith("sun.png")
+    assert meta["config"]["style"].endswith("sun.png") and meta["config"]["style_weight"] == 2.0
     assert [g["caption"] for g in gallery] == ["sun.png (seed 1)"]
 
 

@@ -146,6 +146,8 @@ class Handlers:
         return clipart.steps(
             (page["prompt"] or "").strip() or ([] if page.get("image") else ""),
             image=page.get("image") or None,
+            style=page.get("style") or None,
+            style_weight=page.get("style_weight") if page.get("style") else None,
             negatives=_negatives(page["negatives"]),
             negative_weight=page["negative_weight"],
             preset=page["preset"],

@@ -63,13 +63,15 @@ def build_app(
         gif: bool,
         history: list,
         request: gr.Request,
-        image: str | None = None,  # last, with a default: optional for API clients
+        image: str | None = None,  # the last ones with a default: optional for API clients
+        style: str | None = None,
+        style_weight: float = 1.0,
     ) -> Iterator[tuple]:
         """Make a drawing from text, an image prompt or both, with live previews; returns the image, a status
         line and the files."""
         page = dict(prompt=prompt, negatives=negatives, negative_weight=negative_weight, preset=preset, model=model,
                     strokes=strokes, steps=steps, size=size, views=views, seed=seed, random_seed=random_seed,
-                    gif=gif, image=image)  # fmt: skip
+                    gif=gif, image=image, style=style, style_weight=style_weight)  # fmt: skip
         yield from handlers.draw(request.session_hash, page, history)
 
     def stop(request: gr.Request) -> None:
@@ -98,6 +100,17 @@ def build_app(
                     height=160,
                     elem_id="image-prompt",
                 )
+                with gr.Row():
+                    style_image = gr.Image(
+                        label="Style image (optional): its colours and textures",
+                        type="filepath",
+                        sources=["upload", "clipboard"],
+                        height=120,
+                        elem_id="style-image",
+                    )
+                    style_weight = gr.Slider(
+                        0, 10, 1.0, step=0.5, label="Style weight", elem_id="style-weight"
+                    )
                 preset = gr.Dropdown(
                     [(f"{name}: {text}", name) for name, text in presets.items()],
                     value=default_preset,
@@ -158,7 +171,7 @@ def build_app(
         history = gr.State([])
 
         inputs = [prompt, negatives, negative_weight, preset, model, strokes, n_steps, size, views, seed]
-        inputs += [random_seed, gif, history, image_prompt]
+        inputs += [random_seed, gif, history, image_prompt, style_image, style_weight]
         outputs = [image, status, *downloads, gallery, history, files_row, gif_box]
         draw_btn.click(draw, inputs, outputs, api_name="draw", concurrency_id="draw")
         prompt.submit(draw, inputs, outputs, api_visibility="private", concurrency_id="draw")
