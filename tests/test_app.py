@@ -211,7 +211,7 @@ def test_build_app_offers_the_models_given(tiny_model: str, tmp_path: Path) -> N
 
     demo = build_app([(tiny_model, "tiny")], out_dir=tmp_path)
     api = demo.get_api_info()["named_endpoints"]
-    assert set(api) == {"/draw", "/stop"}
+    assert set(api) == {"/draw", "/stop", "/search"}
     model_param = next(p for p in api["/draw"]["parameters"] if p["parameter_name"] == "model")
     assert model_param["parameter_default"] == tiny_model
     with pytest.raises(ClipartError, match="not among the models"):
@@ -231,7 +231,11 @@ def test_runs_get_their_own_folders_and_a_time_limit(tiny_model: str, tmp_path: 
             "clipart-3.png",
             "clipart-3.json",
         ]
-        assert Path(svg).parent.parent == tmp_path and gif is None
+        assert (
+            Path(svg).parent.parent == tmp_path / "session-s0"
+            or Path(svg).parent.parent == tmp_path / "session-s1"
+        )
+        assert gif is None
         assert gallery == [(png, "a cat/../../x (seed 3)")]
     assert finals[0][2] != finals[1][2]
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == sorted(
@@ -274,6 +278,22 @@ def test_api_draws_from_an_uploaded_image_prompt_and_style(server: dict, new_cli
     assert meta["prompts"] == [] and len(meta["images"]) == 1 and meta["images"][0].endswith("sun.png")
     assert meta["config"]["style"].endswith("sun.png") and meta["config"]["style_weight"] == 2.0
     assert [g["caption"] for g in gallery] == ["sun.png (seed 1)"]
+
+
+def test_search_tab_finds_the_sessions_own_drawings(server: dict, new_client) -> None:
+    from gradio_client.exceptions import AppError
+
+    client, other = new_client(), new_client()
+    with pytest.raises(AppError, match="no drawings in this session yet"):
+        client.predict("a cat", None, server["model"], api_name="/search")
+    for prompt, seed in (("a red circle", 1), ("a green tree", 2)):
+        client.predict(**_draw_args(server, prompt, steps=3, seed=seed), api_name="/draw")
+    other.predict(**_draw_args(server, "a blue car", steps=3, seed=3), api_name="/draw")
+    hits = client.predict("a red circle", None, server["model"], api_name="/search")
+    captions = [h["caption"] for h in hits]
+    assert len(captions) == 2 and {c.split(" · ")[1] for c in captions} <= {"clipart-1.png", "clipart-1.svg",
+                                                                            "clipart-2.png", "clipart-2.svg"}  # fmt: skip
+    assert all(Path(h["image"]).is_file() for h in hits)  # another visitor's drawing is not among them
 
 
 def test_api_errors_are_messages(server: dict, new_client) -> None:
@@ -510,6 +530,12 @@ def test_browser_draw_download_stop_and_error(server: dict, tmp_path_factory: py
         page.locator("#draw").click()
         _watch_run(page, "Done")
         assert "20/20" in _status(page) and page.locator("#gallery img").count() == 3
+
+        page.get_by_role("tab", name="Search").click()  # the session's three drawings, by text
+        page.locator("#search-query textarea").fill("a red apple")
+        page.locator("#search-button").click()
+        page.wait_for_function("document.querySelectorAll('#search-results img').length === 3", timeout=30_000)
+        page.screenshot(path=str(artefacts / "webapp-search.png"))
         print(f"browser artefacts in {artefacts}")
     finally:
         browser.close()

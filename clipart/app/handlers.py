@@ -6,6 +6,7 @@ is checked here is only what the page itself offers (its models and presets).
 
 from __future__ import annotations
 
+import re
 import secrets
 import shutil
 import sys
@@ -66,9 +67,9 @@ def _status(event: Any, seed: int, stopped: str = "") -> str:
 
 
 def _prune(base: Path, max_age: float) -> None:
-    """Delete run folders under ``base`` older than ``max_age`` seconds."""
+    """Delete run folders under ``base`` (one folder a session) older than ``max_age`` seconds."""
     now = time.time()
-    for run in base.glob("run-*"):
+    for run in base.glob("session-*/run-*"):
         try:
             if now - run.stat().st_mtime > max_age:
                 shutil.rmtree(run, ignore_errors=True)
@@ -118,8 +119,16 @@ def preset_values(name: str, models: list[str]) -> dict[str, Any]:
 class Handlers:
     """What the page's events run: a drawing (streamed), Stop, and a preset choice."""
 
-    def __init__(self, specs: list[str], device: str, out_dir: Path, max_seconds: float | None) -> None:
+    def __init__(
+        self,
+        specs: list[str],
+        device: str,
+        out_dir: Path,
+        max_seconds: float | None,
+        search_folder: str | Path | None = None,
+    ) -> None:
         self.specs = specs
+        self.search_folder = Path(search_folder).expanduser() if search_folder else None
         self.presets = clipart.list_presets()
         self.device = device
         self.out_dir = out_dir
@@ -201,7 +210,9 @@ class Handlers:
             raise gr.Error("the drawing ended before its first step")
         drawing = event.drawing()
         _prune(self.out_dir, KEEP_RUNS_S)
-        folder = Path(tempfile.mkdtemp(prefix="run-", dir=self.out_dir))
+        session_dir = self._session_dir(session)
+        session_dir.mkdir(exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="run-", dir=session_dir))
         kinds = [*clipart.DEFAULT_KINDS, *(["gif"] if page["gif"] else [])]
         files = {kind: str(drawing.save(folder / f"clipart-{seed}.{kind}")) for kind in kinds}
         history = [*history, (files["png"], f"{drawing.title} (seed {seed})")]
@@ -217,6 +228,36 @@ class Handlers:
             gr.Row(visible=True),
             gr.Column(visible=bool(page["gif"])),
         )
+
+    def _session_dir(self, session: str) -> Path:
+        return self.out_dir / f"session-{re.sub(r'[^A-Za-z0-9_-]', '', session)[:64] or 'anonymous'}"
+
+    def search(
+        self, session: str | None, query: str, example: str | None, model: str
+    ) -> list[tuple[str, str]]:
+        """The PNGs closest to ``query`` or to the picture ``example`` in the search folder (or this session's
+        drawings), best first, each with its score; a drawing's PNG stands for its SVG too."""
+        folder = self.search_folder or self._session_dir(session or "")
+        try:
+            if model not in self.specs:
+                raise clipart.ClipartError("choose one of the guide models offered on the page")
+            if self.search_folder is None and not folder.is_dir():
+                raise clipart.ClipartError("no drawings in this session yet: draw something, then search")
+            text = (query or "").strip()
+            if len(text) > CAPS["prompt_chars"]:
+                raise clipart.ClipartError(
+                    f"the query is too long: at most {CAPS['prompt_chars']} characters"
+                )
+            hits = clipart.search(text or None, folder, image=example or None, model=model, top=24,
+                                  device=self.device)  # fmt: skip
+        except clipart.ClipartError as e:
+            raise user_error(e) from None
+        shown: dict[Path, tuple[str, str]] = {}
+        for hit in hits:
+            picture = hit.path if hit.path.suffix.lower() != ".svg" else hit.path.with_suffix(".png")
+            if picture.is_file() and picture not in shown:
+                shown[picture] = (str(picture), f"{hit.score:.3f} · {hit.path.name}")
+        return list(shown.values())
 
     def stop(self, session: str | None) -> None:
         """Ask this session's drawing to stop; it keeps the drawing so far and reports "Stopped"."""

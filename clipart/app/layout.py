@@ -25,12 +25,14 @@ def build_app(
     device: str = "auto",
     out_dir: str | Path | None = None,
     max_seconds: float | None = 900.0,
+    search_folder: str | Path | None = None,
 ) -> Any:
     """Build the page as a ``gradio.Blocks`` (not launched, no queue set: :func:`launch` does both).
 
     ``models``: the guide models offered, as ``(spec, description)`` (default: :func:`clipart.list_models`);
     ``default_model``: the one selected first (default: the first). Each drawing writes its files to a new
     folder under ``out_dir`` (default: a fresh temporary folder). ``max_seconds`` ends a drawing as Stop does.
+    The Search tab searches ``search_folder`` when given, else the visitor's own drawings of the session.
     """
     import gradio as gr
 
@@ -43,7 +45,8 @@ def build_app(
         atexit.register(shutil.rmtree, out_dir, ignore_errors=True)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    handlers = Handlers(specs, device, out_dir, max_seconds)
+    handlers = Handlers(specs, device, out_dir, max_seconds, search_folder)
+    search_where = f"the folder {search_folder}" if search_folder else "your drawings of this session"
     presets = handlers.presets
     default_preset = clipart.DEFAULT_PRESET if clipart.DEFAULT_PRESET in presets else next(iter(presets))
     start = preset_values(default_preset, specs)
@@ -74,6 +77,10 @@ def build_app(
                     gif=gif, image=image, style=style, style_weight=style_weight)  # fmt: skip
         yield from handlers.draw(request.session_hash, page, history)
 
+    def search(query: str, example: str | None, model: str, request: gr.Request) -> list:
+        """The files closest to the text (or the picture), best first, as (image, caption) pairs."""
+        return handlers.search(request.session_hash, query, example, model)
+
     def stop(request: gr.Request) -> None:
         """Stop this session's drawing; it keeps the drawing so far."""
         handlers.stop(request.session_hash)
@@ -84,7 +91,7 @@ def build_app(
         )
         if not specs:
             gr.Markdown("**No guide model is installed.** Reinstall clipart to get the embedded model.")
-        with gr.Row():
+        with gr.Tab("Draw", id="draw-tab"), gr.Row():
             with gr.Column(scale=2):
                 prompt = gr.Textbox(
                     label="Prompt", placeholder=EXAMPLES[0], max_length=CAPS["prompt_chars"], elem_id="prompt"
@@ -168,6 +175,16 @@ def build_app(
                     height=260,
                     elem_id="gallery",
                 )
+        with gr.Tab("Search", id="search-tab"):
+            gr.Markdown(f"CLIP search over {search_where}: the files closest to a text or to a picture.")
+            with gr.Row():
+                search_query = gr.Textbox(label="Search for", placeholder="a red apple", elem_id="search-query",
+                                          max_length=CAPS["prompt_chars"], scale=3)  # fmt: skip
+                search_image = gr.Image(label="or by example", type="filepath", sources=["upload", "clipboard"],
+                                        height=120, elem_id="search-image", scale=1)  # fmt: skip
+            search_btn = gr.Button("Search", variant="primary", elem_id="search-button")
+            search_results = gr.Gallery(label="Closest first", columns=6, object_fit="contain", height=300,
+                                        elem_id="search-results")  # fmt: skip
         history = gr.State([])
 
         inputs = [prompt, negatives, negative_weight, preset, model, strokes, n_steps, size, views, seed]
@@ -176,6 +193,7 @@ def build_app(
         draw_btn.click(draw, inputs, outputs, api_name="draw", concurrency_id="draw")
         prompt.submit(draw, inputs, outputs, api_visibility="private", concurrency_id="draw")
         stop_btn.click(stop, api_name="stop", queue=False)
+        search_btn.click(search, [search_query, search_image, model], [search_results], api_name="search")
         preset.change(
             handlers.preset,
             inputs=[preset],

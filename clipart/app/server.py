@@ -31,8 +31,10 @@ def launch(
     default_model: str | None = None,
     device: str = "auto",
     max_seconds: float | None = 900.0,
+    search_folder: str | None = None,
 ) -> None:
-    """Serve the app (blocks until interrupted): ``concurrency`` drawings at once, ``max_queue`` waiting."""
+    """Serve the app (blocks until interrupted): ``concurrency`` drawings at once, ``max_queue`` waiting; the
+    Search tab searches ``search_folder`` (else each visitor's own drawings)."""
     if concurrency < 1 or max_queue < 1:
         raise clipart.ClipartError("--concurrency and --max-queue must be at least 1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -46,7 +48,10 @@ def launch(
     gradio.queueing.traceback = _OneLineErrors()  # type: ignore[assignment]
     out_dir = Path(tempfile.mkdtemp(prefix="clipart-app-"))
     try:
-        demo = build_app(models, default_model, device=device, out_dir=out_dir, max_seconds=max_seconds)
+        if search_folder is not None and not Path(search_folder).expanduser().is_dir():
+            raise clipart.ClipartError(f"--search-folder {search_folder} is not a folder")
+        demo = build_app(models, default_model, device=device, out_dir=out_dir, max_seconds=max_seconds,
+                         search_folder=search_folder)  # fmt: skip
         demo.queue(default_concurrency_limit=concurrency, max_size=max_queue)
         try:
             demo.launch(
@@ -54,7 +59,10 @@ def launch(
                 css=CSS,
                 server_port=port,
                 share=False,
-                allowed_paths=[str(out_dir)],
+                allowed_paths=[
+                    str(out_dir),
+                    *([str(Path(search_folder).expanduser())] if search_folder else []),
+                ],
                 footer_links=["api"],
                 ssr_mode=False,
                 quiet=True,  # Gradio's banner suggests share=True, which a CLI user cannot act on

@@ -36,6 +36,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a drawing stops (keeping its result) after this long (default: %(default)s)",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda[:N] or mps (default: %(default)s)")
+    parser.add_argument("--search-folder", metavar="DIR",
+                        help="the Search tab searches this folder's images and SVGs (default: each visitor's drawings)")  # fmt: skip
 
 
 def handler(args: argparse.Namespace) -> int:
@@ -52,6 +54,7 @@ def handler(args: argparse.Namespace) -> int:
         max_queue=args.max_queue,
         device=args.device,
         max_seconds=args.max_seconds,
+        search_folder=args.search_folder,
     )
     return 0
 
