@@ -526,15 +526,24 @@ def test_browser_draw_download_stop_and_error(server: dict, tmp_path_factory: py
         Image.new("RGB", (48, 32), "orange").save(picture)
         page.locator("#image-prompt input[type=file]").set_input_files(str(picture))
         page.wait_for_selector("#image-prompt img", timeout=15_000)
+        page.locator("#style-image input[type=file]").set_input_files(str(picture))  # and as the style image
+        page.wait_for_selector("#style-image img", timeout=15_000)
         _set_number(page, "steps", 20)
         page.locator("#draw").click()
         _watch_run(page, "Done")
         assert "20/20" in _status(page) and page.locator("#gallery img").count() == 3
+        with page.expect_download() as download:
+            page.locator("#download-json").click()
+        meta = json.loads(Path(download.value.path()).read_text())
+        assert meta["prompts"] == [] and meta["images"][0].endswith("image-prompt.png")
+        assert meta["config"]["style"].endswith("image-prompt.png")
 
         page.get_by_role("tab", name="Search").click()  # the session's three drawings, by text
         page.locator("#search-query textarea").fill("a red apple")
         page.locator("#search-button").click()
-        page.wait_for_function("document.querySelectorAll('#search-results img').length === 3", timeout=30_000)
+        page.wait_for_function(
+            "document.querySelectorAll('#search-results img').length === 3", timeout=30_000
+        )
         page.screenshot(path=str(artefacts / "webapp-search.png"))
         print(f"browser artefacts in {artefacts}")
     finally:

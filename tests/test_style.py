@@ -59,7 +59,10 @@ def test_the_style_term_lowers_the_style_distance(style_image: Path, tiny_model:
     styled = clipart.draw(
         "a cat", model=tiny_model, steps=40, seed=3, style=str(style_image), style_weight=5.0, **SMALL
     )
-    assert distance(styled) < 0.9 * distance(plain), (distance(styled), distance(plain))  # measured: 1.01 vs 1.21
+    assert distance(styled) < 0.9 * distance(plain), (
+        distance(styled),
+        distance(plain),
+    )  # measured: 1.01 vs 1.21
     assert styled.sidecar()["config"]["style"] == str(style_image)
     cfg = clipart.make_config("a cat", model=tiny_model, style=str(style_image), **SMALL)
     assert [t.name for t in build_objective(cfg, [guide]).terms] == ["style", "text"]
