@@ -91,6 +91,8 @@ def test_no_float_setting_takes_a_non_finite_value(name: str, value: float) -> N
             options = {"negatives": ["a dog"], "negative_weight": value}
         elif name == "crop_scale":
             options = {"crop_scale": (0.5, value)}
+        elif name == "image_weights":
+            options = {"image": [f"picture.png::{value}"]}  # the weight is checked before the file
         else:
             options = {name: value}
     with pytest.raises(ConfigError, match="finite|must"):

@@ -166,7 +166,7 @@ def test_draw_help_gives_every_tuning_option_a_text_and_its_default() -> None:
     from clipart.drawing import OUTPUT_KINDS
 
     assert (
-        f"({'/'.join(f'.{kind}' for kind in OUTPUT_KINDS)})" in text.split("--out", 2)[2][:80]
+        f"({'/'.join(f'.{kind}' for kind in OUTPUT_KINDS)})" in text.split("--out OUT", 2)[2][:80]
     )  # every kind
 
 
