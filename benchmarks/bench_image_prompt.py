@@ -23,7 +23,6 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "recipes"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def references(folder: Path, count: int) -> list[tuple[str, Path]]:
@@ -47,8 +46,7 @@ def references(folder: Path, count: int) -> list[tuple[str, Path]]:
 def main() -> int:
     """Draw from every reference, rank the references for each drawing, print the table and the accuracy."""
     import clipart
-    from clipart.imagefile import open_image, square
-    from clipart.objective.image import _tensor
+    from clipart.imagefile import as_tensor, open_image
     from clipart.render import render
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -64,7 +62,7 @@ def main() -> int:
     guide = clipart.load_model(clipart.make_config(image=str(refs[0][1]), preset=args.preset).models[0])
     with torch.no_grad():
         targets = guide.encode_image(
-            torch.stack([_tensor(square(open_image(p), guide.image_size)) for _, p in refs])
+            torch.stack([as_tensor(open_image(p), guide.image_size) for _, p in refs])
         )
     print(
         f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; preset {args.preset}; guide {guide.name}"

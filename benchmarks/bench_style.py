@@ -41,9 +41,8 @@ def make_style(path: Path) -> Path:
 def main() -> int:
     """Draw both ways, print the table and the means."""
     import clipart
-    from clipart.imagefile import open_image, square
+    from clipart.imagefile import as_tensor, open_image
     from clipart.objective import Views
-    from clipart.objective.image import _tensor
     from clipart.objective.style import StyleTerm
     from clipart.render import render
 
@@ -58,7 +57,7 @@ def main() -> int:
     guide = clipart.load_model(clipart.make_config("x", preset=args.preset).models[0])
     term = StyleTerm([guide], str(style), 1.0)
     with torch.no_grad():
-        style_feat = guide.encode_image(_tensor(square(open_image(style), guide.image_size))[None])
+        style_feat = guide.encode_image(as_tensor(open_image(style), guide.image_size)[None])
     print(f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; preset {args.preset}; "
           f"style weight {args.style_weight}; guide {guide.name}")  # fmt: skip
     print(f"{'prompt':<14} {'style distance':>22} {'cos to style image':>22} {'cos to prompt':>22}")

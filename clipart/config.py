@@ -12,6 +12,7 @@ from typing import Any
 
 from clipart.colors import parse_color
 from clipart.errors import ClipartError, ConfigError
+from clipart.imagefile import open_image
 from clipart.models.spec import EMBEDDED_NAME, ModelSpec, parse_spec
 
 if sys.version_info >= (3, 11):
@@ -117,14 +118,9 @@ class DrawConfig:
             raise ConfigError("give one weight per prompt")
         if len(self.image_weights) != len(self.images):
             raise ConfigError("give one weight per image prompt")
-        if self.images:
-            from clipart.imagefile import open_image
-
-            for path in self.images:
-                open_image(path)
+        for path in self.images:
+            open_image(path)
         if self.style is not None:
-            from clipart.imagefile import open_image
-
             open_image(self.style, "style image")
         if not 0 <= self.style_weight <= MAX_WEIGHT * 100:
             raise ConfigError(f"style_weight must lie in [0, {MAX_WEIGHT * 100:g}], got {self.style_weight}")

@@ -9,6 +9,7 @@ from clipart.errors import ConfigError
 
 if TYPE_CHECKING:
     from PIL import Image
+    from torch import Tensor
 
 MAX_PIXELS = 64_000_000  # larger files are refused before they are decoded
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
@@ -36,6 +37,16 @@ def open_image(path: str | Path, what: str = "image prompt") -> Image.Image:
         raise ConfigError(f"the {what} {path} cannot be read: {reason}") from None
     white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     return Image.alpha_composite(white, rgba).convert("RGB")
+
+
+def as_tensor(image: Image.Image, size: int) -> Tensor:
+    """The centre square of an RGB image at ``size`` px as ``[3, size, size]`` floats in [0, 1] (what a guide
+    embeds)."""
+    import numpy as np
+    import torch
+
+    pixels = np.asarray(square(image, size), dtype=np.float32) / 255.0
+    return torch.from_numpy(pixels).permute(2, 0, 1)
 
 
 def square(image: Image.Image, size: int) -> Image.Image:

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from clipart.errors import ClipartError, ConfigError
-from clipart.imagefile import IMAGE_EXTENSIONS, open_image, square
+from clipart.imagefile import IMAGE_EXTENSIONS, as_tensor, open_image
 from clipart.models import ModelSpec, load_model, parse_spec
 from clipart.output import atomic_write, slug
 
@@ -83,8 +83,6 @@ def _load(path: Path) -> tuple[dict[str, tuple[tuple[int, int], torch.Tensor]], 
 
 def _picture(path: Path, size: int) -> torch.Tensor:
     """A file as the guide sees it: ``[3, size, size]`` in [0, 1]."""
-    from clipart.objective.image import _tensor
-
     if path.suffix.lower() == ".svg":
         from clipart.render import render
         from clipart.svg import read_svg_file
@@ -94,7 +92,7 @@ def _picture(path: Path, size: int) -> torch.Tensor:
             scene = read_svg_file(path)
         with torch.no_grad():
             return render(scene, size)
-    return _tensor(square(open_image(path, "image"), size))
+    return as_tensor(open_image(path, "image"), size)
 
 
 def build_index(

@@ -13,7 +13,7 @@ import torch
 from PIL import Image, ImageDraw
 
 import clipart
-from clipart.imagefile import square
+from clipart.imagefile import as_tensor, open_image
 from clipart.models import load_model
 from clipart.objective.image import ImageTerm
 from clipart.render import render
@@ -37,10 +37,7 @@ def pictures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _similarity(drawing: clipart.Drawing, guide, picture: Path) -> float:  # noqa: ANN001
-    from clipart.imagefile import open_image
-    from clipart.objective.image import _tensor
-
-    target = guide.encode_image(_tensor(square(open_image(picture), guide.image_size))[None])
+    target = guide.encode_image(as_tensor(open_image(picture), guide.image_size)[None])
     return float(guide.encode_image(render(drawing.scene, drawing.config.size)[None]) @ target.T)
 
 
@@ -67,7 +64,7 @@ def test_text_and_images_together_weighted(pictures, tiny_model: str) -> None:
     terms = build_objective(cfg, [guide]).terms
     assert [t.name for t in terms] == ["image", "text"]
     image_term = next(t for t in terms if isinstance(t, ImageTerm))
-    assert image_term.image_features[0].shape[0] == 2 and torch.equal(
+    assert image_term.targets[0].shape[0] == 2 and torch.equal(
         image_term.weights[0], torch.tensor([0.5, 1.0])
     )
 

@@ -100,20 +100,12 @@ def build_app(
                     draw_btn = gr.Button("Draw", variant="primary", elem_id="draw")
                     stop_btn = gr.Button("Stop", variant="stop", elem_id="stop")
                 gr.Examples([[text] for text in EXAMPLES], inputs=[prompt], label="Examples")
-                image_prompt = gr.Image(
-                    label="Image prompt (optional): draw towards this picture",
-                    type="filepath",
-                    sources=["upload", "clipboard"],
-                    height=160,
-                    elem_id="image-prompt",
+                image_prompt = _upload(
+                    gr, "Image prompt (optional): draw towards this picture", "image-prompt", 160
                 )
                 with gr.Row():
-                    style_image = gr.Image(
-                        label="Style image (optional): its colours and textures",
-                        type="filepath",
-                        sources=["upload", "clipboard"],
-                        height=120,
-                        elem_id="style-image",
+                    style_image = _upload(
+                        gr, "Style image (optional): its colours and textures", "style-image"
                     )
                     style_weight = gr.Slider(
                         0, 10, 1.0, step=0.5, label="Style weight", elem_id="style-weight"
@@ -180,8 +172,7 @@ def build_app(
             with gr.Row():
                 search_query = gr.Textbox(label="Search for", placeholder="a red apple", elem_id="search-query",
                                           max_length=CAPS["prompt_chars"], scale=3)  # fmt: skip
-                search_image = gr.Image(label="or by example", type="filepath", sources=["upload", "clipboard"],
-                                        height=120, elem_id="search-image", scale=1)  # fmt: skip
+                search_image = _upload(gr, "or by example", "search-image", scale=1)
             search_btn = gr.Button("Search", variant="primary", elem_id="search-button")
             search_results = gr.Gallery(label="Closest first", columns=6, object_fit="contain", height=300,
                                         elem_id="search-results")  # fmt: skip
@@ -206,3 +197,9 @@ def build_app(
 
 def _slider(gr: Any, name: str, label: str, start: dict[str, Any], minimum: int = 1) -> Any:
     return gr.Slider(minimum, CAPS[name], start[name], step=1, label=label, elem_id=name)
+
+
+def _upload(gr: Any, label: str, elem_id: str, height: int = 120, **options: Any) -> Any:
+    """An optional picture the visitor uploads or pastes; the handlers get its file path."""
+    return gr.Image(label=label, type="filepath", sources=["upload", "clipboard"], height=height, elem_id=elem_id,
+                    **options)  # fmt: skip

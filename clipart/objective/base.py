@@ -57,7 +57,8 @@ class Term:
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        Term._registry.append(cls)
+        if "name" in cls.__dict__:  # a concrete term; shared bases such as SimilarityTerm name none
+            Term._registry.append(cls)
 
     @classmethod
     def from_config(cls, config: DrawConfig, guides: Sequence[Guide]) -> Term | None:
@@ -67,6 +68,24 @@ class Term:
     def loss(self, views: Views) -> Tensor:
         """Loss per drawing ``[views.groups]``."""
         raise NotImplementedError
+
+
+class SimilarityTerm(Term):
+    """A term that pulls every view towards target embeddings, one ``[T, D]`` set per guide:
+    ``−Σ_views Σ_targets w·cos(view, target)``, averaged over the guides (an ensemble)."""
+
+    def __init__(self, guides: Sequence[Guide], targets: list[Tensor], weights: list[float]) -> None:
+        self.guides = list(guides)
+        self.targets = targets
+        self.weights = [torch.tensor(weights, dtype=torch.float32, device=g.device) for g in self.guides]
+
+    def loss(self, views: Views) -> Tensor:
+        """Loss per drawing ``[views.groups]``."""
+        per_guide = []
+        for guide, targets, weights in zip(self.guides, self.targets, self.weights, strict=True):
+            sims = views.features(guide) @ targets.T  # [G*V, T]
+            per_guide.append(views.per_drawing(-(sims * weights).sum(dim=1)))
+        return torch.stack(per_guide).mean(dim=0)
 
 
 def term_classes() -> list[type[Term]]:

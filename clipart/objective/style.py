@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from clipart.imagefile import open_image, square
+from clipart.imagefile import as_tensor, open_image
 from clipart.objective.base import Term, Views
-from clipart.objective.image import _tensor
 
 if TYPE_CHECKING:
     from clipart.config import DrawConfig
@@ -47,9 +46,7 @@ class StyleTerm(Term):
         for guide in self.guides:
             taps: list[Tensor] = []
             with torch.no_grad():
-                guide.encode_image(
-                    _tensor(square(picture, guide.image_size))[None].to(guide.device), taps=taps
-                )
+                guide.encode_image(as_tensor(picture, guide.image_size)[None].to(guide.device), taps=taps)
             if not taps:
                 raise ValueError(f"{guide.name}: no image-tower stages to read a style from")
             self.targets.append([gram(t)[0] for t in style_stages(taps)])
