@@ -1,0 +1,50 @@
+"""The hard-negative recipe (recipes/negatives.py) with a tiny random model: two drawings of a few steps."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import negatives  # recipes/ is on sys.path through conftest
+import pytest
+from PIL import Image
+
+
+def _captions(path: Path, captions: list[str]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["filepath", "caption"])
+        writer.writerows([f"images/{k}.png", c] for k, c in enumerate(captions))
+    return path
+
+
+def test_prompts_leave_out_the_benchmark_and_the_negative_caption(tmp_path: Path) -> None:
+    table = _captions(
+        tmp_path / "train.csv",
+        ["a drawing of a cat", "two cats", "a red anvil", "a kettle", negatives.CAPTION, "a kettle"],
+    )
+    picked = negatives.pick_prompts(table, 2, seed=3)
+    assert sorted(picked) == ["a kettle", "a red anvil"]
+    with pytest.raises(SystemExit, match="only 2 usable captions"):
+        negatives.pick_prompts(table, 3, seed=3)
+
+
+def test_build_draws_snapshots_and_resumes(tmp_path: Path, tiny_model_dir: Path) -> None:
+    table = _captions(tmp_path / "train.csv", ["a red anvil", "a kettle", "a wheelbarrow"])
+    out = tmp_path / "neg"
+    csv_path = negatives.build(tiny_model_dir, table, out, drawings=2, workers=1, snapshots=(1, 3))
+    with open(csv_path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["filepath"] for r in rows] == [
+        "images/00000-1.png", "images/00000-3.png", "images/00001-1.png", "images/00001-3.png"
+    ]  # fmt: skip
+    assert {r["caption"] for r in rows} == {negatives.CAPTION}
+    first, last = (Image.open(out / rows[k]["filepath"]) for k in (0, 1))
+    assert first.size == last.size == (64, 64)
+    assert first.tobytes() != last.tobytes()  # the snapshots are taken along the way
+    stamp = (out / rows[3]["filepath"]).stat().st_mtime_ns
+    (out / rows[0]["filepath"]).unlink()  # an interrupted run: one drawing is redrawn, the other kept
+    negatives.build(tiny_model_dir, table, out, drawings=2, workers=1, snapshots=(1, 3))
+    assert (out / rows[0]["filepath"]).is_file()
+    assert (out / rows[3]["filepath"]).stat().st_mtime_ns == stamp
+    assert not list(out.rglob(".*.tmp"))
