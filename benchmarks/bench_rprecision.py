@@ -1,7 +1,7 @@
 """Do drawings show what was asked for? R-precision of the default drawings, scored by a judge that never guides.
 
 Draws every prompt of :data:`PROMPTS` (60 everyday things) with several seeds and the given preset, then asks
-the judge (``benchmarks/rprecision-judge/``: a CLIP with a ViT image tower, trained by ``clipart train`` apart from the
+the judge (``benchmarks/rprecision-judge/``: a CLIP with a ConvNeXt image tower, trained by ``clipart train`` apart from the
 guide, with its own seed and renders, and on the icon styles the guide never saw; see
 ``recipes/judge.py``) to rank all 60 prompts for each drawing. A drawing counts when its own prompt ranks first
 (R-precision, the protocol VectorFusion used with a CLIP not used for optimisation). Baseline in the same run:
