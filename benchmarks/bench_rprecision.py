@@ -19,6 +19,7 @@ import argparse
 import itertools
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -36,6 +37,11 @@ PROMPTS: tuple[str, ...] = (
     "a camera", "a book", "a pencil", "an airplane", "a bus", "a train", "an anchor", "a castle", "a tent",
     "the moon", "the sun", "a rainbow", "a cactus", "a crown", "a ghost", "a robot", "an ice cream",
 )  # fmt: skip
+
+
+def noun(prompt: str) -> str:
+    """'a pair of scissors' -> 'scissors', 'an owl' -> 'owl', 'the moon' -> 'moon'."""
+    return re.sub(r"^(a pair of|an|a|the) ", "", prompt)
 
 
 class Judge:

@@ -28,7 +28,7 @@ from clipart_mini import clipart, export_fp16
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
-from bench_rprecision import PROMPTS  # noqa: E402
+from bench_rprecision import PROMPTS, noun  # noqa: E402
 
 MODEL_JSON = ROOT / "recipes" / "clipart-judge.json"
 TARGET = ROOT / "benchmarks" / "rprecision-judge"
@@ -43,11 +43,6 @@ REFINE_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "10
                "--warmup", "50", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED + 1),
                "--checkpoint-every", "250", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
 STAGES = ("data", "train", "refine", "export", "eval")
-
-
-def noun(prompt: str) -> str:
-    """'a pair of scissors' -> 'scissors', 'an owl' -> 'owl', 'the moon' -> 'moon'."""
-    return re.sub(r"^(a pair of|an|a|the) ", "", prompt)
 
 
 def write_tables(data: Path) -> tuple[Path, Path]:

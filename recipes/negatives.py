@@ -4,9 +4,11 @@
 
 A small guide rewards tangles of strokes that no person would name: its gradients find patterns it has never
 been taught to reject. This stage draws, with that very guide and clipart's own loop, pictures of random concepts
-of its training captions and keeps snapshots along the way (after 40, 80 and 120 steps); the hardening stage of
-``clipart_mini.py`` then trains the guide to call them "a messy scribble", so that the next drawings must find
-something more like the thing itself (REFERENCES.md: hard negatives, a cheap form of adversarial training).
+of its training captions and keeps snapshots along the way (after 40, 80 and 120 steps); a `clipart train` run
+from the guide's weights on its data plus these pictures, captioned "a messy scribble", then teaches it to reject
+them, so that the next drawings must find something more like the thing itself (REFERENCES.md: hard negatives, a
+cheap form of adversarial training). Not yet a stage of ``clipart_mini.py``: BENCHMARKS.md has the first round's
+command and figures.
 
 The benchmark's 60 prompts (benchmarks/bench_rprecision.py) are never drawn here, so that the benchmark measures
 what hardening does for concepts it did not see. Deterministic for a seed; an interrupted run resumes (every
@@ -17,12 +19,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
+import io
 import random
 import re
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+from clipart.output import atomic_write
 
 ROOT = Path(__file__).resolve().parent.parent
 CAPTION = "a messy scribble"
@@ -33,44 +37,43 @@ DRAW_OPTIONS = {"preset": "quick", "views": 4, "threads": 1, "preview_every": 10
 def benchmark_nouns() -> set[str]:
     """The nouns of the R-precision benchmark's prompts (kept out of the negatives)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from bench_rprecision import PROMPTS
+    from bench_rprecision import PROMPTS, noun
 
-    return {re.sub(r"^(a pair of|an|a|the) ", "", p) for p in PROMPTS}
+    return {noun(p) for p in PROMPTS}
 
 
 def pick_prompts(captions: Path, count: int, seed: int) -> list[str]:
-    """``count`` distinct training captions of single concepts, none naming a benchmark noun."""
+    """``count`` distinct training captions, none naming a benchmark noun (ValueError when there are fewer)."""
     banned = benchmark_nouns()
     pattern = re.compile(
         r"\b(" + "|".join(re.escape(n) for n in sorted(banned, key=len, reverse=True)) + r")s?\b"
     )
     with open(captions, newline="", encoding="utf-8") as handle:
-        found = sorted({row["caption"] for row in csv.DictReader(handle)})
+        reader = csv.DictReader(handle)
+        if "caption" not in (reader.fieldnames or []):
+            raise ValueError(f"{captions} has no 'caption' column")
+        found = sorted({row["caption"] for row in reader})
     usable = [c for c in found if not pattern.search(c) and c != CAPTION]
     if len(usable) < count:
-        raise SystemExit(f"error: only {len(usable)} usable captions in {captions}, asked for {count}")
+        raise ValueError(f"only {len(usable)} usable captions in {captions}, asked for {count}")
     return random.Random(seed).sample(usable, count)
 
 
 def _draw_one(job: tuple[int, str, str, Path, int, tuple[int, ...]]) -> list[str]:
     """Draw one prompt; write its snapshots (64 px PNG) and return their file names."""
-    from PIL import Image
-
     import clipart
 
     index, prompt, model, out, seed, snapshots = job
     names = [f"{index:05d}-{s}.png" for s in snapshots]
     if all((out / n).is_file() for n in names):
         return names
-    shots: dict[int, Image.Image] = {}
+    shots = {}
     options = dict(DRAW_OPTIONS, steps=snapshots[-1])
     for event in clipart.steps(prompt, model=model, seed=seed + index, **options):
         if event.step in snapshots:
             shots[event.step] = event.drawing().png(64)
     for step, name in zip(snapshots, names, strict=True):
-        tmp = out / f".{name}.tmp"
-        shots[step].convert("RGB").save(tmp, format="PNG")
-        os.replace(tmp, out / name)
+        atomic_write(out / name, lambda f, image=shots[step]: image.convert("RGB").save(f, format="PNG"))
     return names
 
 
@@ -95,13 +98,12 @@ def build(
             rows += [(f"images/{n}", CAPTION) for n in names]
             print(f"\rdrew {done}/{len(jobs)}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["filepath", "caption"])
+    writer.writerows(rows)
     table = out / "negatives.csv"
-    tmp = out / ".negatives.csv.tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["filepath", "caption"])
-        writer.writerows(rows)
-    os.replace(tmp, table)
+    atomic_write(table, text.getvalue().encode("utf-8"))
     return table
 
 
@@ -123,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no such file: {args.captions}")
     if args.drawings < 1 or args.workers < 1:
         parser.error("--drawings and --workers must be at least 1")
-    print(build(args.model, args.captions, args.out, args.drawings, args.seed, args.workers))
+    try:
+        print(build(args.model, args.captions, args.out, args.drawings, args.seed, args.workers))
+    except ValueError as exc:
+        parser.error(str(exc))
     return 0
 
 

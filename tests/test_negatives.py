@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 from pathlib import Path
 
 import negatives  # recipes/ is on sys.path through conftest
 import pytest
 from PIL import Image
+
+RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 
 
 def _captions(path: Path, captions: list[str]) -> Path:
@@ -25,8 +29,22 @@ def test_prompts_leave_out_the_benchmark_and_the_negative_caption(tmp_path: Path
     )
     picked = negatives.pick_prompts(table, 2, seed=3)
     assert sorted(picked) == ["a kettle", "a red anvil"]
-    with pytest.raises(SystemExit, match="only 2 usable captions"):
+    with pytest.raises(ValueError, match="only 2 usable captions"):
         negatives.pick_prompts(table, 3, seed=3)
+
+
+def test_bad_captions_file_is_one_line_and_exit_2(tmp_path: Path, tiny_model_dir: Path) -> None:
+    table = tmp_path / "train.csv"
+    table.write_text("filepath,label\nimages/0.png,a kettle\n")
+    done = subprocess.run(
+        [sys.executable, str(RECIPES / "negatives.py"), "--model", str(tiny_model_dir), "--captions", str(table),
+         "--out", str(tmp_path / "neg")],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "has no 'caption' column" in done.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "neg" / "negatives.csv").exists()
 
 
 def test_build_draws_snapshots_and_resumes(tmp_path: Path, tiny_model_dir: Path) -> None:
