@@ -117,7 +117,7 @@ def main() -> int:
     judge = Judge(args.judge)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-    hits = base_hits = total = 0
+    hits = base_hits = top5 = total = 0
     rank_sum = 0
     finals: list[Image.Image] = []
     names: list[str] = []
@@ -141,6 +141,7 @@ def main() -> int:
         hits += int(ranks[k] == 0)
         base_hits += int(ranks0[k] == 0)
         rank_sum += int(ranks[k])
+        top5 += int(ranks[k] < 5)
         total += 1
         finals.append(image)
         names.append(f"{len(names) + 1}: {prompt} (seed {seed})")
@@ -154,7 +155,8 @@ def main() -> int:
     print(
         f"\nR-precision: {hits}/{total} = {rate:.1%} (after step 1: {base_hits}/{total} = {base:.1%}; chance "
         f"{1 / len(PROMPTS):.1%}); ratio {rate / max(base, 1 / total):.1f}x; mean rank {rank_sum / total + 1:.1f} "
-        f"of {len(PROMPTS)}; {time.perf_counter() - t0:.0f} s; load {os.getloadavg()[0]:.1f}"
+        f"of {len(PROMPTS)}; own prompt in the judge's top 5: {top5}/{total}; {time.perf_counter() - t0:.0f} s; load "
+        f"{os.getloadavg()[0]:.1f}"
     )
     return 0
 
