@@ -3,7 +3,7 @@
     python recipes/icondata.py fetch                                   # once, needs npm and the network
     python recipes/clipart_mini.py --work /tmp/clipart-mini            # everything else, offline
 
-Two training stages, each one `clipart train` run with fixed seeds (commands are printed before they run):
+Three training stages, each one `clipart train` run with fixed seeds (commands are printed before they run):
 
 1. ``base``: clipart-mini 1 from scratch on its own data (Noto emoji, shapes, colours, handwritten digits;
    about 50 minutes on 2 CPU cores). ``--base FILE`` skips it and starts stage 2 from those weights (the
@@ -11,6 +11,10 @@ Two training stages, each one `clipart train` run with fixed seeds (commands are
 2. ``train``: fine-tune on the icon corpus (recipes/icondata.py: open icon and emoji sets from npm, two whole
    sets and 75 nouns held out) mixed with clipart-mini 1's shapes, colours and digits so that nothing it knew
    is lost, plus renders of random strokes captioned as scribbles.
+3. ``negatives`` and ``harden``: the guide of stage 2 draws 400 random concepts of its training captions
+   (recipes/negatives.py; about 14 minutes on 2 cores), and an 800-step run from its weights learns those drawings
+   as "a messy scribble" beside the same data (about 14 minutes): a guide that has learnt its own scribbles as
+   such stops rewarding them, and its drawings must look more like the thing asked for.
 
 Then ``export`` writes fp16 weights into the package and ``eval`` runs `clipart eval zeroshot` on every held-out
 set. The architecture is recipes/clipart-mini.json. Needs `pip install -e ".[train]"`, `pip install resvg-py`
@@ -31,6 +35,7 @@ from pathlib import Path
 
 import icondata
 import minidata
+import negatives
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_JSON = ROOT / "recipes" / "clipart-mini.json"
@@ -46,9 +51,16 @@ MINI_DATA_ARGS = ["--seed", str(SEED), "--size", "64", "--per-emoji", "2", "--sh
 TRAIN_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "1800", "--lr", "5e-4",
               "--warmup", "120", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED),
               "--checkpoint-every", "200", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
+# Hardening (recipes/negatives.py): the trained guide draws 400 random training concepts, and a short run from its
+# weights learns those drawings as "a messy scribble" (listed NEGATIVE_REPEAT times) beside train_mix.csv.
+NEGATIVE_DRAWINGS = 400
+NEGATIVE_REPEAT = 3
+HARDEN_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "800", "--lr", "2e-4",
+               "--warmup", "50", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED),
+               "--checkpoint-every", "200", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
 REPEAT = {"digits": 3, "shapes": 2}  # rows of mini/images/<part>/ listed this many times in train_mix.csv
 MINI_EVAL_SETS = ("colours", "shapes", "digits")
-STAGES = ("base", "data", "train", "export", "eval")
+STAGES = ("base", "data", "train", "negatives", "harden", "export", "eval")
 
 
 def clipart(*args: str) -> subprocess.CompletedProcess[str]:
@@ -81,6 +93,21 @@ def write_mix(data: Path) -> Path:
                 continue
             rows += [[f"mini/{r['filepath']}", r["caption"]]] * REPEAT.get(r["filepath"].split("/")[1], 1)
     out = data / "train_mix.csv"
+    with open(out, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["filepath", "caption"])
+        writer.writerows(rows)
+    return out
+
+
+def write_hard(data: Path) -> Path:
+    """train_hard.csv: train_mix.csv's rows and the negatives' rows (repeated), paths relative to ``data``."""
+    with open(data / "train_mix.csv", newline="", encoding="utf-8") as handle:
+        rows = [[r["filepath"], r["caption"]] for r in csv.DictReader(handle)]
+    with open(data / "negatives" / "negatives.csv", newline="", encoding="utf-8") as handle:
+        for r in csv.DictReader(handle):
+            rows += [[f"negatives/{r['filepath']}", r["caption"]]] * NEGATIVE_REPEAT
+    out = data / "train_hard.csv"
     with open(out, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["filepath", "caption"])
@@ -155,7 +182,7 @@ def main() -> int:
     )
     parser.add_argument("--only", choices=STAGES, help="run a single stage")
     args = parser.parse_args()
-    data, run = args.work / "data", args.work / "run"
+    data, run, hard = args.work / "data", args.work / "run", args.work / "run-hard"
     stages = [args.only] if args.only else [s for s in STAGES if not (s == "base" and args.base)]
     base = args.base or args.work / "base" / "export" / "open_clip_model.safetensors"
     if "base" in stages:
@@ -177,8 +204,21 @@ def main() -> int:
         else:
             clipart("train", "--data", str(data / "train_mix.csv"), "--out", str(run), "--pretrained", str(base),
                     *TRAIN_ARGS)  # fmt: skip
+    first = args.work / "run-fp16"  # the trained guide as it would ship: it draws the negatives
+    if "negatives" in stages:
+        export_fp16(run / "export", first, data / "icons" / "ATTRIBUTION.md")
+        print("$ python recipes/negatives.py --model " + shlex.join([str(first), "--captions",
+              str(data / "icons" / "train.csv"), "--out", str(data / "negatives"), "--drawings",
+              str(NEGATIVE_DRAWINGS)]), flush=True)  # fmt: skip
+        negatives.build(first, data / "icons" / "train.csv", data / "negatives", NEGATIVE_DRAWINGS, SEED)
+    if "harden" in stages:
+        if (hard / "config.json").exists():
+            clipart("train", "--resume", str(hard), "--quiet")
+        else:
+            clipart("train", "--data", str(write_hard(data)), "--out", str(hard), "--pretrained",
+                    str(first / "open_clip_model.safetensors"), *HARDEN_ARGS)  # fmt: skip
     if "export" in stages:
-        export_fp16(run / "export", TARGET, data / "icons" / "ATTRIBUTION.md")
+        export_fp16(hard / "export", TARGET, data / "icons" / "ATTRIBUTION.md")
         print(f"wrote {TARGET}")
     if "eval" in stages:
         for name, result in evaluate(data, TARGET, args.work / "eval.json").items():

@@ -7,8 +7,7 @@ been taught to reject. This stage draws, with that very guide and clipart's own 
 of its training captions and keeps snapshots along the way (after 40, 80 and 120 steps); a `clipart train` run
 from the guide's weights on its data plus these pictures, captioned "a messy scribble", then teaches it to reject
 them, so that the next drawings must find something more like the thing itself (REFERENCES.md: hard negatives, a
-cheap form of adversarial training). Not yet a stage of ``clipart_mini.py``: BENCHMARKS.md has the first round's
-command and figures.
+cheap form of adversarial training). ``clipart_mini.py`` runs it as its ``negatives`` stage, then ``harden``.
 
 The benchmark's 60 prompts (benchmarks/bench_rprecision.py) are never drawn here, so that the benchmark measures
 what hardening does for concepts it did not see. Deterministic for a seed; an interrupted run resumes (every

@@ -66,3 +66,16 @@ def test_build_draws_snapshots_and_resumes(tmp_path: Path, tiny_model_dir: Path)
     assert (out / rows[0]["filepath"]).is_file()
     assert (out / rows[3]["filepath"]).stat().st_mtime_ns == stamp
     assert not list(out.rglob(".*.tmp"))
+
+
+def test_harden_table_is_the_mix_plus_repeated_negatives(tmp_path: Path) -> None:
+    import clipart_mini
+
+    _captions(tmp_path / "train_mix.csv", ["a cat", "a red circle"])
+    (tmp_path / "negatives").mkdir()
+    _captions(tmp_path / "negatives" / "negatives.csv", [negatives.CAPTION] * 2)
+    with open(clipart_mini.write_hard(tmp_path), newline="", encoding="utf-8") as handle:
+        rows = [(r["filepath"], r["caption"]) for r in csv.DictReader(handle)]
+    repeat = clipart_mini.NEGATIVE_REPEAT
+    assert rows[:2] == [("images/0.png", "a cat"), ("images/1.png", "a red circle")]
+    assert rows[2:] == [(f"negatives/images/{k}.png", negatives.CAPTION) for k in (0, 1) for _ in range(repeat)]
