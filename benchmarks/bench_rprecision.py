@@ -102,13 +102,16 @@ def main() -> int:
     parser.add_argument(
         "--prompts", type=int, default=len(PROMPTS), help="only the first N prompts (quick tries)"
     )
+    parser.add_argument(
+        "--start", type=int, default=0, help="skip the first K prompts (to split a run over processes)"
+    )
     parser.add_argument("--judge", type=Path, default=JUDGE, help="the judge's open_clip folder")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a drawing option")
     parser.add_argument("--out", type=Path, help="save the drawings and a contact sheet here")
     args = parser.parse_args()
     options = parse_sets(args.set, parser)
-    if not 1 <= args.prompts <= len(PROMPTS) or args.seeds < 1:
-        parser.error(f"--prompts must be 1..{len(PROMPTS)} and --seeds at least 1")
+    if not 1 <= args.prompts <= len(PROMPTS) or not 0 <= args.start < args.prompts or args.seeds < 1:
+        parser.error(f"--prompts must be 1..{len(PROMPTS)}, --start 0..prompts-1 and --seeds at least 1")
     if not (args.judge / "open_clip_config.json").is_file():
         parser.error(f"no judge in {args.judge}: train it with `python recipes/judge.py`")
     if args.model:
@@ -126,7 +129,7 @@ def main() -> int:
         f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; preset {args.preset} {' '.join(args.set)}"
     )
     print(f"{'prompt':<20} {'seed':>4}  {'rank (step 1)':>13} {'rank':>5}  judge's first choice")
-    for prompt, seed in itertools.product(PROMPTS[: args.prompts], range(args.seeds)):
+    for prompt, seed in itertools.product(PROMPTS[args.start : args.prompts], range(args.seeds)):
         k = PROMPTS.index(prompt)
         first = last = None
         for event in clipart.steps(prompt, preset=args.preset, seed=seed, **options):

@@ -35,6 +35,10 @@ PROMPTS: list[tuple[str, dict[str, object]]] = [
 ]
 
 
+# Contact sheets that benchmarks write here (bench_image_prompt.py, bench_style.py), with their README sections.
+SHEETS = {"image-prompts", "style"}
+
+
 def command(prompt: str, opts: dict[str, object], seed: int) -> str:
     """The CLI command that reproduces one gallery entry."""
     parts = ["clipart", "draw", prompt, "--seed", str(seed)]
@@ -49,7 +53,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, help="override every preset's steps (for a quick look)")
     args = parser.parse_args()
     rows = []
-    keep = {slug(prompt) for prompt, _ in PROMPTS}
+    keep = {slug(prompt) for prompt, _ in PROMPTS} | SHEETS
     for old in [*HERE.glob("*.svg"), *HERE.glob("*.png")]:  # entries no longer listed
         if old.stem not in keep:
             old.unlink()
@@ -75,7 +79,10 @@ def main() -> None:
     ]
     for prompt, stem, cmd, took in rows:
         lines.append(f"| ![{prompt}]({stem}.png) | **{prompt}**<br>`{cmd}` | {took:.0f} s |")
-    (HERE / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    readme = HERE / "README.md"
+    old = readme.read_text(encoding="utf-8") if readme.exists() else ""
+    sections = old[old.index("\n## ") :] if "\n## " in old else ""  # the sheets' sections, kept as they are
+    readme.write_text("\n".join(lines) + "\n" + sections, encoding="utf-8")
 
 
 if __name__ == "__main__":

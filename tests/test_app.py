@@ -485,8 +485,8 @@ def test_browser_draw_download_stop_and_error(server: dict, tmp_path_factory: py
         page.locator("#preset input").click()
         page.get_by_role("option", name="sketch: ", exact=False).click()
         page.wait_for_function("document.querySelector('#strokes input[type=number]').value === '32'")
-        page.get_by_text("a lighthouse", exact=True).click()
-        page.wait_for_function("document.querySelector('#prompt textarea').value === 'a lighthouse'")
+        page.get_by_text("a sailboat", exact=True).click()
+        page.wait_for_function("document.querySelector('#prompt textarea').value === 'a sailboat'")
         for elem_id, value in (("strokes", 16), ("steps", 300), ("size", 128), ("views", 2)):
             _set_number(page, elem_id, value)
         page.locator("#prompt textarea").fill("a red apple on a table")

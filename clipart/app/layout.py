@@ -14,7 +14,7 @@ from typing import Any
 import clipart
 from clipart.app.handlers import CAPS, KEEP_RUNS_S, Handlers, preset_values
 
-EXAMPLES = ["a horse eating a cupcake", "a lighthouse", "a sailboat", "a teapot", "an owl", "a red apple"]
+EXAMPLES = ["a horse eating a cupcake", "a sailboat", "a bicycle", "a mushroom", "a rainbow", "a red apple"]
 CSS = "#drawing img { width: 100%; height: 100%; object-fit: contain; }"  # small canvases shown large
 
 
