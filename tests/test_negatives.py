@@ -78,4 +78,6 @@ def test_harden_table_is_the_mix_plus_repeated_negatives(tmp_path: Path) -> None
         rows = [(r["filepath"], r["caption"]) for r in csv.DictReader(handle)]
     repeat = clipart_mini.NEGATIVE_REPEAT
     assert rows[:2] == [("images/0.png", "a cat"), ("images/1.png", "a red circle")]
-    assert rows[2:] == [(f"negatives/images/{k}.png", negatives.CAPTION) for k in (0, 1) for _ in range(repeat)]
+    assert rows[2:] == [
+        (f"negatives/images/{k}.png", negatives.CAPTION) for k in (0, 1) for _ in range(repeat)
+    ]
