@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import os
 import shlex
@@ -36,6 +37,8 @@ from pathlib import Path
 import icondata
 import minidata
 import negatives
+
+from clipart.output import atomic_write
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL_JSON = ROOT / "recipes" / "clipart-mini.json"
@@ -92,26 +95,33 @@ def write_mix(data: Path) -> Path:
             if icondata.held_out_noun(r["caption"].lower()):  # held-out nouns stay unseen (none are, today)
                 continue
             rows += [[f"mini/{r['filepath']}", r["caption"]]] * REPEAT.get(r["filepath"].split("/")[1], 1)
-    out = data / "train_mix.csv"
-    with open(out, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["filepath", "caption"])
-        writer.writerows(rows)
-    return out
+    return write_pairs(data / "train_mix.csv", rows)
 
 
 def write_hard(data: Path) -> Path:
-    """train_hard.csv: train_mix.csv's rows and the negatives' rows (repeated), paths relative to ``data``."""
+    """train_hard.csv: train_mix.csv's rows and the negatives' rows (repeated), paths relative to ``data``.
+    Raises FileNotFoundError naming the stage to run first when one of them is missing."""
+    for table, stage in (
+        (data / "train_mix.csv", "data"),
+        (data / "negatives" / "negatives.csv", "negatives"),
+    ):
+        if not table.is_file():
+            raise FileNotFoundError(f"{table} is missing: run the '{stage}' stage first")
     with open(data / "train_mix.csv", newline="", encoding="utf-8") as handle:
         rows = [[r["filepath"], r["caption"]] for r in csv.DictReader(handle)]
     with open(data / "negatives" / "negatives.csv", newline="", encoding="utf-8") as handle:
         for r in csv.DictReader(handle):
             rows += [[f"negatives/{r['filepath']}", r["caption"]]] * NEGATIVE_REPEAT
-    out = data / "train_hard.csv"
-    with open(out, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["filepath", "caption"])
-        writer.writerows(rows)
+    return write_pairs(data / "train_hard.csv", rows)
+
+
+def write_pairs(out: Path, rows: list[list[str]]) -> Path:
+    """A training table (filepath,caption), written atomically so that an interrupted stage never leaves half of one."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["filepath", "caption"])
+    writer.writerows(rows)
+    atomic_write(out, text.getvalue().encode("utf-8"))
     return out
 
 
@@ -215,7 +225,12 @@ def main() -> int:
         if (hard / "config.json").exists():
             clipart("train", "--resume", str(hard), "--quiet")
         else:
-            clipart("train", "--data", str(write_hard(data)), "--out", str(hard), "--pretrained",
+            try:
+                table = write_hard(data)
+            except FileNotFoundError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            clipart("train", "--data", str(table), "--out", str(hard), "--pretrained",
                     str(first / "open_clip_model.safetensors"), *HARDEN_ARGS)  # fmt: skip
     if "export" in stages:
         export_fp16(hard / "export", TARGET, data / "icons" / "ATTRIBUTION.md")

@@ -81,3 +81,15 @@ def test_harden_table_is_the_mix_plus_repeated_negatives(tmp_path: Path) -> None
     assert rows[2:] == [
         (f"negatives/images/{k}.png", negatives.CAPTION) for k in (0, 1) for _ in range(repeat)
     ]
+
+
+def test_harden_without_negatives_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    _captions(tmp_path / "data" / "train_mix.csv", ["a cat"])
+    done = subprocess.run(
+        [sys.executable, str(RECIPES / "clipart_mini.py"), "--work", str(tmp_path), "--only", "harden"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "run the 'negatives' stage first" in done.stderr
+    assert not (tmp_path / "data" / "train_hard.csv").exists() and not (tmp_path / "run-hard").exists()
