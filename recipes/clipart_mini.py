@@ -99,20 +99,21 @@ def write_mix(data: Path) -> Path:
 
 
 def write_hard(data: Path) -> Path:
-    """train_hard.csv: train_mix.csv's rows and the negatives' rows (repeated), paths relative to ``data``.
-    Raises FileNotFoundError naming the stage to run first when one of them is missing."""
-    for table, stage in (
-        (data / "train_mix.csv", "data"),
-        (data / "negatives" / "negatives.csv", "negatives"),
-    ):
-        if not table.is_file():
-            raise FileNotFoundError(f"{table} is missing: run the '{stage}' stage first")
+    """train_hard.csv: train_mix.csv's rows and the negatives' rows (repeated), paths relative to ``data``."""
+    require(data / "train_mix.csv", "data")
+    require(data / "negatives" / "negatives.csv", "negatives")
     with open(data / "train_mix.csv", newline="", encoding="utf-8") as handle:
         rows = [[r["filepath"], r["caption"]] for r in csv.DictReader(handle)]
     with open(data / "negatives" / "negatives.csv", newline="", encoding="utf-8") as handle:
         for r in csv.DictReader(handle):
             rows += [[f"negatives/{r['filepath']}", r["caption"]]] * NEGATIVE_REPEAT
     return write_pairs(data / "train_hard.csv", rows)
+
+
+def require(path: Path, stage: str) -> None:
+    """Raise RecipeError (one line: what is missing, which stage makes it) unless ``path`` exists."""
+    if not path.exists():
+        raise icondata.RecipeError(f"{path} is missing: run the '{stage}' stage first")
 
 
 def write_pairs(out: Path, rows: list[list[str]]) -> Path:
@@ -125,10 +126,14 @@ def write_pairs(out: Path, rows: list[list[str]]) -> Path:
     return out
 
 
-def export_fp16(run_export: Path, target: Path, attribution: Path) -> None:
+def export_fp16(run_export: Path, target: Path, attribution: Path, stage: str) -> None:
     """Copy an exported run into the package with fp16 weights (open_clip upcasts them when loading), and the
-    icon sets' attribution file beside them (their CC-BY licences ask for it wherever the weights go)."""
+    icon sets' attribution file beside them (their CC-BY licences ask for it wherever the weights go). ``stage``
+    names the stage that trains the run, for the error when it is missing."""
     from safetensors.torch import load_file, save_file
+
+    require(run_export / "open_clip_model.safetensors", stage)
+    require(attribution, "data")
 
     weights = {
         k: v.half().contiguous()
@@ -180,7 +185,7 @@ def evaluate(data: Path, model: Path, out: Path) -> dict[str, dict[str, float]]:
 
 
 def main() -> int:
-    """Run the recipe's stages (all by default)."""
+    """Run the recipe's stages (all by default); a missing input or icon set is one line and exit 2."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -192,6 +197,16 @@ def main() -> int:
     )
     parser.add_argument("--only", choices=STAGES, help="run a single stage")
     args = parser.parse_args()
+    try:
+        run_stages(args)
+    except icondata.RecipeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def run_stages(args: argparse.Namespace) -> None:
+    """The stages that ``args`` asks for, in order."""
     data, run, hard = args.work / "data", args.work / "run", args.work / "run-hard"
     stages = [args.only] if args.only else [s for s in STAGES if not (s == "base" and args.base)]
     base = args.base or args.work / "base" / "export" / "open_clip_model.safetensors"
@@ -200,12 +215,8 @@ def main() -> int:
         clipart("train", "--data", str(args.work / "base-data" / "train.csv"), "--out", str(args.work / "base"),
                 *BASE_TRAIN_ARGS)  # fmt: skip
     if "data" in stages:
-        try:
-            if not (data / "icons").exists():
-                icondata.build(icondata.json_dir(args.cache), data / "icons", SEED, 64, workers=2)
-        except icondata.RecipeError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+        if not (data / "icons").exists():
+            icondata.build(icondata.json_dir(args.cache), data / "icons", SEED, 64, workers=2)
         build_minidata("--out", str(data / "mini"), *MINI_DATA_ARGS, "--overwrite")
         write_mix(data)
     if "train" in stages:
@@ -216,7 +227,7 @@ def main() -> int:
                     *TRAIN_ARGS)  # fmt: skip
     first = args.work / "run-fp16"  # the trained guide as it would ship: it draws the negatives
     if "negatives" in stages:
-        export_fp16(run / "export", first, data / "icons" / "ATTRIBUTION.md")
+        export_fp16(run / "export", first, data / "icons" / "ATTRIBUTION.md", "train")
         print("$ python recipes/negatives.py --model " + shlex.join([str(first), "--captions",
               str(data / "icons" / "train.csv"), "--out", str(data / "negatives"), "--drawings",
               str(NEGATIVE_DRAWINGS)]), flush=True)  # fmt: skip
@@ -225,22 +236,16 @@ def main() -> int:
         if (hard / "config.json").exists():
             clipart("train", "--resume", str(hard), "--quiet")
         else:
-            try:
-                table = write_hard(data)
-            except FileNotFoundError as exc:
-                print(f"error: {exc}", file=sys.stderr)
-                return 2
-            clipart("train", "--data", str(table), "--out", str(hard), "--pretrained",
+            clipart("train", "--data", str(write_hard(data)), "--out", str(hard), "--pretrained",
                     str(first / "open_clip_model.safetensors"), *HARDEN_ARGS)  # fmt: skip
     if "export" in stages:
-        export_fp16(hard / "export", TARGET, data / "icons" / "ATTRIBUTION.md")
+        export_fp16(hard / "export", TARGET, data / "icons" / "ATTRIBUTION.md", "harden")
         print(f"wrote {TARGET}")
     if "eval" in stages:
         for name, result in evaluate(data, TARGET, args.work / "eval.json").items():
             print(
                 f"{name:18s} top-1 {result['top1']:.3f}  top-5 {result['top5']:.3f}  ({result['images']} images)"
             )
-    return 0
 
 
 if __name__ == "__main__":

@@ -113,7 +113,11 @@ def main() -> int:
                         str(lr), "--seed", str(seed), *REFINE_ARGS)  # fmt: skip
             start = folder
     if "export" in stages:
-        export_fp16(cycles[-1] / "export", TARGET, data / "ATTRIBUTION.md")
+        try:
+            export_fp16(cycles[-1] / "export", TARGET, data / "ATTRIBUTION.md", "refine")
+        except icondata.RecipeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         print(f"wrote {TARGET}")
     if "eval" in stages:
         clipart("eval", "zeroshot", "--model", f"local-dir:{TARGET}", "--data", str(data / "judge_eval.csv"),

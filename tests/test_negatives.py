@@ -93,3 +93,12 @@ def test_harden_without_negatives_is_one_line_and_exit_2(tmp_path: Path) -> None
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().count("\n") == 0 and "run the 'negatives' stage first" in done.stderr
     assert not (tmp_path / "data" / "train_hard.csv").exists() and not (tmp_path / "run-hard").exists()
+
+
+def test_export_without_its_run_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(RECIPES / "clipart_mini.py"), "--work", str(tmp_path), "--only", "export"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "run the 'harden' stage first" in done.stderr
