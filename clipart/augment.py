@@ -25,7 +25,9 @@ from torch import Tensor, nn
 
 class Augment(nn.Module):
     """``views`` independent random views of one render: a random perspective warp (areas it uncovers take the
-    background colour) followed by a random resized crop to ``out_size`` px, sampled in one pass."""
+    background colour) followed by a random resized crop to ``out_size`` px, sampled in one pass, and, with
+    ``color_jitter`` s > 0, each view's brightness, contrast and saturation scaled by random factors in
+    [1 - s, 1 + s]."""
 
     def __init__(
         self,
@@ -35,6 +37,7 @@ class Augment(nn.Module):
         perspective: float = 0.5,
         crop_scale: tuple[float, float] = (0.7, 0.9),
         background: tuple[float, float, float] = (1.0, 1.0, 1.0),
+        color_jitter: float = 0.0,
     ) -> None:
         super().__init__()
         self.views = views
@@ -44,6 +47,12 @@ class Augment(nn.Module):
             K.RandomPerspective(distortion_scale=perspective, p=1.0) if perspective > 0 else None
         )
         self.crop = K.RandomResizedCrop((out_size, out_size), scale=crop_scale)
+        # Hue stays: a prompt's colour words must stay true of every view.
+        self.jitter = (
+            K.ColorJitter(brightness=color_jitter, contrast=color_jitter, saturation=color_jitter, p=1.0)
+            if color_jitter > 0
+            else None
+        )
 
     def homographies(self, shape: tuple[int, int, int, int], like: Tensor) -> Tensor:
         """Random pixel-space maps from a render of ``shape`` ``[B, 3, H, W]`` to the views:
@@ -74,4 +83,5 @@ class Augment(nn.Module):
         # Sampling outside the render gives 0, so sample the difference to the background and add it back.
         bg = self.background.to(image.device, image.dtype)
         views = F.grid_sample(image - bg, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
-        return views.view(b, c, n, out, out).transpose(1, 2).reshape(b * n, c, out, out) + bg
+        views = views.view(b, c, n, out, out).transpose(1, 2).reshape(b * n, c, out, out) + bg
+        return views if self.jitter is None else self.jitter(views)

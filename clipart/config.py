@@ -30,7 +30,7 @@ LIMITS = {"strokes": 4096, "steps": 100_000, "size": 4096, "views": 64, "candida
           "prompt_chars": 10_000, "negatives": 64}  # fmt: skip
 WHOLE_NUMBERS = ("strokes", "steps", "size", "views", "candidates")
 MAX_WEIGHT = 100.0  # |prompt weight|: more only saturates the loss
-FLOAT_SETTINGS = ("prompt_weights", "negative_weights", "image_weights", "style_weight", "perspective", "crop_scale", "lr_points", "lr_widths",
+FLOAT_SETTINGS = ("prompt_weights", "negative_weights", "image_weights", "style_weight", "perspective", "crop_scale", "color_jitter", "lr_points", "lr_widths",
                   "lr_colors", "init_radius", "init_width", "min_width", "max_width", "respawn_alpha")  # fmt: skip
 
 
@@ -57,6 +57,7 @@ class DrawConfig:
     views: int = 4
     perspective: float = 0.5
     crop_scale: tuple[float, float] = (0.7, 0.9)
+    color_jitter: float = 0.0  # each view's brightness, contrast, saturation × U[1 - s, 1 + s]; 0: off
     lr_points: float = 1.0
     lr_widths: float = 0.1
     lr_colors: float = 0.01
@@ -149,6 +150,8 @@ class DrawConfig:
             raise ConfigError("segments per stroke must satisfy 1 <= min_segments <= max_segments <= 3")
         if not 0.0 <= self.perspective <= 1.0:
             raise ConfigError(f"perspective must be in [0, 1], got {self.perspective}")
+        if not 0.0 <= self.color_jitter <= 1.0:
+            raise ConfigError(f"color_jitter must be in [0, 1], got {self.color_jitter}")
         lo, hi = self.crop_scale
         if not 0.0 < lo <= hi <= 1.0:
             raise ConfigError(f"crop_scale must satisfy 0 < min <= max <= 1, got {self.crop_scale}")

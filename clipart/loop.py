@@ -149,6 +149,7 @@ class _Run:
             perspective=cfg.perspective,
             crop_scale=cfg.crop_scale,
             background=scenes[0].background,
+            color_jitter=cfg.color_jitter,
         ).to(device)
         rates = {"points": cfg.lr_points / size, "widths": cfg.lr_widths / size, "colors": cfg.lr_colors}
         groups = [

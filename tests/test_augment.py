@@ -59,3 +59,22 @@ def test_one_grid_sample_per_render_equals_warping_each_copy() -> None:
     copies = warp_perspective(x.repeat_interleave(4, dim=0), matrices, (48, 48), align_corners=True)
     assert fused.shape == copies.shape == (12, 3, 48, 48)
     assert (fused - copies).abs().max() < 1e-4
+
+
+def test_color_jitter_varies_views_keeps_hue_and_gradients() -> None:
+    x = _smooth(1).requires_grad_(True)
+    torch.manual_seed(5)
+    plain = Augment(6, 32)(x)
+    torch.manual_seed(5)
+    jittered = Augment(6, 32, color_jitter=0.5)(x)
+    torch.manual_seed(5)
+    again = Augment(6, 32, color_jitter=0.5)(x)
+    assert torch.equal(jittered, again)  # seeded like the geometry
+    change = (jittered - plain).abs().flatten(1).mean(dim=1)
+    assert (change > 1e-3).all() and change.std() > 1e-4  # every view changes, each by its own factors
+    red = torch.zeros(1, 3, 64, 64)  # the jitter keeps hue: a pure red render stays red in every view
+    red[:, 0] = 0.8
+    views = Augment(6, 32, perspective=0.0, background=(0.8, 0.0, 0.0), color_jitter=0.5)(red)
+    assert torch.allclose(views[:, 1], views[:, 2], atol=1e-4) and (views[:, 0] > views[:, 1] + 0.1).all()
+    jittered.sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0

@@ -50,6 +50,7 @@ def test_prompt_and_negative_weights() -> None:
         ({"preset": "nope"}, "unknown preset"),
         ({"strokes": "many"}, "wrong type"),
         ({"device": "tpu"}, "device"),
+        ({"color_jitter": 1.5}, "color_jitter must be in"),
     ],
 )
 def test_bad_settings_raise_one_clear_line(kwargs: dict, words: str) -> None:
