@@ -12,7 +12,11 @@ out as the judge's own check (`eval` prints its top-1 over the 60 prompts). Thre
 steps; ``refine``: 1,000 then 2,000 more, each from the last one's weights); on 2 CPU cores about 21 + 25 + 33
 minutes. On its own held-out icons (52 classes), top-1 / top-5: 7.6 / 35.5 % after the first cycle, 12.8 / 45.7 %
 after the second, 25.0 / 55.8 % after the third (2026-12-03): better, still weak; train longer where a GPU is lent.
-The weights go to benchmarks/rprecision-judge/ (fp16); the judge is never a guide: it lives outside the package.
+The weights go to benchmarks/rprecision-judge/ (fp16, committed so that the benchmark runs on a fresh clone without
+80 minutes of training); the judge is never a guide: it lives outside the package. A rebuild on another day
+matches the first cycle exactly (7.6 / 35.5 %) and the later ones to within a point (12.9 / 45.3, then 26.3 /
+56.0 % on 2026-12-04): their floating-point sums depend on the thread count, so a rebuilt judge is a close
+cousin, not a copy, and figures to compare must come from one judge.
 """
 
 from __future__ import annotations
