@@ -365,7 +365,11 @@ def render_chunk(job: tuple[list[Icon], Path, int, int]) -> dict:
         for k, (ink_name, ink) in enumerate(renders_of(icon)):
             try:
                 image = render_icon(icon, ink, size, rng)
-            except Exception:  # a corrupt icon is skipped and counted, whatever the renderer raised
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            # A corrupt icon is skipped and counted, whatever the renderer raised; resvg's Rust panics (a filter
+            # it cannot composite) reach Python as pyo3's PanicException, a BaseException.
+            except BaseException:
                 failed += 1
                 break
             if np.asarray(image).min() > 235:  # nothing visible (white-on-white): the icon is dropped

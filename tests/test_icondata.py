@@ -157,3 +157,51 @@ def test_refusals_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
                            str(tmp_path / "x")], capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 2 and "run `" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists()
+
+
+class _Panic(BaseException):
+    """Like pyo3's PanicException (a Rust panic in resvg): a BaseException, not an Exception."""
+
+
+@pytest.mark.parametrize("how", ["simulated", "resvg"])
+def test_a_renderer_panic_is_a_skipped_icon_but_an_interrupt_stops_the_build(
+    how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import resvg_py
+
+    named = {(i.set, i.name): i for i in icondata.select(FIXTURE, ROLES)[0]}
+    icons = [named["tcolour", "cat"], named["tcolour", "cupcake"], named["tcolour", "horse-face"]]
+    real_render, real_svg_of = icondata.render_icon, icondata.svg_of
+    if how == "resvg":  # a fluent-emoji filter (man-astronaut at one margin) that resvg 0.48 cannot composite
+        panic_svg = (Path(__file__).parent / "fixtures" / "resvg-panic.svg").read_text()
+        try:
+            resvg_py.svg_to_bytes(svg_string=panic_svg, skip_system_fonts=True)
+            pytest.skip("this resvg renders the SVG that made 0.48 panic")
+        except Exception:
+            pytest.skip("this resvg raises an Exception for it, which every version of the recipe caught")
+        except BaseException:
+            pass
+        monkeypatch.setattr(
+            icondata, "svg_of", lambda icon, *a: panic_svg if icon is icons[1] else real_svg_of(icon, *a)
+        )
+    else:
+
+        def render(icon, *args):  # type: ignore[no-untyped-def]
+            if icon is icons[1]:
+                raise _Panic("index out of bounds")
+            return real_render(icon, *args)
+
+        monkeypatch.setattr(icondata, "render_icon", render)
+    done = icondata.render_chunk((icons, tmp_path, 32, 0))
+    assert done["failed"] == 1
+    assert {row[1].rsplit("/", 1)[1].rsplit("-", 1)[0] for row in done["rows"]} == {
+        icons[0].name,
+        icons[2].name,
+    }
+
+    def interrupted(icon, *args):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(icondata, "render_icon", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        icondata.render_chunk((icons, tmp_path, 32, 0))
