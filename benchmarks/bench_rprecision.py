@@ -10,7 +10,8 @@ the same drawings after their first step (random strokes). Chance is 1/60.
     python benchmarks/bench_rprecision.py [--seeds 3] [--preset quick] [--set views=8 ...] [--out DIR]
 
 ``--out`` saves every drawing as PNG and a contact sheet (``sheet.png``, prompts hidden in ``sheet.txt``) to
-show a person.
+show a person. ``--rescore DIR`` judges the drawings that an earlier ``--out DIR`` saved again, without drawing
+(seconds; no step-1 baseline): figures from another judge for the same drawings.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
 import torch
 from PIL import Image, ImageDraw
@@ -91,6 +93,23 @@ def parse_sets(items: list[str], parser: argparse.ArgumentParser) -> dict:
     return options
 
 
+def _file_name(prompt: str, seed: int) -> str:
+    return f"{prompt.replace(' ', '-')}-s{seed}.png"
+
+
+def _draw(
+    clipart: ModuleType, prompt: str, seed: int, preset: str, options: dict
+) -> tuple[Image.Image, Image.Image]:
+    """The drawing after its last step and after its first (random strokes), as 224 px images."""
+    first = last = None
+    for event in clipart.steps(prompt, preset=preset, seed=seed, **options):
+        if first is None:
+            first = event.scene
+        last = event
+    drawing = last.drawing()
+    return drawing.png(224), clipart.Drawing(first, drawing.config, 0.0, 0).png(224)
+
+
 def main() -> int:
     """Draw, judge, print the table and the R-precision against the step-1 baseline."""
     import clipart
@@ -108,6 +127,9 @@ def main() -> int:
     parser.add_argument("--judge", type=Path, default=JUDGE, help="the judge's open_clip folder")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a drawing option")
     parser.add_argument("--out", type=Path, help="save the drawings and a contact sheet here")
+    parser.add_argument(
+        "--rescore", type=Path, metavar="DIR", help="judge the drawings saved by --out DIR again"
+    )
     args = parser.parse_args()
     options = parse_sets(args.set, parser)
     if not 1 <= args.prompts <= len(PROMPTS) or not 0 <= args.start < args.prompts or args.seeds < 1:
@@ -116,6 +138,13 @@ def main() -> int:
         parser.error(f"no judge in {args.judge}: train it with `python recipes/judge.py`")
     if args.model:
         options["model"] = args.model
+    todo = list(itertools.product(PROMPTS[args.start : args.prompts], range(args.seeds)))
+    if args.rescore:
+        missing = [f for p, seed in todo if not (args.rescore / (f := _file_name(p, seed))).is_file()]
+        if missing:
+            parser.error(
+                f"{args.rescore} lacks {missing[0]} (and {len(missing) - 1} more): match its --seeds/--prompts"
+            )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     judge = Judge(args.judge)
     if args.out:
@@ -129,35 +158,38 @@ def main() -> int:
         f"machine: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}; preset {args.preset} {' '.join(args.set)}"
     )
     print(f"{'prompt':<20} {'seed':>4}  {'rank (step 1)':>13} {'rank':>5}  judge's first choice")
-    for prompt, seed in itertools.product(PROMPTS[args.start : args.prompts], range(args.seeds)):
+    for prompt, seed in todo:
         k = PROMPTS.index(prompt)
-        first = last = None
-        for event in clipart.steps(prompt, preset=args.preset, seed=seed, **options):
-            if first is None:
-                first = event.scene
-            last = event
-        drawing = last.drawing()
-        image = drawing.png(224)
-        start = clipart.Drawing(first, drawing.config, 0.0, 0).png(224)
-        ranks, ranks0 = judge.ranks(image), judge.ranks(start)
+        if args.rescore:
+            image, ranks0 = Image.open(args.rescore / _file_name(prompt, seed)), None
+        else:
+            image, start = _draw(clipart, prompt, seed, args.preset, options)
+            ranks0 = judge.ranks(start)
+        ranks = judge.ranks(image)
         best = PROMPTS[int(ranks.argmin())]
         hits += int(ranks[k] == 0)
-        base_hits += int(ranks0[k] == 0)
+        base_hits += int(ranks0 is not None and ranks0[k] == 0)
         rank_sum += int(ranks[k])
         top5 += int(ranks[k] < 5)
         total += 1
         finals.append(image)
         names.append(f"{len(names) + 1}: {prompt} (seed {seed})")
         if args.out:
-            image.save(args.out / f"{prompt.replace(' ', '-')}-s{seed}.png")
-        print(f"{prompt:<20} {seed:>4}  {int(ranks0[k]) + 1:>13} {int(ranks[k]) + 1:>5}  {best}", flush=True)
+            image.save(args.out / _file_name(prompt, seed))
+        rank0 = "-" if ranks0 is None else int(ranks0[k]) + 1
+        print(f"{prompt:<20} {seed:>4}  {rank0:>13} {int(ranks[k]) + 1:>5}  {best}", flush=True)
     if args.out:
         contact_sheet(finals).save(args.out / "sheet.png")
         (args.out / "sheet.txt").write_text("\n".join(names) + "\n")
     rate, base = hits / total, base_hits / total
+    baseline = (
+        f"after step 1: not saved, rescored; chance {1 / len(PROMPTS):.1%})"
+        if args.rescore
+        else f"after step 1: {base_hits}/{total} = {base:.1%}; chance {1 / len(PROMPTS):.1%}); ratio "
+        f"{rate / max(base, 1 / total):.1f}x"
+    )
     print(
-        f"\nR-precision: {hits}/{total} = {rate:.1%} (after step 1: {base_hits}/{total} = {base:.1%}; chance "
-        f"{1 / len(PROMPTS):.1%}); ratio {rate / max(base, 1 / total):.1f}x; mean rank {rank_sum / total + 1:.1f} "
+        f"\nR-precision: {hits}/{total} = {rate:.1%} ({baseline}; mean rank {rank_sum / total + 1:.1f} "
         f"of {len(PROMPTS)}; own prompt in the judge's top 5: {top5}/{total}; {time.perf_counter() - t0:.0f} s; load "
         f"{os.getloadavg()[0]:.1f}"
     )
