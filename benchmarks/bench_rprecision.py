@@ -140,10 +140,12 @@ def main() -> int:
         options["model"] = args.model
     todo = list(itertools.product(PROMPTS[args.start : args.prompts], range(args.seeds)))
     if args.rescore:
+        if args.model or args.set:
+            parser.error("--rescore judges drawings already made: --model and --set do not apply to it")
         missing = [f for p, seed in todo if not (args.rescore / (f := _file_name(p, seed))).is_file()]
         if missing:
             parser.error(
-                f"{args.rescore} lacks {missing[0]} (and {len(missing) - 1} more): match its --seeds/--prompts"
+                f"{args.rescore} lacks {missing[0]} ({len(missing)} drawings missing): match its --seeds/--prompts"
             )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     judge = Judge(args.judge)
