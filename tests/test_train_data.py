@@ -12,7 +12,7 @@ from test_train_support import make_pairs, tiny_model_json, write_csv
 
 from clipart.errors import ClipartError
 from clipart.train import TrainConfig, resume_config, train
-from clipart.train.data import ListedBatches, ShardBatches, make_loader, make_plan
+from clipart.train.data import ListedBatches, ShardBatches, make_loader, make_plan, train_transform
 from clipart.train.sources import PairTable, detect_format, list_shards, read_pairs_folder, shard_sizes
 
 
@@ -149,3 +149,28 @@ def test_shard_stream_resumes_at_any_batch_with_two_workers(
         resumed = run(start, positions)
         assert [b["g"] for b in resumed] == list(range(start, plan.total_micro))
         assert _fingerprints(resumed) == _fingerprints(full[start:])
+
+
+def test_training_views_warp_half_the_images_with_white_corners_and_repeat_for_a_seed() -> None:
+    from PIL import Image
+
+    cfg = {"size": 32, "mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0], "interpolation": "bicubic"}
+    red = Image.new("RGB", (40, 40), (255, 0, 0))
+
+    def views(transform) -> list[torch.Tensor]:  # noqa: ANN001
+        out = []
+        for seed in range(40):
+            torch.manual_seed(seed)
+            out.append(transform(red))
+        return out
+
+    def white_corners(x: torch.Tensor) -> bool:
+        return bool((x[:, [0, 0, -1, -1], [0, -1, 0, -1]].min(dim=0).values > 0.9).any())
+
+    plain = views(train_transform(cfg))
+    warped = views(train_transform(cfg, (0.5, 1.0), 0.5))
+    assert all(x.shape == (3, 32, 32) for x in plain + warped)
+    assert not any(map(white_corners, plain))  # a crop of a red image stays red
+    assert 8 <= sum(map(white_corners, warped)) <= 32  # about half are warped, uncovering white
+    again = views(train_transform(cfg, (0.5, 1.0), 0.5))
+    assert all(torch.equal(a, b) for a, b in zip(warped, again, strict=True))  # same seed, same view

@@ -59,6 +59,7 @@ def _new_out(setup: dict, name: str) -> list[str]:
         ({"--steps": "5", "--epochs": "2"}, "--steps or --epochs, not both"),
         ({"--precision": "fp16", "--device": "cpu"}, "fp16 needs a CUDA device"),
         ({"--eval-every": "5"}, "--eval-every needs --eval-zeroshot"),
+        ({"--aug-perspective": "1.5"}, "--aug-perspective must lie in [0, 1], got 1.5"),
         (
             {"--pretrained": "laion2b_s34b_b79k"},
             "with a JSON model config: --pretrained must be a weights file",
@@ -74,6 +75,26 @@ def test_bad_train_flags(setup: dict, capsys: pytest.CaptureFixture, change: dic
             args += [flag, value]
     _fails([*args, *_new_out(setup, "never")], capsys, match)
     assert not (setup["root"] / "never").exists()  # nothing written
+
+
+def test_training_views_are_checked_stored_and_kept_on_resume(
+    setup: dict, capsys: pytest.CaptureFixture
+) -> None:
+    args = [*setup["base"], "--steps", "1"]
+    _fails([*args, "--aug-crop", "0.8", "0.5", *_new_out(setup, "never")], capsys, "got 0.8 0.5")
+    assert not (setup["root"] / "never").exists()
+    run = setup["root"] / "views"
+    assert main([*args, "--aug-crop", "0.5", "1", "--aug-perspective", "0.5", "--out", str(run)]) == 0
+    stored = json.loads((run / "config.json").read_text())
+    assert stored["aug_crop"] == [0.5, 1.0] and stored["aug_perspective"] == 0.5
+    _fails(
+        ["train", "--resume", str(run), "--aug-crop", "0.6", "1"],
+        capsys,
+        "--aug-crop (0.6, 1.0) vs stored (0.5, 1.0)",
+    )
+    assert (
+        main(["train", "--resume", str(run), "--aug-crop", "0.5", "1", "--quiet"]) == 0
+    )  # the same views: fine
 
 
 def test_csv_without_the_columns_and_broken_config_json(setup: dict, capsys: pytest.CaptureFixture) -> None:

@@ -54,6 +54,10 @@ def _add_train(sub: Any) -> None:
     g.add_argument("--weight-decay", type=float, help="AdamW weight decay on matrices (0.2)")
     g.add_argument("--warmup", type=int, help="linear warm-up steps before the cosine decay (100)")
     g.add_argument("--grad-clip", type=float, help="gradient-norm clip, 0 for none (1.0)")
+    g.add_argument("--aug-crop", type=float, nargs=2, metavar=("MIN", "MAX"),
+                   help="area range of the random resized crop (0.9 1.0, open_clip's)")  # fmt: skip
+    g.add_argument("--aug-perspective", type=float, metavar="D",
+                   help="random perspective warp of distortion D on half the images, as drawing views (0: off)")  # fmt: skip
     g.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"),
                    help="auto: bf16 on CUDA, fp32 on CPU")  # fmt: skip
     g.add_argument("--seed", type=int, help="seed of initialisation, data order and augmentation (0)")

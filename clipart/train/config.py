@@ -68,6 +68,8 @@ class TrainConfig:
     eps: float = 1e-6
     warmup: int = 100
     grad_clip: float | None = 1.0
+    aug_crop: tuple[float, float] = (0.9, 1.0)
+    aug_perspective: float = 0.0
     precision: str = "auto"
     seed: int = 0
     max_bad_fraction: float = 0.1
@@ -82,6 +84,10 @@ class TrainConfig:
     eval_retrieval: str | None = None
     eval_templates: list[str] = field(default_factory=lambda: ["a photo of a {}."])
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.aug_crop, list):  # JSON and argparse give lists; compare and store one form
+            self.aug_crop = tuple(self.aug_crop)
 
     def validate(self) -> TrainConfig:
         """Check every setting; raise ConfigError with the fix. Returns self."""
@@ -113,6 +119,11 @@ class TrainConfig:
             raise ConfigError("Adam betas must lie in [0, 1)")
         if self.grad_clip is not None and self.grad_clip <= 0:
             raise ConfigError(f"--grad-clip must be positive (or omitted), got {self.grad_clip}")
+        if len(self.aug_crop) != 2 or not 0 < self.aug_crop[0] <= self.aug_crop[1] <= 1:
+            crop = " ".join(map(str, self.aug_crop))
+            raise ConfigError(f"--aug-crop takes MIN MAX with 0 < MIN <= MAX <= 1, got {crop}")
+        if not 0 <= self.aug_perspective <= 1:
+            raise ConfigError(f"--aug-perspective must lie in [0, 1], got {self.aug_perspective}")
         if not 0 <= self.max_bad_fraction <= 1:
             raise ConfigError(f"--max-bad-fraction must lie in [0, 1], got {self.max_bad_fraction}")
         if self.precision not in PRECISIONS:

@@ -91,6 +91,37 @@ def make_plan(
     return Plan(num_samples, batch_size, world, rank, accum, total)
 
 
+OPEN_CLIP_CROP = (0.9, 1.0)  # open_clip's default random-resized-crop scale for training
+
+
+def train_transform(
+    preprocess_cfg: dict[str, Any], crop: tuple[float, float] = OPEN_CLIP_CROP, perspective: float = 0.0
+) -> Callable:
+    """open_clip's training transform for this model (random resized crop to its input size, RGB, normalise),
+    with the crop's area range ``crop`` and, when ``perspective`` > 0, a random perspective warp of that
+    distortion on half the images first (uncovered corners white, as the drawing loop's views fill them).
+
+    The warp lets a guide learn the views the drawing loop shows it (clipart/augment.py); torchvision draws it
+    from torch's default generator, which the loader seeds per image, so runs stay exact on --resume.
+    """
+    import open_clip
+    from torchvision import transforms
+
+    cfg = open_clip.transform.PreprocessCfg(**preprocess_cfg)
+    base = open_clip.transform.image_transform_v2(
+        cfg, is_train=True, aug_cfg=open_clip.transform.AugmentationCfg(scale=tuple(crop))
+    )
+    if perspective <= 0:
+        return base
+    warp = transforms.RandomPerspective(distortion_scale=perspective, p=0.5, fill=(255, 255, 255))
+    return transforms.Compose([_to_rgb, warp, *base.transforms])
+
+
+def _to_rgb(image: Any) -> Any:
+    """A PIL image in RGB, so the warp's white fill has three channels (a module function: workers pickle it)."""
+    return image.convert("RGB")
+
+
 def derive_seed(*parts: object) -> int:
     """A 63-bit seed that depends on every part (stable across processes and Python runs)."""
     digest = hashlib.blake2b("/".join(map(str, parts)).encode(), digest_size=8).digest()

@@ -24,7 +24,7 @@ import torch
 from clipart.errors import ClipartError, ConfigError, require_extra
 from clipart.models.build import ModelBundle, build_model
 from clipart.train.config import TrainConfig, normalise_paths, read_run_config
-from clipart.train.data import ListedBatches, Plan, ShardBatches, make_loader, make_plan
+from clipart.train.data import ListedBatches, Plan, ShardBatches, make_loader, make_plan, train_transform
 from clipart.train.distributed import Dist
 from clipart.train.export import export_model
 from clipart.train.logs import TrainLog
@@ -132,13 +132,10 @@ class _Trainer:
 
     # -- set-up -------------------------------------------------------------------------------------------
     def _setup_data(self) -> None:
-        import open_clip
 
         c = self.config
         fmt = detect_format(c.data, c.data_format)
-        transform = open_clip.transform.image_transform_v2(
-            open_clip.transform.PreprocessCfg(**self.bundle.preprocess_cfg), is_train=True
-        )
+        transform = train_transform(self.bundle.preprocess_cfg, c.aug_crop, c.aug_perspective)
         self.shards: list[str] | None = None
         if fmt == "webdataset":
             require_extra("webdataset", "train", "training on webdataset shards")
