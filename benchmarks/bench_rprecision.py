@@ -115,7 +115,10 @@ def main() -> int:
     import clipart
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3, help="seeds per prompt (3)")
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="first seed (0): more seeds for a run that has some"
+    )
     parser.add_argument("--preset", default="quick")
     parser.add_argument("--model", action="append", help="guide model(s) (default: the preset's)")
     parser.add_argument(
@@ -134,11 +137,17 @@ def main() -> int:
     options = parse_sets(args.set, parser)
     if not 1 <= args.prompts <= len(PROMPTS) or not 0 <= args.start < args.prompts or args.seeds < 1:
         parser.error(f"--prompts must be 1..{len(PROMPTS)}, --start 0..prompts-1 and --seeds at least 1")
+    if args.first_seed < 0:
+        parser.error("--first-seed must be 0 or more")
     if not (args.judge / "open_clip_config.json").is_file():
         parser.error(f"no judge in {args.judge}: train it with `python recipes/judge.py`")
     if args.model:
         options["model"] = args.model
-    todo = list(itertools.product(PROMPTS[args.start : args.prompts], range(args.seeds)))
+    todo = list(
+        itertools.product(
+            PROMPTS[args.start : args.prompts], range(args.first_seed, args.first_seed + args.seeds)
+        )
+    )
     if args.rescore:
         if args.model or args.set:
             parser.error("--rescore judges drawings already made: --model and --set do not apply to it")
