@@ -48,7 +48,12 @@ TRAIN_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "150
 # More cosine cycles, each from the last one's weights (warm restarts): after 1,500 steps the judge was still far
 # from converged (loss 3.18, 7.6 % top-1 on its own held-out icons), and cycles of a length that one CPU session
 # allows keep lowering it (the fourth: loss 1.55 -> 0.91). Each cycle: (steps, peak lr, seed of its data order).
-REFINE_CYCLES = ((1000, 5e-4, SEED + 1), (2000, 5e-4, SEED + 2), (2000, 5e-4, SEED + 3))
+REFINE_CYCLES = (
+    (1000, 5e-4, SEED + 1),
+    (2000, 5e-4, SEED + 2),
+    (2000, 5e-4, SEED + 3),
+    (2000, 5e-4, SEED + 4),
+)
 REFINE_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--warmup", "50", "--weight-decay", "0.1",
                "--workers", "1", "--checkpoint-every", "250", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
 STAGES = ("data", "train", "refine", "export", "eval")
