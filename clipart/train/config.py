@@ -119,8 +119,9 @@ class TrainConfig:
             raise ConfigError("Adam betas must lie in [0, 1)")
         if self.grad_clip is not None and self.grad_clip <= 0:
             raise ConfigError(f"--grad-clip must be positive (or omitted), got {self.grad_clip}")
-        if len(self.aug_crop) != 2 or not 0 < self.aug_crop[0] <= self.aug_crop[1] <= 1:
-            crop = " ".join(map(str, self.aug_crop))
+        crop = self.aug_crop
+        if not (isinstance(crop, tuple) and len(crop) == 2 and 0 < crop[0] <= crop[1] <= 1):
+            crop = " ".join(map(str, crop)) if isinstance(crop, tuple) else repr(crop)
             raise ConfigError(f"--aug-crop takes MIN MAX with 0 < MIN <= MAX <= 1, got {crop}")
         if not 0 <= self.aug_perspective <= 1:
             raise ConfigError(f"--aug-perspective must lie in [0, 1], got {self.aug_perspective}")

@@ -132,7 +132,6 @@ class _Trainer:
 
     # -- set-up -------------------------------------------------------------------------------------------
     def _setup_data(self) -> None:
-
         c = self.config
         fmt = detect_format(c.data, c.data_format)
         transform = train_transform(self.bundle.preprocess_cfg, c.aug_crop, c.aug_perspective)
