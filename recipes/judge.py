@@ -8,14 +8,14 @@ bottleneck ResNet with attention pooling), its own seed for initialisation and d
 order, its own renders of the icons (another seed: other margins, offsets and inks), and more styles: the sets
 held out of the guide's training (twemoji, emojione, emojione-monotone) are in the judge's. Pictures of the
 benchmark's 60 prompts are listed three times so the judge knows them best; one in ten of their icons is kept
-out as the judge's own check (`eval` prints its top-1 over the 60 prompts). Four cosine cycles (``train``: 1,500
-steps; ``refine``: 1,000, then 2,000, then 2,000 more, each from the last one's weights); on 2 CPU cores about 21 +
-25 + 33 + 33 minutes (the fourth took 45 beside other work). On its own held-out icons (52 classes), top-1 / top-5:
-7.6 / 35.5 % after the first cycle, 12.8 / 45.7 % after the second, 25.0 / 55.8 % after the third (2026-12-03),
-39.7 / 60.2 % after the fourth (2026-12-05, from the third cycle as rebuilt on 2026-12-04: 26.3 / 56.0 %); each
-cycle still helps, so train longer where a GPU is lent.
+out as the judge's own check (`eval` prints its top-1 over the 60 prompts). Five cosine cycles (``train``: 1,500
+steps; ``refine``: 1,000, then three times 2,000 more, each from the last one's weights); on 2 CPU cores about 21 +
+25 + 33 + 33 + 33 minutes (the fourth and fifth took 45 and 77 beside other work). On its own held-out icons (52
+classes), top-1 / top-5: 7.6 / 35.5 % after the first cycle, 12.8 / 45.7 % after the second, 25.0 / 55.8 % after
+the third (2026-12-03), 39.7 / 60.2 % after the fourth and 45.1 / 63.3 % after the fifth (2026-12-05, from the third
+cycle as rebuilt on 2026-12-04: 26.3 / 56.0 %); each cycle still helps, so train longer where a GPU is lent.
 The weights go to benchmarks/rprecision-judge/ (fp16, committed so that the benchmark runs on a fresh clone without
-two hours of training); the judge is never a guide: it lives outside the package. A rebuild on another day
+three hours of training); the judge is never a guide: it lives outside the package. A rebuild on another day
 matches the first cycle exactly (7.6 / 35.5 %) and the later ones to within a point or so (12.9 / 45.3, then 26.3 /
 56.0 % on 2026-12-04): their floating-point sums depend on the thread count, so a rebuilt judge is a close
 cousin, not a copy, and figures to compare must come from one judge (`bench_rprecision.py --rescore` re-judges

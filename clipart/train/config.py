@@ -18,6 +18,7 @@ from clipart.errors import ConfigError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DATA_FORMATS = ("auto", "csv", "folder", "webdataset")
+OPEN_CLIP_CROP = (0.9, 1.0)  # open_clip's random-resized-crop area range for training: the default views
 
 # Settings that may differ when a run is resumed: they do not change what is trained.
 RUNTIME_FIELDS = frozenset(
@@ -68,7 +69,7 @@ class TrainConfig:
     eps: float = 1e-6
     warmup: int = 100
     grad_clip: float | None = 1.0
-    aug_crop: tuple[float, float] = (0.9, 1.0)
+    aug_crop: tuple[float, float] = OPEN_CLIP_CROP
     aug_perspective: float = 0.0
     precision: str = "auto"
     seed: int = 0

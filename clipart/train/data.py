@@ -27,6 +27,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset, Sampler, get_worker_info
 
 from clipart.errors import ClipartError
+from clipart.train.config import OPEN_CLIP_CROP
 from clipart.train.sources import PairTable, open_image, shard_sample_parts
 
 Batch = dict[str, Any]
@@ -89,9 +90,6 @@ def make_plan(
     plan = Plan(num_samples, batch_size, world, rank, accum, 0)
     total = steps if steps is not None else (epochs or 1) * plan.steps_per_epoch
     return Plan(num_samples, batch_size, world, rank, accum, total)
-
-
-OPEN_CLIP_CROP = (0.9, 1.0)  # open_clip's default random-resized-crop scale for training
 
 
 def train_transform(
