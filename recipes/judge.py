@@ -94,7 +94,7 @@ def write_tables(data: Path) -> tuple[Path, Path]:
 
 
 def main() -> int:
-    """data → train → export → eval (or one of them with --only)."""
+    """data → train → refine → export → eval (or one of them with --only)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
