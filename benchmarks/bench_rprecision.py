@@ -143,6 +143,11 @@ def main() -> int:
         parser.error(f"no judge in {args.judge}: train it with `python recipes/judge.py`")
     if args.model:
         options["model"] = args.model
+    if not args.rescore:
+        try:
+            clipart.make_config(PROMPTS[0], preset=args.preset, **options)
+        except clipart.ConfigError as exc:
+            parser.error(str(exc))
     todo = list(
         itertools.product(
             PROMPTS[args.start : args.prompts], range(args.first_seed, args.first_seed + args.seeds)

@@ -1,0 +1,34 @@
+"""The R-precision benchmark's usage errors: one line and exit 2 before any drawing or judge loads."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_rprecision.py"
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("bogus=1", "unknown setting 'bogus'"),
+        ("min_width=3", "init_width must lie between min_width and max_width"),
+        ("views=[", "give KEY=VALUE with a JSON value"),
+    ],
+)
+def test_a_bad_drawing_option_is_one_usage_line(option: str, message: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--seeds", "1", "--prompts", "1", "--set", option, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("bench_rprecision.py: error: ") and message in last
+    assert not out.exists()
