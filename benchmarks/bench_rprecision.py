@@ -143,10 +143,14 @@ def main() -> int:
         parser.error(f"no judge in {args.judge}: train it with `python recipes/judge.py`")
     if args.model:
         options["model"] = args.model
-    if not args.rescore:
+    if (
+        not args.rescore
+    ):  # bad settings or guides: one usage line before the judge loads and anything is drawn
         try:
-            clipart.make_config(PROMPTS[0], preset=args.preset, **options)
-        except clipart.ConfigError as exc:
+            config = clipart.make_config(PROMPTS[0], preset=args.preset, **options)
+            for spec in config.models:
+                clipart.load_model(spec, device=config.device)
+        except clipart.ClipartError as exc:
             parser.error(str(exc))
     todo = list(
         itertools.product(

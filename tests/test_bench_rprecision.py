@@ -1,4 +1,4 @@
-"""The R-precision benchmark's usage errors: one line and exit 2 before any drawing or judge loads."""
+"""The R-precision benchmark's usage errors: one line and exit 2 before the judge loads or anything is drawn."""
 
 from __future__ import annotations
 
@@ -20,9 +20,18 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_rprecision.p
     ],
 )
 def test_a_bad_drawing_option_is_one_usage_line(option: str, message: str, tmp_path: Path) -> None:
+    check_usage_error(["--set", option], message, tmp_path)
+
+
+def test_a_missing_guide_is_one_usage_line(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-guide"
+    check_usage_error(["--model", f"local-dir:{missing}"], "model folder not found", tmp_path)
+
+
+def check_usage_error(options: list[str], message: str, tmp_path: Path) -> None:
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, str(BENCH), "--seeds", "1", "--prompts", "1", "--set", option, "--out", str(out)],
+        [sys.executable, str(BENCH), "--seeds", "1", "--prompts", "1", *options, "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=120,
