@@ -143,9 +143,8 @@ def main() -> int:
         parser.error(f"no judge in {args.judge}: train it with `python recipes/judge.py`")
     if args.model:
         options["model"] = args.model
-    if (
-        not args.rescore
-    ):  # bad settings or guides: one usage line before the judge loads and anything is drawn
+    # Bad settings or guides: one usage line before the judge loads and anything is drawn.
+    if not args.rescore:
         try:
             config = clipart.make_config(PROMPTS[0], preset=args.preset, **options)
             for spec in config.models:

@@ -20,15 +20,15 @@ BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_rprecision.p
     ],
 )
 def test_a_bad_drawing_option_is_one_usage_line(option: str, message: str, tmp_path: Path) -> None:
-    check_usage_error(["--set", option], message, tmp_path)
+    _check_usage_error(["--set", option], message, tmp_path)
 
 
 def test_a_missing_guide_is_one_usage_line(tmp_path: Path) -> None:
     missing = tmp_path / "no-such-guide"
-    check_usage_error(["--model", f"local-dir:{missing}"], "model folder not found", tmp_path)
+    _check_usage_error(["--model", f"local-dir:{missing}"], "model folder not found", tmp_path)
 
 
-def check_usage_error(options: list[str], message: str, tmp_path: Path) -> None:
+def _check_usage_error(options: list[str], message: str, tmp_path: Path) -> None:
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, str(BENCH), "--seeds", "1", "--prompts", "1", *options, "--out", str(out)],
