@@ -31,7 +31,7 @@ LIMITS = {"strokes": 4096, "steps": 100_000, "size": 4096, "views": 64, "candida
 WHOLE_NUMBERS = ("strokes", "steps", "size", "views", "candidates")
 MAX_WEIGHT = 100.0  # |prompt weight|: more only saturates the loss
 FLOAT_SETTINGS = ("prompt_weights", "negative_weights", "image_weights", "style_weight", "perspective", "crop_scale", "color_jitter", "lr_points", "lr_widths",
-                  "lr_colors", "init_radius", "init_width", "min_width", "max_width", "respawn_alpha")  # fmt: skip
+                  "lr_colors", "init_radius", "init_width", "min_width", "max_width", "respawn_alpha", "prune")  # fmt: skip
 
 
 @dataclass
@@ -68,6 +68,7 @@ class DrawConfig:
     init_color: str = "random"
     respawn_every: int = 0
     respawn_alpha: float = 0.05
+    prune: float = 0.0  # at the end, drop strokes while the score holds within this fraction; 0: off
     background: str = "#ffffff"
     init_svg: str | None = None
     candidates: int = 1
@@ -177,6 +178,8 @@ class DrawConfig:
             )
         if not 0.0 <= self.respawn_alpha <= 1.0:
             raise ConfigError(f"respawn_alpha must be in [0, 1], got {self.respawn_alpha}")
+        if not 0.0 <= self.prune <= 1.0:
+            raise ConfigError(f"prune must be in [0, 1] (0: off), got {self.prune}")
         if self.preview_every < 1:
             raise ConfigError("preview_every must be at least 1")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", str(self.device)):

@@ -22,6 +22,7 @@ from clipart.drawing import Drawing, to_image
 from clipart.errors import ConfigError
 from clipart.models import load_model, resolve_device
 from clipart.objective import Views, build_objective
+from clipart.prune import prune
 from clipart.render import render, render_batch
 from clipart.scene import Scene
 from clipart.svg import read_svg_file
@@ -195,10 +196,13 @@ class _Run:
                     score = objective.score(finals).cpu()
                 self.scores = [round(float(x), 5) for x in score]
                 best = int(score.argmax())
+            result = scenes[best]
+            if last and cfg.prune > 0:
+                result = prune(result, objective.score, size, cfg.prune)
             image = None
             if step % cfg.preview_every == 0 or last:
                 with torch.no_grad():
-                    image = to_image(render(scenes[best], size))
+                    image = to_image(render(result, size))
                 if cfg.animate:
                     self.frames.append(image)
             elapsed = time.perf_counter() - t_start
@@ -210,7 +214,7 @@ class _Run:
                 rate=step / elapsed if elapsed > 0 else 0.0,
                 done=last,
                 image=image,
-                scene=scenes[best].snapshot(),
+                scene=result.snapshot(),
                 _run=self,
             )
 

@@ -76,6 +76,9 @@ def _add_draw(sub: Any) -> None:
     p.add_argument("--views", type=int, help=f"augmented views per step {dflt('views')}")
     p.add_argument("--candidates", type=int, help="optimise K drawings together, keep the best (1)")
     p.add_argument("--seed", type=int, help="random seed: same seed and settings, same SVG (0)")
+    p.add_argument("--prune", type=float, metavar="TOL",
+                   help="at the end, drop the strokes the guide can spare while its score of the drawing stays "
+                   f"within this fraction of the full drawing's; 0: off {dflt('prune')}")  # fmt: skip
     p.add_argument("--init", dest="init_svg", metavar="SVG", help="start from the strokes of an SVG file")
     p.add_argument("--background", help="canvas colour, e.g. #ffffff")
     p.add_argument(
@@ -124,6 +127,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         views=args.views,
         candidates=args.candidates,
         seed=args.seed,
+        prune=args.prune,
         init_svg=args.init_svg,
         background=args.background,
         lr_points=args.lr_points,

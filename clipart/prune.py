@@ -1,0 +1,63 @@
+"""Pruning: drop the strokes a finished drawing does not need, as judged by its own objective.
+
+Dropping by opacity alone thins out fills that many faint strokes build up (BENCHMARKS.md, "Dropping faint
+strokes"), so a stroke goes only where the guide's score of the clean render holds: each visible stroke's removal
+is scored alone (one batched render and one batched forward), the strokes whose removal costs least come first,
+and a binary search over that order finds the most of them that can go together with the score still within
+``tolerance`` (a fraction of its absolute value) of the full drawing's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor
+
+from clipart.render import render_batch
+from clipart.scene import Scene
+
+# Scenes rendered and scored at once while each stroke's removal is tried (bounds the memory of a big drawing).
+_BATCH = 32
+
+
+def _without(scene: Scene, keep: Tensor) -> Scene:
+    return Scene(
+        scene.points[keep], scene.segments[keep], scene.widths[keep], scene.colors[keep], scene.background
+    )
+
+
+@torch.no_grad()
+def prune(scene: Scene, score: Callable[[Tensor], Tensor], size: int, tolerance: float) -> Scene:
+    """A detached copy of ``scene`` without its invisible strokes and without the most strokes whose removal keeps
+    ``score`` (clean renders ``[K, 3, size, size]`` → higher-is-better ``[K]``) at or above
+    ``full - tolerance * |full|``, where ``full`` is the score of the visible strokes. Stroke order is kept."""
+    scene = scene.visible()
+    n = scene.num_strokes
+    if n == 0 or tolerance <= 0:
+        return scene
+
+    def scores(masks: Tensor) -> Tensor:
+        out = []
+        for chunk in masks.split(_BATCH):
+            out.append(score(render_batch([_without(scene, m) for m in chunk], size)).float().cpu())
+        return torch.cat(out)
+
+    everything = torch.ones(1, n, dtype=torch.bool, device=scene.device)
+    full = float(scores(everything)[0])
+    floor = full - tolerance * abs(full)
+    alone = ~torch.eye(n, dtype=torch.bool, device=scene.device)  # row i: every stroke but i
+    order = torch.argsort(scores(alone), descending=True, stable=True)  # the cheapest to lose first
+    best = 0  # strokes known to go together; order[:best] is the set
+    lo, hi = 1, n - 1  # keep at least one stroke
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        keep = torch.ones(n, dtype=torch.bool, device=scene.device)
+        keep[order[:mid]] = False
+        if float(scores(keep[None])[0]) >= floor:
+            best, lo = mid, mid + 1
+        else:
+            hi = mid - 1
+    keep = torch.ones(n, dtype=torch.bool, device=scene.device)
+    keep[order[:best]] = False
+    return _without(scene, keep)
