@@ -66,13 +66,16 @@ class Augment(nn.Module):
         crop = get_perspective_transform(c["src"].to(like), c["dst"].to(like))
         return crop if matrix is None else crop @ matrix
 
-    def forward(self, image: Tensor) -> Tensor:
-        """``[3, H, W]`` or ``[B, 3, H, W]`` in [0, 1] → ``[B * views, 3, out, out]``."""
+    def forward(self, image: Tensor, homographies: Tensor | None = None) -> Tensor:
+        """``[3, H, W]`` or ``[B, 3, H, W]`` in [0, 1] → ``[B * views, 3, out, out]``; ``homographies`` (as
+        :meth:`homographies` returns them) fixes the views instead of drawing them."""
         if image.dim() == 3:
             image = image.unsqueeze(0)
         b, c, h, w = image.shape
         n, out = self.views, self.out_size
-        to_view = normalize_homography(self.homographies(image.shape, image), (h, w), (out, out))
+        if homographies is None:
+            homographies = self.homographies(image.shape, image)
+        to_view = normalize_homography(homographies, (h, w), (out, out))
         m = torch.linalg.inv(to_view).view(b, n, 1, 1, 3, 3)  # view → render, normalised coordinates
         grid = create_meshgrid(out, out, device=image.device, dtype=image.dtype)  # [1, out, out, 2]
         gx, gy = grid[..., 0], grid[..., 1]

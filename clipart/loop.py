@@ -22,7 +22,7 @@ from clipart.drawing import Drawing, to_image
 from clipart.errors import ConfigError
 from clipart.models import load_model, resolve_device
 from clipart.objective import Views, build_objective
-from clipart.prune import prune
+from clipart.prune import prune, view_score
 from clipart.render import render, render_batch
 from clipart.scene import Scene
 from clipart.svg import read_svg_file
@@ -198,7 +198,9 @@ class _Run:
                 best = int(score.argmax())
             result = scenes[best]
             if last and cfg.prune > 0:
-                result = prune(result, objective.score, size, cfg.prune)
+                views = Augment(cfg.views, out_size, perspective=cfg.perspective, crop_scale=cfg.crop_scale,
+                                background=result.background).to(device)  # fmt: skip
+                result = prune(result, view_score(objective, views, size, cfg.seed), size, cfg.prune)
             image = None
             if step % cfg.preview_every == 0 or last:
                 with torch.no_grad():

@@ -1,10 +1,11 @@
 """Pruning: drop the strokes a finished drawing does not need, as judged by its own objective.
 
 Dropping by opacity alone thins out fills that many faint strokes build up (BENCHMARKS.md, "Dropping faint
-strokes"), so a stroke goes only where the guide's score of the clean render holds: each visible stroke's removal
-is scored alone (one batched render and one batched forward), the strokes whose removal costs least come first,
-and a binary search over that order finds the most of them that can go together with the score still within
-``tolerance`` (a fraction of its absolute value) of the full drawing's.
+strokes"), so a stroke goes only where the guide's score holds: each visible stroke's removal is scored alone (one
+batched render and one batched forward), the strokes whose removal costs least come first, and a binary search
+over that order finds the most of them that can go together with the score still within ``tolerance`` (a fraction
+of its absolute value) of the full drawing's. The drawing loop scores through the views its steps used
+(:func:`view_score`): on the benchmark that spares more strokes than one clean view for the same tolerance.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from clipart.augment import Augment
+from clipart.objective import Objective, Views
 from clipart.render import render_batch
 from clipart.scene import Scene
 
@@ -61,3 +64,20 @@ def prune(scene: Scene, score: Callable[[Tensor], Tensor], size: int, tolerance:
     keep = torch.ones(n, dtype=torch.bool, device=scene.device)
     keep[order[:best]] = False
     return _without(scene, keep)
+
+
+def view_score(objective: Objective, augment: Augment, size: int, seed: int) -> Callable[[Tensor], Tensor]:
+    """A score for :func:`prune` that sees every render through the same ``augment.views`` random views (drawn
+    once from ``seed``), as the drawing loop's steps see it, rather than one clean view."""
+    like = torch.zeros((), device=augment.background.device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        fixed = augment.homographies((1, 3, size, size), like)
+
+    @torch.no_grad()
+    def score(renders: Tensor) -> Tensor:
+        k = renders.shape[0]
+        views = augment(renders, fixed.repeat(k, 1, 1))
+        return -objective(Views(views, k, renders))
+
+    return score

@@ -78,3 +78,14 @@ def test_color_jitter_varies_views_keeps_hue_and_gradients() -> None:
     assert torch.allclose(views[:, 1], views[:, 2], atol=1e-4) and (views[:, 0] > views[:, 1] + 0.1).all()
     jittered.sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_given_homographies_fix_the_views() -> None:
+    aug = Augment(3, 64)
+    torch.manual_seed(5)
+    drawn = aug(_smooth(1))
+    torch.manual_seed(5)
+    fixed = aug.homographies((1, 3, 224, 224), torch.zeros(()))
+    assert torch.equal(aug(_smooth(1), fixed), drawn)
+    two = aug(_smooth(2), fixed.repeat(2, 1, 1))  # every render through the same three views
+    assert torch.equal(two[:3], drawn) and torch.equal(two[3:], drawn)

@@ -80,3 +80,21 @@ def test_a_bad_prune_value_is_one_line_and_exit_2(tiny_model: str, tmp_path: Pat
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == ["clipart: error: prune must be in [0, 1] (0: off), got 2.0"]
     assert not list(tmp_path.iterdir())
+
+
+def test_view_score_sees_every_render_through_the_same_views(tiny_model: str) -> None:
+    from clipart.augment import Augment
+    from clipart.models import load_model
+    from clipart.objective import build_objective
+    from clipart.prune import view_score
+
+    cfg = clipart.make_config("a cat", model=tiny_model, views=3, device="cpu")
+    guide = load_model(cfg.models[0])
+    score = view_score(build_objective(cfg, [guide]), Augment(3, guide.image_size), 64, seed=1)
+    scenes = [Scene.random(6, generator=torch.Generator().manual_seed(s)) for s in range(3)]
+    renders = torch.stack([render(s, 64) for s in scenes])
+    together = score(renders)
+    assert torch.allclose(score(renders[[2, 0]]), together[[2, 0]], atol=1e-5)  # any batch, any place
+    assert torch.allclose(score(renders), together) and len(set(together.tolist())) == 3
+    other_views = view_score(build_objective(cfg, [guide]), Augment(3, guide.image_size), 64, seed=2)
+    assert not torch.allclose(other_views(renders), together)
