@@ -198,9 +198,14 @@ class _Run:
                 best = int(score.argmax())
             result = scenes[best]
             if last and cfg.prune > 0:
+                t_prune = time.perf_counter()
+                # the steps' warps and crops without colour jitter, which would make the scores random
                 views = Augment(cfg.views, out_size, perspective=cfg.perspective, crop_scale=cfg.crop_scale,
                                 background=result.background).to(device)  # fmt: skip
-                result = prune(result, view_score(objective, views, size, cfg.seed), size, cfg.prune)
+                with _AUGMENT_LOCK:  # it seeds torch's global generator, as the steps do
+                    score = view_score(objective, views, size, cfg.seed)
+                result = prune(result, score, size, cfg.prune)
+                self.timings["prune_s"] = round(time.perf_counter() - t_prune, 3)
             image = None
             if step % cfg.preview_every == 0 or last:
                 with torch.no_grad():

@@ -25,6 +25,7 @@ _BATCH = 32
 
 
 def _without(scene: Scene, keep: Tensor) -> Scene:
+    """The strokes of ``scene`` where ``keep`` is true, in order."""
     return Scene(
         scene.points[keep], scene.segments[keep], scene.widths[keep], scene.colors[keep], scene.background
     )
@@ -34,10 +35,11 @@ def _without(scene: Scene, keep: Tensor) -> Scene:
 def prune(scene: Scene, score: Callable[[Tensor], Tensor], size: int, tolerance: float) -> Scene:
     """A detached copy of ``scene`` without its invisible strokes and without the most strokes whose removal keeps
     ``score`` (clean renders ``[K, 3, size, size]`` → higher-is-better ``[K]``) at or above
-    ``full - tolerance * |full|``, where ``full`` is the score of the visible strokes. Stroke order is kept."""
+    ``full - tolerance * |full|``, where ``full`` is the score of the visible strokes. Stroke order is kept; at least
+    one stroke stays, and ``tolerance`` 0 keeps every visible one."""
     scene = scene.visible()
     n = scene.num_strokes
-    if n == 0 or tolerance <= 0:
+    if n <= 1 or tolerance <= 0:  # nothing can go: at least one stroke stays, and the score may not fall
         return scene
 
     def scores(masks: Tensor) -> Tensor:

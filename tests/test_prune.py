@@ -13,13 +13,13 @@ import torch
 import clipart
 from clipart.prune import prune
 from clipart.render import render
-from clipart.scene import Scene
+from clipart.scene import POINTS_PER_STROKE, Scene
 
 
 def _line(x0: float, y0: float, x1: float, y1: float) -> list[list[float]]:
     """An open cubic from (x0, y0) to (x1, y1), padded to the scene's point count."""
     pts = [[x0 + (x1 - x0) * t / 3, y0 + (y1 - y0) * t / 3] for t in range(4)]
-    return pts + [pts[-1]] * 6
+    return pts + [pts[-1]] * (POINTS_PER_STROKE - 4)
 
 
 def _scene() -> Scene:
@@ -70,7 +70,8 @@ def test_draw_prunes_its_result_and_records_the_setting(tiny_model: str, tmp_pat
            "--out", str(out)]  # fmt: skip
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     assert out.read_text() == pruned.svg()
-    assert json.loads(out.with_suffix(".json").read_text())["config"]["prune"] == 0.05
+    sidecar = json.loads(out.with_suffix(".json").read_text())
+    assert sidecar["config"]["prune"] == 0.05 and sidecar["timings"]["prune_s"] > 0
 
 
 def test_a_bad_prune_value_is_one_line_and_exit_2(tiny_model: str, tmp_path: Path) -> None:
