@@ -24,13 +24,6 @@ from clipart.scene import Scene
 _BATCH = 32
 
 
-def _without(scene: Scene, keep: Tensor) -> Scene:
-    """The strokes of ``scene`` where ``keep`` is true, in order."""
-    return Scene(
-        scene.points[keep], scene.segments[keep], scene.widths[keep], scene.colors[keep], scene.background
-    )
-
-
 @torch.no_grad()
 def prune(scene: Scene, score: Callable[[Tensor], Tensor], size: int, tolerance: float) -> Scene:
     """A detached copy of ``scene`` without its invisible strokes and without the most strokes whose removal keeps
@@ -45,7 +38,7 @@ def prune(scene: Scene, score: Callable[[Tensor], Tensor], size: int, tolerance:
     def scores(masks: Tensor) -> Tensor:
         out = []
         for chunk in masks.split(_BATCH):
-            out.append(score(render_batch([_without(scene, m) for m in chunk], size)).float().cpu())
+            out.append(score(render_batch([scene.subset(m) for m in chunk], size)).float().cpu())
         return torch.cat(out)
 
     everything = torch.ones(1, n, dtype=torch.bool, device=scene.device)
@@ -65,7 +58,7 @@ def prune(scene: Scene, score: Callable[[Tensor], Tensor], size: int, tolerance:
             hi = mid - 1
     keep = torch.ones(n, dtype=torch.bool, device=scene.device)
     keep[order[:best]] = False
-    return _without(scene, keep)
+    return scene.subset(keep)
 
 
 def view_score(objective: Objective, augment: Augment, size: int, seed: int) -> Callable[[Tensor], Tensor]:

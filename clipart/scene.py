@@ -117,16 +117,19 @@ class Scene:
         self.widths.clamp_(min_width, max_width)
         self.colors.clamp_(0.0, 1.0)
 
-    def visible(self, min_alpha: float = INVISIBLE_ALPHA) -> Scene:
-        """A detached copy without the strokes whose opacity is under ``min_alpha`` (what the outputs hold)."""
-        keep = self.colors.detach()[:, 3] >= min_alpha
+    def subset(self, keep: Tensor) -> Scene:
+        """A detached copy of the strokes where the bool mask ``keep`` ``[N]`` is true, in order."""
         return Scene(
-            self.points.detach()[keep].clone(),
-            self.segments.detach()[keep].clone(),
-            self.widths.detach()[keep].clone(),
-            self.colors.detach()[keep].clone(),
+            self.points.detach()[keep],
+            self.segments.detach()[keep],
+            self.widths.detach()[keep],
+            self.colors.detach()[keep],
             self.background,
         )
+
+    def visible(self, min_alpha: float = INVISIBLE_ALPHA) -> Scene:
+        """A detached copy without the strokes whose opacity is under ``min_alpha`` (what the outputs hold)."""
+        return self.subset(self.colors.detach()[:, 3] >= min_alpha)
 
     @torch.no_grad()
     def respawn_(

@@ -11,7 +11,10 @@ from pathlib import Path
 import torch
 
 import clipart
-from clipart.prune import prune
+from clipart.augment import Augment
+from clipart.models import load_model
+from clipart.objective import build_objective
+from clipart.prune import prune, view_score
 from clipart.render import render
 from clipart.scene import POINTS_PER_STROKE, Scene
 
@@ -84,11 +87,6 @@ def test_a_bad_prune_value_is_one_line_and_exit_2(tiny_model: str, tmp_path: Pat
 
 
 def test_view_score_sees_every_render_through_the_same_views(tiny_model: str) -> None:
-    from clipart.augment import Augment
-    from clipart.models import load_model
-    from clipart.objective import build_objective
-    from clipart.prune import view_score
-
     cfg = clipart.make_config("a cat", model=tiny_model, views=3, device="cpu")
     guide = load_model(cfg.models[0])
     score = view_score(build_objective(cfg, [guide]), Augment(3, guide.image_size), 64, seed=1)
