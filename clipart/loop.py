@@ -144,14 +144,12 @@ class _Run:
         objective = build_objective(cfg, guides)
         out_size = max(g.image_size for g in guides)
         size = cfg.size
-        augment = Augment(
-            cfg.views,
-            out_size,
-            perspective=cfg.perspective,
-            crop_scale=cfg.crop_scale,
-            background=scenes[0].background,
-            color_jitter=cfg.color_jitter,
-        ).to(device)
+        view_args = {
+            "perspective": cfg.perspective,
+            "crop_scale": cfg.crop_scale,
+            "background": scenes[0].background,
+        }
+        augment = Augment(cfg.views, out_size, color_jitter=cfg.color_jitter, **view_args).to(device)
         rates = {"points": cfg.lr_points / size, "widths": cfg.lr_widths / size, "colors": cfg.lr_colors}
         groups = [
             {"params": [getattr(s, attr) for s in scenes], "lr": lr, "name": attr}
@@ -200,8 +198,7 @@ class _Run:
             if last and cfg.prune > 0:
                 t_prune = time.perf_counter()
                 # the steps' warps and crops without colour jitter, which would make the scores random
-                views = Augment(cfg.views, out_size, perspective=cfg.perspective, crop_scale=cfg.crop_scale,
-                                background=result.background).to(device)  # fmt: skip
+                views = Augment(cfg.views, out_size, **view_args).to(device)
                 with _AUGMENT_LOCK:  # it seeds torch's global generator, as the steps do
                     score = view_score(objective, views, size, cfg.seed)
                 result = prune(result, score, size, cfg.prune)

@@ -46,19 +46,21 @@ def prune(scene: Scene, score: Callable[[Tensor], Tensor], size: int, tolerance:
     floor = full - tolerance * abs(full)
     alone = ~torch.eye(n, dtype=torch.bool, device=scene.device)  # row i: every stroke but i
     order = torch.argsort(scores(alone), descending=True, stable=True)  # the cheapest to lose first
+
+    def without_cheapest(k: int) -> Tensor:
+        keep = torch.ones(n, dtype=torch.bool, device=scene.device)
+        keep[order[:k]] = False
+        return keep
+
     best = 0  # strokes known to go together; order[:best] is the set
     lo, hi = 1, n - 1  # keep at least one stroke
     while lo <= hi:
         mid = (lo + hi) // 2
-        keep = torch.ones(n, dtype=torch.bool, device=scene.device)
-        keep[order[:mid]] = False
-        if float(scores(keep[None])[0]) >= floor:
+        if float(scores(without_cheapest(mid)[None])[0]) >= floor:
             best, lo = mid, mid + 1
         else:
             hi = mid - 1
-    keep = torch.ones(n, dtype=torch.bool, device=scene.device)
-    keep[order[:best]] = False
-    return scene.subset(keep)
+    return scene.subset(without_cheapest(best))
 
 
 def view_score(objective: Objective, augment: Augment, size: int, seed: int) -> Callable[[Tensor], Tensor]:
