@@ -71,6 +71,9 @@ class DrawConfig:
     prune: float = 0.0  # at the end, drop strokes while the score holds within this fraction; 0: off
     background: str = "#ffffff"
     init_svg: str | None = None
+    # random strokes (CLIPDraw), or "icon": the strokes of the bank's icon of what the prompt names (clipart/start.py;
+    # `strokes` then does not apply). init_svg wins over it, and a drawing without a text prompt starts at random.
+    start: str = "random"
     candidates: int = 1
     seed: int = 0
     device: str = "auto"
@@ -166,6 +169,8 @@ class DrawConfig:
         if self.init_color not in ("random", "black", "gray"):
             raise ConfigError(f"init_color must be random, black or gray, got {self.init_color!r}")
         parse_color(self.background, "background")
+        if self.start not in ("random", "icon"):
+            raise ConfigError(f"start must be random or icon, got {self.start!r}")
         if self.init_svg is not None and not Path(self.init_svg).is_file():
             raise ConfigError(f"the initial SVG does not exist: {self.init_svg}")
         if (

@@ -57,10 +57,11 @@ class Drawing:
     frames: list[Image.Image] = field(default_factory=list)
     scores: list[float] = field(default_factory=list)
     threads: int = 0
+    credit: str = ""  # whose icon the drawing started from (start="icon"); the SVG carries it
 
     def svg(self) -> str:
         """The drawing as an SVG document (one ``<path>`` per visible stroke) on the config's canvas size."""
-        return scene_to_svg(self.scene.visible(), self.config.size, title=self.title)
+        return scene_to_svg(self.scene.visible(), self.config.size, title=self.title, desc=self.credit)
 
     @property
     def title(self) -> str:
@@ -92,6 +93,7 @@ class Drawing:
             "candidate_scores": [_finite(x) for x in self.scores],
             "timings": self.timings,
             "cpu_threads": self.threads,
+            "credit": self.credit,
             "torch_version": torch.__version__,
         }
 

@@ -25,6 +25,7 @@ from clipart.objective import Views, build_objective
 from clipart.prune import prune, view_score
 from clipart.render import render, render_batch
 from clipart.scene import Scene
+from clipart.start import icon_scene
 from clipart.svg import read_svg_file
 from clipart.threads import CpuShare
 
@@ -87,6 +88,8 @@ class _Run:
         self.timings: dict[str, float] = {}
         self.scores: list[float] = []
         self.threads = 0
+        self.credits: list[str] = []  # whose icon each candidate started from (start="icon")
+        self.best = 0  # the candidate shown
 
     def drawing(self, event: Progress) -> Drawing:
         timings = dict(self.timings, optimise_s=round(event.elapsed, 3))
@@ -100,6 +103,7 @@ class _Run:
             frames=list(self.frames),
             scores=list(self.scores),
             threads=self.threads,
+            credit=self.credits[self.best] if self.credits else "",
         )
 
     def _respawn(
@@ -138,8 +142,17 @@ class _Run:
             cpu.apply()
         k = cfg.candidates
         # before the models load, so that a bad --init fails at once
-        scenes = [_init_scene(cfg, cfg.seed + i, device) for i in range(k)]
+        from_icon = cfg.start == "icon" and not cfg.init_svg and any(w > 0 for w in cfg.prompt_weights)
+        scenes = [] if from_icon else [_init_scene(cfg, cfg.seed + i, device) for i in range(k)]
         guides = [load_model(m, device=cfg.device) for m in cfg.models]
+        if from_icon:
+            background = parse_color(cfg.background)
+            starts = [
+                icon_scene(cfg.prompts, cfg.prompt_weights, guides, cfg.seed + i, background)
+                for i in range(k)
+            ]
+            self.credits = [credit for _, credit in starts]
+            scenes = [scene.to(device) for scene, _ in starts]
         self.models = [g.name for g in guides]
         objective = build_objective(cfg, guides)
         out_size = max(g.image_size for g in guides)
@@ -195,6 +208,7 @@ class _Run:
                 self.scores = [round(float(x), 5) for x in score]
                 best = int(score.argmax())
             result = scenes[best]
+            self.best = best
             if last and cfg.prune > 0:
                 t_prune = time.perf_counter()
                 # the steps' warps and crops without colour jitter, which would make the scores random

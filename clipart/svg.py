@@ -39,8 +39,8 @@ def xml_text(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
-def scene_to_svg(scene: Scene, size: int = 224, *, title: str | None = None) -> str:
-    """Serialise ``scene`` as an SVG document on a ``size``-pixel square canvas."""
+def scene_to_svg(scene: Scene, size: int = 224, *, title: str | None = None, desc: str | None = None) -> str:
+    """Serialise ``scene`` as an SVG document on a ``size``-pixel square canvas (``desc``: a credit line)."""
     s = scene.snapshot()
     pts = (s.points * size).tolist()
     segs = s.segments.tolist()
@@ -50,9 +50,10 @@ def scene_to_svg(scene: Scene, size: int = 224, *, title: str | None = None) -> 
     lines = [
         f'<svg xmlns="{SVG_NS}" width="{size}" height="{size}" viewBox="0 0 {size} {size}">',
     ]
-    esc = xml_text(title or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    if esc:
-        lines.append(f"  <title>{esc}</title>")
+    for tag, text in (("title", title), ("desc", desc)):
+        esc = xml_text(text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        if esc:
+            lines.append(f"  <{tag}>{esc}</{tag}>")
     lines.append(f'  <rect width="{size}" height="{size}" fill="{bg}"/>')
     lines.append('  <g fill="none" stroke-linecap="round" stroke-linejoin="round">')
     for p, k, w, c in zip(pts, segs, widths, colors, strict=True):

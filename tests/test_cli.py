@@ -85,6 +85,7 @@ def test_out_file_name_force_and_jsonl(tiny_model: str, tmp_path: Path) -> None:
             "neither a weights file nor a pretrained tag",
         ),
         (["draw", "x", "--preset", "nope"], "unknown preset"),
+        (["draw", "x", "--start", "clouds"], "invalid choice: 'clouds'"),
         (["draw", "x", "--out", "/nonexistent/dir/x.svg"], "output folder does not exist"),
         (["draw", "x", "--out", "/proc/clipart.svg"], "not writable"),
     ],

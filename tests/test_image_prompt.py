@@ -18,7 +18,7 @@ from clipart.models import load_model
 from clipart.objective.image import ImageTerm
 from clipart.render import render
 
-SMALL = {"strokes": 16, "size": 64, "views": 2, "preset": "quick", "device": "cpu", "threads": 1}
+SMALL = {"strokes": 16, "size": 64, "views": 2, "preset": "freehand", "device": "cpu", "threads": 1}
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pytest
 
 import clipart
 
-SMALL = {"strokes": 12, "size": 64, "views": 2, "preset": "quick", "device": "cpu"}
+SMALL = {"strokes": 12, "size": 64, "views": 2, "preset": "freehand", "device": "cpu"}
 
 
 def test_loss_falls_for_a_fixed_seed(tiny_model: str) -> None:
@@ -82,7 +82,7 @@ def test_drawings_running_at_once_stay_reproducible(tiny_model: str) -> None:
 
 
 def test_respawn_restarts_only_faded_strokes_and_outputs_drop_invisible_ones(tiny_model: str) -> None:
-    still = {"model": tiny_model, "strokes": 40, "size": 32, "views": 1, "device": "cpu", "seed": 5,
+    still = {"model": tiny_model, "preset": "freehand", "strokes": 40, "size": 32, "views": 1, "device": "cpu", "seed": 5,
              "lr_points": 0.0, "lr_widths": 0.0, "lr_colors": 0.0}  # fmt: skip
     first = next(iter(clipart.steps("a cat", steps=2, **still))).scene
     plain = list(clipart.steps("a cat", steps=2, **still))[-1].scene

@@ -21,7 +21,7 @@ SMALL = {
     "strokes": 24,
     "size": 64,
     "views": 2,
-    "preset": "quick",
+    "preset": "freehand",
     "device": "cpu",
     "threads": 1,
     "init_width": 3.0,

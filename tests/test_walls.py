@@ -166,10 +166,11 @@ def test_presets_and_the_embedded_model_ship_in_the_wheel(tmp_path: Path) -> Non
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"clipart/presets/quick.toml", "clipart/presets/__init__.py"} <= names
     assert "clipart/models/embedded/clipart-mini/open_clip_model.safetensors" in names
+    assert {f"clipart/models/embedded/icon-bank/{f}" for f in ("bank.safetensors", "bank.json", "ATTRIBUTION.md")} <= names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = "import clipart; print(sorted(clipart.list_presets())); print(clipart.load_preset('sketch')['strokes'])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
                          env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"})  # fmt: skip
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split("\n")[:2] == ["['clipdraw', 'painting', 'quick', 'sketch']", "32"]
+    assert out.stdout.split("\n")[:2] == ["['clipdraw', 'freehand', 'painting', 'quick', 'sketch']", "32"]

@@ -217,7 +217,7 @@ class Handlers:
         files = {kind: str(drawing.save(folder / f"clipart-{seed}.{kind}")) for kind in kinds}
         history = [*history, (files["png"], f"{drawing.title} (seed {seed})")]
         image = event.image if event.done and event.image is not None else drawing.png()
-        status = _status(event, seed, stopped)
+        status = _status(event, seed, stopped) + (f" · {drawing.credit}" if drawing.credit else "")
         downloads = [files.get(kind) for kind in clipart.OUTPUT_KINDS]
         yield (
             image,

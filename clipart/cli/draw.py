@@ -80,6 +80,9 @@ def _add_draw(sub: Any) -> None:
                    help="at the end, drop the strokes the guide can spare while its score of the drawing stays "
                    f"within this fraction of the full drawing's; 0: off {dflt('prune')}")  # fmt: skip
     p.add_argument("--init", dest="init_svg", metavar="SVG", help="start from the strokes of an SVG file")
+    p.add_argument("--start", choices=("random", "icon"),
+                   help="start from random strokes, or from the open icon whose name the guide finds nearest to the "
+                   f"prompt {dflt('start')}")  # fmt: skip
     p.add_argument("--background", help="canvas colour, e.g. #ffffff")
     p.add_argument(
         "--lr-points", type=float, metavar="LR", help=f"Adam rate of the points, px {dflt('lr_points')}"
@@ -129,6 +132,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         seed=args.seed,
         prune=args.prune,
         init_svg=args.init_svg,
+        start=args.start,
         background=args.background,
         lr_points=args.lr_points,
         lr_widths=args.lr_widths,

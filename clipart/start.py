@@ -1,0 +1,158 @@
+"""Where a drawing starts: the strokes of the open icon whose name the guide finds nearest to the prompt.
+
+CLIPDraw starts from random strokes, and a small guide then draws tangles that score well but that people do not
+name. VectorFusion starts from a picture of the prompt made by a text-to-image model; offline and on a CPU we have
+no such model, so ``start="icon"`` starts from a picture that exists: the icon bank (built by
+``recipes/iconbank.py`` from MIT, ISC and CC-BY icon sets; ``models/embedded/icon-bank/ATTRIBUTION.md``) holds
+thousands of everyday concepts as clipart strokes. The drawing starts from an icon of the first concept the prompt
+names ("a horse eating a cupcake": a horse) or, when it names none ("a kitten"), of the concept whose caption the
+guide's text tower finds nearest; the seed picks among the concept's styles, and the optimisation then redraws
+it towards the prompt as usual.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from functools import cache
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from clipart.errors import ClipartError
+from clipart.scene import Scene
+
+BANK_DIR = Path(__file__).parent / "models" / "embedded" / "icon-bank"
+ICON_SCALE = 0.8  # the icon fills the middle 80 % of the canvas
+_LOCK = threading.Lock()
+_FEATURES: dict[int, Tensor] = {}  # id(guide) -> its features of the bank's captions
+
+
+class IconBank:
+    """The shipped icons as stroke tensors, with the concept each one draws."""
+
+    def __init__(self, folder: Path) -> None:
+        from safetensors.torch import load_file
+
+        try:
+            meta = json.loads((folder / "bank.json").read_text(encoding="utf-8"))
+            t = load_file(str(folder / "bank.safetensors"))
+        except (OSError, ValueError) as e:
+            raise ClipartError(f"the icon bank is missing or unreadable ({e}): reinstall clipart") from None
+        self.concepts: list[str] = meta["concepts"]
+        self.icons: list[str] = meta["icons"]
+        self.sets: dict[str, dict[str, str]] = meta["sets"]
+        self.points = t["points"].float()
+        self.segments = t["segments"].long()
+        self.widths = t["widths"].float()
+        self.colors = t["colors"].float() / 255.0
+        self.first = t["first"].long()
+        self.concept = t["concept"].long()
+        self._named: dict[tuple[str, ...], list[int]] = {}  # a concept's words, and its last one or two
+        for i, c in enumerate(self.concepts):
+            words = tuple(c.split())
+            self._named.setdefault(words, []).insert(0, i)  # the whole name first
+            for tail in {words[-2:], words[-1:]} - {words}:
+                self._named.setdefault(tail, []).append(i)
+
+    def named_in(self, prompt: str) -> list[int]:
+        """The concepts the prompt names: the concept called by the name at the earliest word that starts one
+        (the longest name there; a plural "s" or "es" may follow it), so "a horse eating a cupcake" names the
+        horse and "two cats" the cat; if it calls none by its whole name, the concepts whose names end with a
+        word or two of it at the earliest such word ("an apple": red apple, green apple). Empty if none."""
+        words = re.findall(r"[a-z0-9]+", prompt.lower())
+        for whole in (True, False):
+            for i in range(len(words)):
+                for n in range(min(3, len(words) - i), 0, -1):
+                    *head, last = words[i : i + n]
+                    for form in (
+                        last,
+                        last[:-1] if last.endswith("s") else "",
+                        last[:-2] if last.endswith("es") else "",
+                    ):
+                        found = self._named.get((*head, form), []) if form else []
+                        exact = bool(found) and self.concepts[found[0]].split() == [*head, form]
+                        if found and exact == whole:
+                            return found[:1] if whole else found
+        return []
+
+    def captions(self) -> list[str]:
+        """One caption a concept, as the guide's training captions read."""
+        return [f"a drawing of {'an' if c[:1] in 'aeiou' else 'a'} {c}" for c in self.concepts]
+
+    def credit(self, icon: str) -> str:
+        """Whose icon ``icon`` ("set:name") is, under which licence: the line a drawing from it carries."""
+        prefix, _, name = icon.partition(":")
+        info = self.sets[prefix]
+        return f"Started from the icon '{name}' of {info['name']} by {info['author']} ({info['licence']})"
+
+    def icons_of(self, concept: int) -> list[int]:
+        """The icons that draw ``concept``, the bank's preferred set first."""
+        return (self.concept == concept).nonzero().flatten().tolist()
+
+    def scene(self, icon: int, background: tuple[float, float, float]) -> Scene:
+        """Icon ``icon`` as a Scene in the middle of the canvas."""
+        lo, hi = int(self.first[icon]), int(self.first[icon + 1])
+        points = 0.5 + (self.points[lo:hi] - 0.5) * ICON_SCALE
+        return Scene(
+            points,
+            self.segments[lo:hi].clone(),
+            self.widths[lo:hi] * ICON_SCALE,
+            self.colors[lo:hi].clone(),
+            background,
+        )
+
+
+@cache
+def load_bank(folder: Path = BANK_DIR) -> IconBank:
+    """The icon bank, read once per process."""
+    return IconBank(folder)
+
+
+def _bank_features(bank: IconBank, guide: object) -> Tensor:
+    with _LOCK:
+        feats = _FEATURES.get(id(guide))
+        if feats is None:
+            caps = bank.captions()
+            feats = torch.cat([guide.encode_text(caps[k : k + 512]).cpu() for k in range(0, len(caps), 512)])
+            _FEATURES[id(guide)] = feats
+        return feats
+
+
+def _nearest(bank: IconBank, prompts: list[str], weights: list[float], guides: list, among: list[int]) -> int:
+    """The concept of ``among`` (all when empty) whose caption the guides find nearest to the weighted prompts."""
+    w = torch.tensor(weights, dtype=torch.float32).view(-1, 1)
+    sims = torch.zeros(len(bank.concepts))
+    for guide in guides:
+        query = (guide.encode_text(prompts).cpu() * w).sum(0)
+        sims += _bank_features(bank, guide) @ query
+    candidates = torch.tensor(among) if among else torch.arange(len(bank.concepts))
+    return int(candidates[sims[candidates].argmax()])
+
+
+def icon_scene(
+    prompts: list[str],
+    weights: list[float],
+    guides: list,
+    seed: int,
+    background: tuple[float, float, float],
+) -> tuple[Scene, str]:
+    """The starting scene and its credit line (:meth:`IconBank.credit`): an icon of the first concept the
+    weightiest prompt names in words (:meth:`IconBank.named_in`; of several, and when it names none, of all
+    concepts, the one whose caption the guides' text towers find nearest to the prompts; positive weights only).
+
+    The seed picks among the concept's icons (another set, another style), so seeds differ as they do with
+    random strokes.
+    """
+    pairs = sorted(((p, w) for p, w in zip(prompts, weights, strict=True) if w > 0), key=lambda pw: -pw[1])
+    bank = load_bank()
+    named = bank.named_in(pairs[0][0])
+    if len(named) == 1:
+        best = named[0]
+    else:
+        best = _nearest(bank, [p for p, _ in pairs], [w for _, w in pairs], guides, named)
+    icons = bank.icons_of(best)
+    icon = icons[seed % len(icons)]
+    return bank.scene(icon, background), bank.credit(bank.icons[icon])

@@ -1,0 +1,94 @@
+"""Starting a drawing from the icon bank (clipart/start.py) with the embedded guide: real retrieval, end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import torch
+
+import clipart
+from clipart.models import load_model
+from clipart.start import icon_scene, load_bank
+
+
+@pytest.fixture(scope="module")
+def guide():  # noqa: ANN201 - a Guide
+    return load_model("clipart-mini", device="cpu")
+
+
+@pytest.mark.parametrize(
+    ("prompt", "word"),
+    [("a teapot", "teapot"), ("a sailboat", "sailboat"), ("an owl", "owl"), ("a red tent", "tent"),
+     ("a lighthouse by the sea", "lighthouse"), ("two snails", "snail"), ("a horse eating a cupcake", "horse"),
+     ("a teddy", "teddy-bear")],
+)  # fmt: skip
+def test_the_guide_finds_the_icon_a_prompt_names(guide, prompt: str, word: str) -> None:  # noqa: ANN001
+    scene, credit = icon_scene([prompt], [1.0], [guide], 0, (1.0, 1.0, 1.0))
+    assert word in credit, credit
+    assert 1 <= scene.num_strokes <= 96
+    inside = scene.points[:, :, :].clamp(0.0, 1.0) == scene.points
+    assert bool(inside.all())  # the icon sits in the middle of the canvas
+
+
+def test_seeds_pick_other_styles_of_the_concept_and_negative_prompts_do_not_count(guide) -> None:  # noqa: ANN001
+    credits = {icon_scene(["an owl"], [1.0], [guide], s, (1.0, 1.0, 1.0))[1] for s in range(3)}
+    assert len(credits) == min(3, len(load_bank().icons_of(load_bank().concepts.index("owl"))))
+    _, credit = icon_scene(["a cat", "a teapot"], [1.0, -1.0], [guide], 0, (1.0, 1.0, 1.0))
+    assert "cat" in credit and "teapot" not in credit
+
+
+def test_every_credit_names_a_licence_the_bank_may_ship() -> None:
+    bank = load_bank()
+    assert {info["licence"] for info in bank.sets.values()} <= {
+        "MIT",
+        "ISC",
+        "Apache-2.0",
+        "CC-BY-3.0",
+        "CC-BY-4.0",
+    }
+    attribution = (Path(clipart.__file__).parent / "models/embedded/icon-bank/ATTRIBUTION.md").read_text()
+    for prefix, info in bank.sets.items():
+        assert prefix in attribution and info["author"] in attribution
+    assert bank.points.isfinite().all() and torch.all(bank.first[1:] > bank.first[:-1])
+
+
+def test_a_drawing_from_an_icon_moves_it_and_credits_it(guide, tmp_path: Path) -> None:  # noqa: ANN001
+    start, credit = icon_scene(["a teapot"], [1.0], [guide], 0, (1.0, 1.0, 1.0))
+    d = clipart.draw("a teapot", start="icon", steps=3, views=2, threads=1)
+    assert d.credit == credit
+    assert d.scene.num_strokes == start.num_strokes
+    assert not torch.equal(d.scene.points, start.points)  # the guide redrew it
+    assert (d.scene.points - start.points).abs().max() < 0.05  # from where the icon was
+    svg = ET.fromstring(d.svg())
+    assert svg.find("{http://www.w3.org/2000/svg}desc").text == credit
+
+
+def test_cli_start_icon_writes_the_credit_into_svg_and_sidecar(tmp_path: Path) -> None:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    argv = [sys.executable, "-m", "clipart", "draw", "a lighthouse", "--start", "icon", "--steps", "2",
+            "--views", "2", "--out", str(tmp_path / "l.svg"), "--quiet"]  # fmt: skip
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert (
+        "lighthouse" in ET.parse(tmp_path / "l.svg").getroot().find("{http://www.w3.org/2000/svg}desc").text
+    )
+    sidecar = json.loads((tmp_path / "l.json").read_text())
+    assert "lighthouse" in sidecar["credit"] and sidecar["config"]["start"] == "icon"
+
+
+def test_an_init_svg_or_a_drawing_without_text_does_not_start_from_an_icon(tmp_path: Path) -> None:
+    init = clipart.draw("a teapot", preset="freehand", strokes=5, steps=1, views=1, threads=1)
+    init.save(tmp_path / "init.svg")
+    again = clipart.draw(
+        "a teapot", start="icon", init_svg=str(tmp_path / "init.svg"), steps=1, views=1, threads=1
+    )
+    paths = init.svg().count("<path")  # strokes under 2 % opacity are left out of the SVG
+    assert again.credit == "" and again.scene.num_strokes == paths
+    negative_only = clipart.draw(["a teapot::-1"], start="icon", strokes=6, steps=1, views=1, threads=1)
+    assert negative_only.credit == "" and negative_only.scene.num_strokes == 6
