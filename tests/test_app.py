@@ -36,7 +36,8 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SMALL = {"strokes": 16, "size": 64, "views": 2}  # a drawing of 60 steps takes about a second here
+# a drawing of 60 steps takes about a second here; from random strokes, so that it has the strokes asked for
+SMALL = {"strokes": 16, "size": 64, "views": 2, "preset": "freehand"}
 
 
 def _free_port() -> int:
@@ -116,7 +117,7 @@ def _post(url: str, body: dict) -> urllib.request.Request:
 
 
 def _draw_args(server: dict, prompt: str, steps: int, seed: int = 0, **extra) -> dict:
-    return dict(prompt=prompt, model=server["model"], steps=steps, seed=seed, **SMALL, **extra)
+    return {"prompt": prompt, "model": server["model"], "steps": steps, "seed": seed, **SMALL, **extra}
 
 
 def _check_svg(path: str | Path, strokes: int) -> None:
@@ -244,6 +245,13 @@ def test_runs_get_their_own_folders_and_a_time_limit(tiny_model: str, tmp_path: 
 
 
 # --- the API through gradio_client ------------------------------------------------------------------------
+
+
+def test_the_default_preset_starts_from_an_icon_and_says_whose(server: dict, new_client) -> None:
+    args = _draw_args(server, "a teapot", steps=3, preset="quick")
+    _, status, svg, _, sidecar, _, _ = new_client().predict(**args, api_name="/draw")
+    credit = json.loads(Path(sidecar).read_text())["credit"]
+    assert "'teapot'" in credit and credit in status and credit in Path(svg).read_text()
 
 
 def test_api_streams_previews_and_returns_files(server: dict, new_client) -> None:

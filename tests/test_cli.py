@@ -40,6 +40,8 @@ def test_draw_writes_svg_png_and_a_complete_sidecar(tiny_model: str, tmp_path: P
         "--png-size",
         "96",
         "--gif",
+        "--start",
+        "random",  # so that the drawing has the 8 strokes asked for
         cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
@@ -51,7 +53,9 @@ def test_draw_writes_svg_png_and_a_complete_sidecar(tiny_model: str, tmp_path: P
     assert Image.open(out / "a-red-circle-s3.png").size == (96, 96)
     side = json.loads((out / "a-red-circle-s3.json").read_text())
     assert side["prompts"] == ["a red circle"] and side["seed"] == 3 and side["steps_done"] == 4
-    assert side["config"]["strokes"] == 8 and side["preset"] == "quick"
+    assert (
+        side["config"]["strokes"] == 8 and side["preset"] == "quick" and side["config"]["start"] == "random"
+    )
     assert side["clipart_version"] and isinstance(side["final_loss"], float)
     assert set(side["timings"]) >= {"startup_s", "optimise_s"}
 

@@ -166,7 +166,9 @@ def test_presets_and_the_embedded_model_ship_in_the_wheel(tmp_path: Path) -> Non
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"clipart/presets/quick.toml", "clipart/presets/__init__.py"} <= names
     assert "clipart/models/embedded/clipart-mini/open_clip_model.safetensors" in names
-    assert {f"clipart/models/embedded/icon-bank/{f}" for f in ("bank.safetensors", "bank.json", "ATTRIBUTION.md")} <= names
+    assert {
+        f"clipart/models/embedded/icon-bank/{f}" for f in ("bank.safetensors", "bank.json", "ATTRIBUTION.md")
+    } <= names
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = "import clipart; print(sorted(clipart.list_presets())); print(clipart.load_preset('sketch')['strokes'])"

@@ -133,7 +133,7 @@ def build_app(
                         0, 2, clipart.DEFAULT_NEGATIVE_WEIGHT, step=0.05, label="Negative weight"
                     )
                     with gr.Row():
-                        strokes = _slider(gr, "strokes", "Strokes", start)
+                        strokes = _slider(gr, "strokes", "Strokes (random start)", start)
                         n_steps = _slider(gr, "steps", "Steps", start)
                     with gr.Row():
                         size = _slider(gr, "size", "Canvas (px)", start, minimum=16)

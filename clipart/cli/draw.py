@@ -70,7 +70,9 @@ def _add_draw(sub: Any) -> None:
     def dflt(key: str) -> str:
         return f"(default: the preset's; {clipart.DEFAULT_PRESET}: {q[key]})"
 
-    p.add_argument("--strokes", type=int, metavar="N", help=f"Bézier strokes {dflt('strokes')}")
+    p.add_argument(
+        "--strokes", type=int, metavar="N", help=f"Bézier strokes of a random start {dflt('strokes')}"
+    )
     p.add_argument("--steps", type=int, metavar="N", help=f"optimisation steps {dflt('steps')}")
     p.add_argument("--size", type=int, help=f"canvas size in px during optimisation {dflt('size')}")
     p.add_argument("--views", type=int, help=f"augmented views per step {dflt('views')}")
