@@ -72,9 +72,10 @@ def test_a_drawing_from_an_icon_moves_it_and_credits_it(guide, tmp_path: Path) -
 def test_cli_start_icon_writes_the_credit_into_svg_and_sidecar(tmp_path: Path) -> None:
     env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
     argv = [sys.executable, "-m", "clipart", "draw", "a lighthouse", "--start", "icon", "--steps", "2",
-            "--views", "2", "--out", str(tmp_path / "l.svg"), "--quiet"]  # fmt: skip
+            "--views", "2", "--out", str(tmp_path / "l.svg")]  # fmt: skip
     proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("Started from the icon 'lighthouse'"), proc.stderr
     assert (
         "lighthouse" in ET.parse(tmp_path / "l.svg").getroot().find("{http://www.w3.org/2000/svg}desc").text
     )

@@ -206,6 +206,8 @@ def _cmd_draw(args: argparse.Namespace) -> int:
         print(json.dumps({"done": True, "files": {k: str(v) for k, v in paths.items()}}), flush=True)
     elif not args.quiet:
         print(f"wrote {', '.join(str(v) for v in paths.values())}", file=sys.stderr)
+        if drawing.credit:
+            print(drawing.credit, file=sys.stderr)
     return 0
 
 
