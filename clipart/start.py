@@ -25,7 +25,9 @@ from clipart.errors import ClipartError
 from clipart.scene import Scene
 
 BANK_DIR = Path(__file__).parent / "models" / "embedded" / "icon-bank"
-ICON_SCALE = 0.8  # the icon fills the middle 80 % of the canvas
+ICON_SCALE = 0.8  # one icon fills the middle 80 % of the canvas
+# Where two things a prompt names go ("a horse eating a cupcake"): (centre x, centre y, scale), the first larger
+PAIR = ((0.37, 0.45, 0.62), (0.75, 0.7, 0.42))
 _LOCK = threading.Lock()
 _FEATURES: dict[int, Tensor] = {}  # id(guide) -> its features of the bank's captions
 
@@ -78,29 +80,62 @@ class IconBank:
                             return found[:1] if whole else found
         return []
 
+    def whole_names(self, prompt: str) -> list[int]:
+        """Every concept the prompt calls by its whole name, in the prompt's order (the longest name at a word;
+        a plural may follow): "a horse eating a cupcake" gives horse, cupcake."""
+        words = re.findall(r"[a-z0-9]+", prompt.lower())
+        found: list[int] = []
+        i = 0
+        while i < len(words):
+            for n in range(min(3, len(words) - i), 0, -1):
+                *head, last = words[i : i + n]
+                forms = (
+                    last,
+                    last[:-1] if last.endswith("s") else "",
+                    last[:-2] if last.endswith("es") else "",
+                )
+                hit = next((c[0] for f in forms if f and (c := self._named.get((*head, f)))
+                            and self.concepts[c[0]].split() == [*head, f]), None)  # fmt: skip
+                if hit is not None:
+                    found.append(hit)
+                    i += n - 1
+                    break
+            i += 1
+        return found
+
     def captions(self) -> list[str]:
         """One caption a concept, as the guide's training captions read."""
         return [f"a drawing of {'an' if c[:1] in 'aeiou' else 'a'} {c}" for c in self.concepts]
 
-    def credit(self, icon: str) -> str:
-        """Whose icon ``icon`` ("set:name") is, under which licence: the line a drawing from it carries."""
-        prefix, _, name = icon.partition(":")
-        info = self.sets[prefix]
-        return f"Started from the icon '{name}' of {info['name']} by {info['author']} ({info['licence']})"
+    def credit(self, icons: list[str]) -> str:
+        """Whose icons ("set:name") these are, under which licence: the line a drawing from them carries."""
+        parts = []
+        for icon in icons:
+            prefix, _, name = icon.partition(":")
+            info = self.sets[prefix]
+            parts.append(f"the icon '{name}' of {info['name']} by {info['author']} ({info['licence']})")
+        return "Started from " + " and ".join(parts)
 
     def icons_of(self, concept: int) -> list[int]:
         """The icons that draw ``concept``, the bank's preferred set first."""
         return (self.concept == concept).nonzero().flatten().tolist()
 
-    def scene(self, icon: int, background: tuple[float, float, float]) -> Scene:
-        """Icon ``icon`` as a Scene in the middle of the canvas."""
-        lo, hi = int(self.first[icon]), int(self.first[icon + 1])
-        points = 0.5 + (self.points[lo:hi] - 0.5) * ICON_SCALE
+    def scene(
+        self, placed: list[tuple[int, float, float, float]], background: tuple[float, float, float]
+    ) -> Scene:
+        """The icons of ``placed`` (icon, centre x, centre y, scale; canvas units) as one Scene, in that order."""
+        spans = [(int(self.first[i]), int(self.first[i + 1]), x, y, k) for i, x, y, k in placed]
+        centre = [torch.tensor([x, y]) for _, _, x, y, _ in spans]
         return Scene(
-            points,
-            self.segments[lo:hi].clone(),
-            self.widths[lo:hi] * ICON_SCALE,
-            self.colors[lo:hi].clone(),
+            torch.cat(
+                [
+                    c + (self.points[lo:hi] - 0.5) * k
+                    for (lo, hi, _, _, k), c in zip(spans, centre, strict=True)
+                ]
+            ),
+            torch.cat([self.segments[lo:hi] for lo, hi, *_ in spans]),
+            torch.cat([self.widths[lo:hi] * k for lo, hi, _, _, k in spans]),
+            torch.cat([self.colors[lo:hi] for lo, hi, *_ in spans]),
             background,
         )
 
@@ -142,8 +177,10 @@ def icon_scene(
     """The starting scene and its credit line (:meth:`IconBank.credit`): an icon of the first concept the
     weightiest prompt names in words (:meth:`IconBank.named_in`; of several, and when it names none, of all
     concepts, the one whose caption the guides' text towers find nearest to the prompts; positive weights only).
+    When that prompt also calls other concepts by their whole names, the last of them (the object: "a horse
+    eating a cupcake") goes beside it, smaller.
 
-    The seed picks among the concept's icons (another set, another style), so seeds differ as they do with
+    The seed picks among each concept's icons (another set, another style), so seeds differ as they do with
     random strokes.
     """
     pairs = sorted(((p, w) for p, w in zip(prompts, weights, strict=True) if w > 0), key=lambda pw: -pw[1])
@@ -153,6 +190,8 @@ def icon_scene(
         best = named[0]
     else:
         best = _nearest(bank, [p for p, _ in pairs], [w for _, w in pairs], guides, named)
-    icons = bank.icons_of(best)
-    icon = icons[seed % len(icons)]
-    return bank.scene(icon, background), bank.credit(bank.icons[icon])
+    chosen = [best] + [c for c in bank.whole_names(pairs[0][0]) if c != best][-1:]  # the object comes last
+    picks = [(icons := bank.icons_of(c))[seed % len(icons)] for c in chosen]
+    layout = PAIR if len(picks) == 2 else ((0.5, 0.5, ICON_SCALE),)
+    scene = bank.scene([(i, *where) for i, where in zip(picks, layout, strict=True)], background)
+    return scene, bank.credit([bank.icons[i] for i in picks])

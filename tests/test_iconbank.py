@@ -60,9 +60,9 @@ def test_build_writes_a_bank_the_package_reads(tmp_path: Path) -> None:
     cat = bank.concepts.index("cat")
     icons = bank.icons_of(cat)
     assert [bank.icons[i] for i in icons] == ["tcolour:cat", "tline:cat", "tmono:cat"]
-    scene = bank.scene(icons[1], (1.0, 1.0, 1.0))
+    scene = bank.scene([(icons[1], 0.5, 0.5, 0.8)], (1.0, 1.0, 1.0))
     assert scene.num_strokes >= 1 and bool((scene.colors[:, :3] == 0).all())
-    assert "(ISC)" in bank.credit("tline:cat")
+    assert "(ISC)" in bank.credit(["tline:cat"])
 
 
 def test_a_rebuild_replaces_the_bank_whole(tmp_path: Path) -> None:

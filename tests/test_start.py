@@ -31,7 +31,7 @@ def guide():  # noqa: ANN201 - a Guide
 def test_the_guide_finds_the_icon_a_prompt_names(guide, prompt: str, word: str) -> None:  # noqa: ANN001
     scene, credit = icon_scene([prompt], [1.0], [guide], 0, (1.0, 1.0, 1.0))
     assert word in credit, credit
-    assert 1 <= scene.num_strokes <= 96
+    assert 1 <= scene.num_strokes <= 2 * 96  # one icon, or two for two things named
     inside = scene.points[:, :, :].clamp(0.0, 1.0) == scene.points
     assert bool(inside.all())  # the icon sits in the middle of the canvas
 
@@ -41,6 +41,20 @@ def test_seeds_pick_other_styles_of_the_concept_and_negative_prompts_do_not_coun
     assert len(credits) == min(3, len(load_bank().icons_of(load_bank().concepts.index("owl"))))
     _, credit = icon_scene(["a cat", "a teapot"], [1.0, -1.0], [guide], 0, (1.0, 1.0, 1.0))
     assert "cat" in credit and "teapot" not in credit
+
+
+def test_a_prompt_naming_two_things_starts_from_both_the_object_smaller_beside(guide) -> None:  # noqa: ANN001
+    bank = load_bank()
+    assert [bank.concepts[c] for c in bank.whole_names("a horse eating two cupcakes")][::2] == [
+        "horse",
+        "cupcake",
+    ]
+    scene, credit = icon_scene(["a horse eating a cupcake"], [1.0], [guide], 0, (1.0, 1.0, 1.0))
+    assert credit.index("'horse'") < credit.index("'cupcake'")
+    alone, _ = icon_scene(["a horse"], [1.0], [guide], 0, (1.0, 1.0, 1.0))
+    horse, cupcake = scene.points[: alone.num_strokes], scene.points[alone.num_strokes :]
+    assert cupcake.shape[0] > 0 and horse[..., 0].mean() < 0.45 < 0.6 < cupcake[..., 0].mean()
+    assert cupcake[..., 0].amax() - cupcake[..., 0].amin() < horse[..., 0].amax() - horse[..., 0].amin()
 
 
 def test_every_credit_names_a_licence_the_bank_may_ship() -> None:
