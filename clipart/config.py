@@ -31,7 +31,7 @@ LIMITS = {"strokes": 4096, "steps": 100_000, "size": 4096, "views": 64, "candida
 WHOLE_NUMBERS = ("strokes", "steps", "size", "views", "candidates")
 MAX_WEIGHT = 100.0  # |prompt weight|: more only saturates the loss
 FLOAT_SETTINGS = ("prompt_weights", "negative_weights", "image_weights", "style_weight", "perspective", "crop_scale", "color_jitter", "lr_points", "lr_widths",
-                  "lr_colors", "init_radius", "init_width", "min_width", "max_width", "respawn_alpha", "prune")  # fmt: skip
+                  "lr_colors", "icon_lr_points", "icon_lr_widths", "icon_lr_colors", "init_radius", "init_width", "min_width", "max_width", "respawn_alpha", "prune")  # fmt: skip
 
 
 @dataclass
@@ -61,6 +61,10 @@ class DrawConfig:
     lr_points: float = 1.0
     lr_widths: float = 0.1
     lr_colors: float = 0.01
+    # the rates of a drawing that starts from an icon (start="icon"): small, or the icon turns back into a tangle
+    icon_lr_points: float = 0.2
+    icon_lr_widths: float = 0.0
+    icon_lr_colors: float = 0.0
     init_radius: float = 0.1
     init_width: float = 1.0
     min_width: float = 1.0
@@ -159,7 +163,8 @@ class DrawConfig:
         lo, hi = self.crop_scale
         if not 0.0 < lo <= hi <= 1.0:
             raise ConfigError(f"crop_scale must satisfy 0 < min <= max <= 1, got {self.crop_scale}")
-        for name in ("lr_points", "lr_widths", "lr_colors", "init_radius"):
+        for name in ("lr_points", "lr_widths", "lr_colors", "icon_lr_points", "icon_lr_widths", "icon_lr_colors",
+                     "init_radius"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must not be negative")
         if not 0 < self.min_width <= self.max_width:

@@ -163,7 +163,9 @@ class _Run:
             "background": scenes[0].background,
         }
         augment = Augment(cfg.views, out_size, color_jitter=cfg.color_jitter, **view_args).to(device)
-        rates = {"points": cfg.lr_points / size, "widths": cfg.lr_widths / size, "colors": cfg.lr_colors}
+        lr = (cfg.icon_lr_points, cfg.icon_lr_widths, cfg.icon_lr_colors) if from_icon else (cfg.lr_points,
+              cfg.lr_widths, cfg.lr_colors)  # fmt: skip
+        rates = {"points": lr[0] / size, "widths": lr[1] / size, "colors": lr[2]}
         groups = [
             {"params": [getattr(s, attr) for s in scenes], "lr": lr, "name": attr}
             for attr, lr in rates.items()

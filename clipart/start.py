@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import unicodedata
 from functools import cache
 from pathlib import Path
 
@@ -29,34 +30,73 @@ ICON_SCALE = 0.8  # one icon fills the middle 80 % of the canvas
 # Where two things a prompt names go ("a horse eating a cupcake"): (centre x, centre y, scale), the first larger
 PAIR = ((0.37, 0.45, 0.62), (0.75, 0.7, 0.42))
 _LOCK = threading.Lock()
-_FEATURES: dict[int, Tensor] = {}  # id(guide) -> its features of the bank's captions
+_FEATURES: dict[int, Tensor] = {}  # id(guide) -> its features of the bank's captions (guides live as long)
+# Words too common to name a thing by the end of a longer name ("logic gate and", "dice two", "look at")
+SMALL_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "at",
+        "by",
+        "for",
+        "from",
+        "in",
+        "is",
+        "it",
+        "me",
+        "of",
+        "off",
+        "on",
+        "one",
+        "or",
+        "out",
+        "the",
+        "to",
+        "two",
+        "three",
+        "up",
+        "with",
+    ]
+)
+
+
+def words_of(text: str) -> list[str]:
+    """Lower-case words with accents dropped: "Crème brûlée!" -> ["creme", "brulee"]."""
+    plain = unicodedata.normalize("NFKD", text.lower())
+    return re.findall(r"[^\W_]+", "".join(ch for ch in plain if not unicodedata.combining(ch)))
 
 
 class IconBank:
     """The shipped icons as stroke tensors, with the concept each one draws."""
 
     def __init__(self, folder: Path) -> None:
+        from safetensors import SafetensorError
         from safetensors.torch import load_file
 
         try:
             meta = json.loads((folder / "bank.json").read_text(encoding="utf-8"))
             t = load_file(str(folder / "bank.safetensors"))
-        except (OSError, ValueError) as e:
-            raise ClipartError(f"the icon bank is missing or unreadable ({e}): reinstall clipart") from None
-        self.concepts: list[str] = meta["concepts"]
-        self.icons: list[str] = meta["icons"]
-        self.sets: dict[str, dict[str, str]] = meta["sets"]
-        self.points = t["points"].float()
-        self.segments = t["segments"].long()
-        self.widths = t["widths"].float()
-        self.colors = t["colors"].float() / 255.0
-        self.first = t["first"].long()
-        self.concept = t["concept"].long()
+            self.concepts: list[str] = meta["concepts"]
+            self.icons: list[str] = meta["icons"]
+            self.sets: dict[str, dict[str, str]] = meta["sets"]
+            self.points = t["points"].float()
+            self.segments = t["segments"].long()
+            self.widths = t["widths"].float()
+            self.colors = t["colors"].float() / 255.0
+            self.first = t["first"].long()
+            self.concept = t["concept"].long()
+        except (OSError, ValueError, KeyError, TypeError, SafetensorError) as e:
+            raise ClipartError(f"the icon bank is missing or unreadable ({e!r}): reinstall clipart") from None
         self._named: dict[tuple[str, ...], list[int]] = {}  # a concept's words, and its last one or two
         for i, c in enumerate(self.concepts):
             words = tuple(c.split())
             self._named.setdefault(words, []).insert(0, i)  # the whole name first
-            for tail in {words[-2:], words[-1:]} - {words}:
+            for tail in dict.fromkeys(
+                (words[-2:], words[-1:])
+            ):  # in order, so that lists are the same each run
+                if tail == words or all(w in SMALL_WORDS or w.isdigit() for w in tail):
+                    continue
                 self._named.setdefault(tail, []).append(i)
 
     def named_in(self, prompt: str) -> list[int]:
@@ -64,7 +104,7 @@ class IconBank:
         (the longest name there; a plural "s" or "es" may follow it), so "a horse eating a cupcake" names the
         horse and "two cats" the cat; if it calls none by its whole name, the concepts whose names end with a
         word or two of it at the earliest such word ("an apple": red apple, green apple). Empty if none."""
-        words = re.findall(r"[a-z0-9]+", prompt.lower())
+        words = words_of(prompt)
         for whole in (True, False):
             for i in range(len(words)):
                 for n in range(min(3, len(words) - i), 0, -1):
@@ -83,7 +123,7 @@ class IconBank:
     def whole_names(self, prompt: str) -> list[int]:
         """Every concept the prompt calls by its whole name, in the prompt's order (the longest name at a word;
         a plural may follow): "a horse eating a cupcake" gives horse, cupcake."""
-        words = re.findall(r"[a-z0-9]+", prompt.lower())
+        words = words_of(prompt)
         found: list[int] = []
         i = 0
         while i < len(words):

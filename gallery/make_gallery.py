@@ -31,7 +31,7 @@ PROMPTS: list[tuple[str, dict[str, object]]] = [
     ("a red apple", {"preset": "sketch"}),
     ("a rocket", {"preset": "sketch"}),
     ("a castle", {"preset": "painting"}),
-    ("a blue star", {"lr_colors": 0.02}),  # colour words recolour an icon only if its colours may move
+    ("a blue star", {"icon_lr_colors": 0.02}),  # colour words recolour an icon only if its colours may move
 ]
 
 

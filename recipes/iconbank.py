@@ -114,7 +114,7 @@ def build(folder: Path, out: Path, quiet: bool = False, sets: dict[str, str] | N
     rank = {s: k for k, s in enumerate(sets)}
     icons.sort(key=lambda i: (i.concept, rank[i.set], i.name))
     concepts: list[str] = []
-    names, sets, concept_of, first = [], [], [], [0]
+    names, concept_of, first = [], [], [0]
     points, segments, widths, colours = [], [], [], []
     seen: set[tuple[str, str]] = set()
     failed = busy = empty = 0
@@ -140,7 +140,6 @@ def build(folder: Path, out: Path, quiet: bool = False, sets: dict[str, str] | N
             widths.append(w)
             colours.append([round(255 * c) for c in rgba])
         names.append(f"{icon.set}:{icon.name}")
-        sets.append(icon.set)
         concept_of.append(len(concepts) - 1)
         first.append(len(points))
     tensors = {

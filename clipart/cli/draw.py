@@ -87,14 +87,26 @@ def _add_draw(sub: Any) -> None:
                    f"prompt {dflt('start')}")  # fmt: skip
     p.add_argument("--background", help="canvas colour, e.g. #ffffff")
     p.add_argument(
-        "--lr-points", type=float, metavar="LR", help=f"Adam rate of the points, px {dflt('lr_points')}"
+        "--lr-points",
+        type=float,
+        metavar="LR",
+        help=f"Adam rate of the points from random strokes, px {dflt('lr_points')}",
     )
     p.add_argument(
-        "--lr-widths", type=float, metavar="LR", help=f"Adam rate of the widths, px {dflt('lr_widths')}"
+        "--lr-widths",
+        type=float,
+        metavar="LR",
+        help=f"Adam rate of the widths from random strokes, px {dflt('lr_widths')}",
     )
     p.add_argument(
-        "--lr-colors", type=float, metavar="LR", help=f"Adam rate of the colours {dflt('lr_colors')}"
+        "--lr-colors",
+        type=float,
+        metavar="LR",
+        help=f"Adam rate of the colours from random strokes {dflt('lr_colors')}",
     )
+    for part, what in (("points", "points, px"), ("widths", "widths, px"), ("colors", "colours")):
+        p.add_argument(f"--icon-lr-{part}", type=float, metavar="LR",
+                       help=f"Adam rate of the {what}, from an icon {dflt(f'icon_lr_{part}')}")  # fmt: skip
     p.add_argument("--device", help="auto (CUDA, then MPS, then CPU; the default), cpu, cuda[:N], mps")
     p.add_argument("--threads", type=int, metavar="N",
                    help="CPU threads (default: the cores other work leaves free; the sidecar records the count)")  # fmt: skip
@@ -139,6 +151,9 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         lr_points=args.lr_points,
         lr_widths=args.lr_widths,
         lr_colors=args.lr_colors,
+        icon_lr_points=args.icon_lr_points,
+        icon_lr_widths=args.icon_lr_widths,
+        icon_lr_colors=args.icon_lr_colors,
         device=args.device,
         threads=args.threads,
     )
@@ -203,7 +218,8 @@ def _cmd_draw(args: argparse.Namespace) -> int:
     drawing = event.drawing()
     drawing.save_all(paths, png_size=args.png_size)
     if args.jsonl:
-        print(json.dumps({"done": True, "files": {k: str(v) for k, v in paths.items()}}), flush=True)
+        done = {"done": True, "files": {k: str(v) for k, v in paths.items()}, "credit": drawing.credit}
+        print(json.dumps(done), flush=True)
     elif not args.quiet:
         print(f"wrote {', '.join(str(v) for v in paths.values())}", file=sys.stderr)
         if drawing.credit:
