@@ -25,7 +25,7 @@ from clipart.objective import Views, build_objective
 from clipart.prune import prune, view_score
 from clipart.render import render, render_batch
 from clipart.scene import Scene
-from clipart.start import icon_scene
+from clipart.start import icon_scenes
 from clipart.svg import read_svg_file
 from clipart.threads import CpuShare
 
@@ -147,10 +147,8 @@ class _Run:
         guides = [load_model(m, device=cfg.device) for m in cfg.models]
         if from_icon:
             background = parse_color(cfg.background)
-            starts = [
-                icon_scene(cfg.prompts, cfg.prompt_weights, guides, cfg.seed + i, background)
-                for i in range(k)
-            ]
+            seeds = [cfg.seed + i for i in range(k)]
+            starts = icon_scenes(cfg.prompts, cfg.prompt_weights, guides, seeds, background)
             self.credits = [credit for _, credit in starts]
             scenes = [scene.to(device) for scene, _ in starts]
         self.models = [g.name for g in guides]
@@ -163,9 +161,9 @@ class _Run:
             "background": scenes[0].background,
         }
         augment = Augment(cfg.views, out_size, color_jitter=cfg.color_jitter, **view_args).to(device)
-        lr = (cfg.icon_lr_points, cfg.icon_lr_widths, cfg.icon_lr_colors) if from_icon else (cfg.lr_points,
-              cfg.lr_widths, cfg.lr_colors)  # fmt: skip
-        rates = {"points": lr[0] / size, "widths": lr[1] / size, "colors": lr[2]}
+        pre = "icon_" if from_icon else ""  # an icon start has rates of its own
+        lr = {part: getattr(cfg, f"{pre}lr_{part}") for part in ("points", "widths", "colors")}
+        rates = {"points": lr["points"] / size, "widths": lr["widths"] / size, "colors": lr["colors"]}
         groups = [
             {"params": [getattr(s, attr) for s in scenes], "lr": lr, "name": attr}
             for attr, lr in rates.items()

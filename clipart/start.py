@@ -32,33 +32,8 @@ PAIR = ((0.37, 0.45, 0.62), (0.75, 0.7, 0.42))
 _LOCK = threading.Lock()
 _FEATURES: dict[int, Tensor] = {}  # id(guide) -> its features of the bank's captions (guides live as long)
 # Words too common to name a thing by the end of a longer name ("logic gate and", "dice two", "look at")
-SMALL_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "at",
-        "by",
-        "for",
-        "from",
-        "in",
-        "is",
-        "it",
-        "me",
-        "of",
-        "off",
-        "on",
-        "one",
-        "or",
-        "out",
-        "the",
-        "to",
-        "two",
-        "three",
-        "up",
-        "with",
-    ]
-)
+SMALL_WORDS = frozenset({"a", "an", "and", "at", "by", "for", "from", "in", "is", "it", "me", "of", "off", "on", "one",
+                         "or", "out", "the", "to", "two", "three", "up", "with"})  # fmt: skip
 
 
 def words_of(text: str) -> list[str]:
@@ -92,32 +67,37 @@ class IconBank:
         for i, c in enumerate(self.concepts):
             words = tuple(c.split())
             self._named.setdefault(words, []).insert(0, i)  # the whole name first
-            for tail in dict.fromkeys(
-                (words[-2:], words[-1:])
-            ):  # in order, so that lists are the same each run
+            for tail in (words[-2:], words[-1:]):  # in this order, so that the lists are the same each run
                 if tail == words or all(w in SMALL_WORDS or w.isdigit() for w in tail):
                     continue
                 self._named.setdefault(tail, []).append(i)
 
+    def _name_at(self, words: list[str], i: int, whole: bool) -> tuple[list[int], int]:
+        """The concepts named by the longest name starting at word ``i`` (a plural "s" or "es" may follow it),
+        whole names only or name endings only, and how many words it took; ([], 0) if none."""
+        for n in range(min(3, len(words) - i), 0, -1):
+            *head, last = words[i : i + n]
+            for form in (
+                last,
+                last[:-1] if last.endswith("s") else "",
+                last[:-2] if last.endswith("es") else "",
+            ):
+                found = self._named.get((*head, form), []) if form else []
+                if found and (self.concepts[found[0]].split() == [*head, form]) == whole:
+                    return (found[:1] if whole else found), n
+        return [], 0
+
     def named_in(self, prompt: str) -> list[int]:
         """The concepts the prompt names: the concept called by the name at the earliest word that starts one
-        (the longest name there; a plural "s" or "es" may follow it), so "a horse eating a cupcake" names the
-        horse and "two cats" the cat; if it calls none by its whole name, the concepts whose names end with a
-        word or two of it at the earliest such word ("an apple": red apple, green apple). Empty if none."""
+        (the longest name there; a plural may follow it), so "a horse eating a cupcake" names the horse and "two
+        cats" the cat; if it calls none by its whole name, the concepts whose names end with a word or two of it
+        at the earliest such word ("an apple": red apple, green apple). Empty if none."""
         words = words_of(prompt)
         for whole in (True, False):
             for i in range(len(words)):
-                for n in range(min(3, len(words) - i), 0, -1):
-                    *head, last = words[i : i + n]
-                    for form in (
-                        last,
-                        last[:-1] if last.endswith("s") else "",
-                        last[:-2] if last.endswith("es") else "",
-                    ):
-                        found = self._named.get((*head, form), []) if form else []
-                        exact = bool(found) and self.concepts[found[0]].split() == [*head, form]
-                        if found and exact == whole:
-                            return found[:1] if whole else found
+                found, _ = self._name_at(words, i, whole)
+                if found:
+                    return found
         return []
 
     def whole_names(self, prompt: str) -> list[int]:
@@ -127,20 +107,9 @@ class IconBank:
         found: list[int] = []
         i = 0
         while i < len(words):
-            for n in range(min(3, len(words) - i), 0, -1):
-                *head, last = words[i : i + n]
-                forms = (
-                    last,
-                    last[:-1] if last.endswith("s") else "",
-                    last[:-2] if last.endswith("es") else "",
-                )
-                hit = next((c[0] for f in forms if f and (c := self._named.get((*head, f)))
-                            and self.concepts[c[0]].split() == [*head, f]), None)  # fmt: skip
-                if hit is not None:
-                    found.append(hit)
-                    i += n - 1
-                    break
-            i += 1
+            hit, n = self._name_at(words, i, whole=True)
+            found += hit
+            i += max(n, 1)
         return found
 
     def captions(self) -> list[str]:
@@ -164,18 +133,15 @@ class IconBank:
         self, placed: list[tuple[int, float, float, float]], background: tuple[float, float, float]
     ) -> Scene:
         """The icons of ``placed`` (icon, centre x, centre y, scale; canvas units) as one Scene, in that order."""
-        spans = [(int(self.first[i]), int(self.first[i + 1]), x, y, k) for i, x, y, k in placed]
-        centre = [torch.tensor([x, y]) for _, _, x, y, _ in spans]
+        parts = [
+            (slice(int(self.first[i]), int(self.first[i + 1])), torch.tensor([x, y]), k)
+            for i, x, y, k in placed
+        ]
         return Scene(
-            torch.cat(
-                [
-                    c + (self.points[lo:hi] - 0.5) * k
-                    for (lo, hi, _, _, k), c in zip(spans, centre, strict=True)
-                ]
-            ),
-            torch.cat([self.segments[lo:hi] for lo, hi, *_ in spans]),
-            torch.cat([self.widths[lo:hi] * k for lo, hi, _, _, k in spans]),
-            torch.cat([self.colors[lo:hi] for lo, hi, *_ in spans]),
+            torch.cat([centre + (self.points[s] - 0.5) * k for s, centre, k in parts]),
+            torch.cat([self.segments[s] for s, _, _ in parts]),
+            torch.cat([self.widths[s] * k for s, _, k in parts]),
+            torch.cat([self.colors[s] for s, _, _ in parts]),
             background,
         )
 
@@ -207,20 +173,20 @@ def _nearest(bank: IconBank, prompts: list[str], weights: list[float], guides: l
     return int(candidates[sims[candidates].argmax()])
 
 
-def icon_scene(
+def icon_scenes(
     prompts: list[str],
     weights: list[float],
     guides: list,
-    seed: int,
+    seeds: list[int],
     background: tuple[float, float, float],
-) -> tuple[Scene, str]:
-    """The starting scene and its credit line (:meth:`IconBank.credit`): an icon of the first concept the
-    weightiest prompt names in words (:meth:`IconBank.named_in`; of several, and when it names none, of all
-    concepts, the one whose caption the guides' text towers find nearest to the prompts; positive weights only).
-    When that prompt also calls other concepts by their whole names, the last of them (the object: "a horse
+) -> list[tuple[Scene, str]]:
+    """One starting scene a seed, each with its credit line (:meth:`IconBank.credit`): an icon of the first
+    concept the weightiest prompt names in words (:meth:`IconBank.named_in`; of several, and when it names none,
+    of all concepts, the one whose caption the guides' text towers find nearest to the prompts; positive weights
+    only). When that prompt also calls other concepts by their whole names, the last of them (the object: "a horse
     eating a cupcake") goes beside it, smaller.
 
-    The seed picks among each concept's icons (another set, another style), so seeds differ as they do with
+    Each seed picks among each concept's icons (another set, another style), so seeds differ as they do with
     random strokes.
     """
     pairs = sorted(((p, w) for p, w in zip(prompts, weights, strict=True) if w > 0), key=lambda pw: -pw[1])
@@ -231,7 +197,11 @@ def icon_scene(
     else:
         best = _nearest(bank, [p for p, _ in pairs], [w for _, w in pairs], guides, named)
     chosen = [best] + [c for c in bank.whole_names(pairs[0][0]) if c != best][-1:]  # the object comes last
-    picks = [(icons := bank.icons_of(c))[seed % len(icons)] for c in chosen]
-    layout = PAIR if len(picks) == 2 else ((0.5, 0.5, ICON_SCALE),)
-    scene = bank.scene([(i, *where) for i, where in zip(picks, layout, strict=True)], background)
-    return scene, bank.credit([bank.icons[i] for i in picks])
+    layout = PAIR if len(chosen) == 2 else ((0.5, 0.5, ICON_SCALE),)
+    styles = [bank.icons_of(c) for c in chosen]
+    starts = []
+    for seed in seeds:
+        picks = [icons[seed % len(icons)] for icons in styles]
+        scene = bank.scene([(i, *where) for i, where in zip(picks, layout, strict=True)], background)
+        starts.append((scene, bank.credit([bank.icons[i] for i in picks])))
+    return starts

@@ -110,7 +110,6 @@ def build(folder: Path, out: Path, quiet: bool = False, sets: dict[str, str] | N
 
     sets = SETS if sets is None else sets
     icons, infos = icondata.select(folder, roles=sets)
-    icons = [i for i in icons if not i.split.startswith("eval_") or i.split == "eval_unseen_concepts"]
     rank = {s: k for k, s in enumerate(sets)}
     icons.sort(key=lambda i: (i.concept, rank[i.set], i.name))
     concepts: list[str] = []

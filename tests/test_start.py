@@ -14,12 +14,17 @@ import torch
 
 import clipart
 from clipart.models import load_model
-from clipart.start import icon_scene, load_bank
+from clipart.start import icon_scenes, load_bank
 
 
 @pytest.fixture(scope="module")
 def guide():  # noqa: ANN201 - a Guide
     return load_model("clipart-mini", device="cpu")
+
+
+def icon_scene(prompts: list[str], weights: list[float], guides: list, seed: int, background: tuple) -> tuple:
+    """The start of one seed."""
+    return icon_scenes(prompts, weights, guides, [seed], background)[0]
 
 
 @pytest.mark.parametrize(
