@@ -3,7 +3,7 @@
     python recipes/icondata.py fetch                                   # once, needs npm and the network
     python recipes/clipart_mini.py --work /tmp/clipart-mini            # everything else, offline
 
-Three training stages, each one `clipart train` run with fixed seeds (commands are printed before they run):
+Training stages, each one `clipart train` run with fixed seeds (commands are printed before they run):
 
 1. ``base``: clipart-mini 1 from scratch on its own data (Noto emoji, shapes, colours, handwritten digits;
    about 50 minutes on 2 CPU cores). ``--base FILE`` skips it and starts stage 2 from those weights (the
@@ -15,6 +15,12 @@ Three training stages, each one `clipart train` run with fixed seeds (commands a
    (recipes/negatives.py; about 14 minutes on 2 cores), and an 800-step run from its weights learns those drawings
    as "a messy scribble" beside the same data (about 14 minutes): a guide that has learnt its own scribbles as
    such stops rewarding them, and its drawings must look more like the thing asked for.
+4. ``negatives2`` and ``cycle``: the hardened guide draws the same 400 concepts (rendered at 96 px, downsampled),
+   and a second cosine cycle of 3,200 steps from its weights learns the mix beside them (56 minutes).
+5. ``negatives3`` and ``harden2``: that guide draws them again and is hardened as in stage 3.
+6. ``lineart`` and ``lines``: the colour training icons traced as black line art (recipes/lineart.py; about two
+   minutes), and 1,600 steps at a fine-tuning rate from the hardened weights learn them beside stage 5's table
+   (about 27 minutes): monochrome pictures of every emoji concept in several styles, where the corpus had one.
 
 Then ``export`` writes fp16 weights into the package and ``eval`` runs `clipart eval zeroshot` on every held-out
 set. The architecture is recipes/clipart-mini.json. Needs `pip install -e ".[train]"`, `pip install resvg-py`
@@ -35,6 +41,7 @@ import tempfile
 from pathlib import Path
 
 import icondata
+import lineart
 import minidata
 import negatives
 
@@ -61,9 +68,27 @@ NEGATIVE_REPEAT = 3
 HARDEN_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "800", "--lr", "2e-4",
                "--warmup", "50", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED),
                "--checkpoint-every", "200", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
+# A second cosine cycle (warm restart) from the hardened weights on train_mix.csv and fresh negatives that the
+# hardened guide drew: 3,200 steps at stage 2's peak rate in another data order; then its own negatives harden it.
+CYCLE_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "3200", "--lr", "5e-4",
+              "--warmup", "120", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED + 1),
+              "--checkpoint-every", "400", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
+# Rounds after stage 2, in order: (stage that draws negatives, their folder under data/, the size they are drawn
+# at, stage that trains on them, its run folder, its options). Each round's negatives are drawn by the guide that
+# the run before it trained; the second round's at 96 px and downsampled to 64 px, as the shipped weights had them.
+ROUNDS = (
+    ("negatives", "negatives", 64, "harden", "run-hard", HARDEN_ARGS),
+    ("negatives2", "negatives2", 96, "cycle", "run-cycle", CYCLE_ARGS),
+    ("negatives3", "negatives3", 64, "harden2", "run-hard2", HARDEN_ARGS),
+)
+# The last stage: the hardened guide learns the line-art renders beside harden2's table.
+LINES_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "1600", "--lr", "2e-4",
+              "--warmup", "50", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED + 2),
+              "--checkpoint-every", "400", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
 REPEAT = {"digits": 3, "shapes": 2}  # rows of mini/images/<part>/ listed this many times in train_mix.csv
 MINI_EVAL_SETS = ("colours", "shapes", "digits")
-STAGES = ("base", "data", "train", "negatives", "harden", "export", "eval")
+STAGES = ("base", "data", "train", *(name for r in ROUNDS for name in (r[0], r[3])), "lineart", "lines", "export",
+          "eval")  # fmt: skip
 
 
 def clipart(*args: str) -> subprocess.CompletedProcess[str]:
@@ -98,16 +123,48 @@ def write_mix(data: Path) -> Path:
     return write_pairs(data / "train_mix.csv", rows)
 
 
-def write_hard(data: Path) -> Path:
-    """train_hard.csv: train_mix.csv's rows and the negatives' rows (repeated), paths relative to ``data``."""
+def write_hard(data: Path, negatives: str = "negatives", stage: str = "negatives") -> Path:
+    """train_mix.csv's rows and the rows of ``data/<negatives>/negatives.csv`` (repeated), paths relative to
+    ``data``, as ``train_hard.csv`` (``train_<negatives>.csv`` for other negatives); ``stage`` draws them."""
     require(data / "train_mix.csv", "data")
-    require(data / "negatives" / "negatives.csv", "negatives")
+    require(data / negatives / "negatives.csv", stage)
     with open(data / "train_mix.csv", newline="", encoding="utf-8") as handle:
         rows = [[r["filepath"], r["caption"]] for r in csv.DictReader(handle)]
-    with open(data / "negatives" / "negatives.csv", newline="", encoding="utf-8") as handle:
+    with open(data / negatives / "negatives.csv", newline="", encoding="utf-8") as handle:
         for r in csv.DictReader(handle):
-            rows += [[f"negatives/{r['filepath']}", r["caption"]]] * NEGATIVE_REPEAT
-    return write_pairs(data / "train_hard.csv", rows)
+            rows += [[f"{negatives}/{r['filepath']}", r["caption"]]] * NEGATIVE_REPEAT
+    name = "train_hard.csv" if negatives == "negatives" else f"train_{negatives}.csv"
+    return write_pairs(data / name, rows)
+
+
+def write_lines(data: Path) -> Path:
+    """train_lines.csv: the last round's table (train_negatives3.csv) and the line-art renders' rows."""
+    last = ROUNDS[-1]
+    table = write_hard(data, last[1], last[0])
+    require(data / "lineart" / "lineart.csv", "lineart")
+    rows = []
+    for path, prefix in ((table, ""), (data / "lineart" / "lineart.csv", "lineart/")):
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows += [[prefix + r["filepath"], r["caption"]] for r in csv.DictReader(handle)]
+    return write_pairs(data / "train_lines.csv", rows)
+
+
+def draw_negatives(guide: Path, data: Path, folder: str, size: int) -> None:
+    """``guide`` draws NEGATIVE_DRAWINGS random training concepts into ``data/<folder>`` (recipes/negatives.py)."""
+    out = data / folder
+    print("$ python recipes/negatives.py --model " + shlex.join([str(guide), "--captions",
+          str(data / "icons" / "train.csv"), "--out", str(out), "--drawings", str(NEGATIVE_DRAWINGS),
+          "--render", str(size)]), flush=True)  # fmt: skip
+    negatives.build(guide, data / "icons" / "train.csv", out, NEGATIVE_DRAWINGS, SEED, render=size)
+
+
+def train_from(run: Path, table: Path, weights: Path, options: list[str]) -> None:
+    """`clipart train` on ``table`` from the fp16 guide in ``weights`` into ``run``, or resume ``run``."""
+    if (run / "config.json").exists():
+        clipart("train", "--resume", str(run), "--quiet")
+    else:
+        clipart("train", "--data", str(table), "--out", str(run), "--pretrained",
+                str(weights / "open_clip_model.safetensors"), *options)  # fmt: skip
 
 
 def require(path: Path, stage: str) -> None:
@@ -207,7 +264,7 @@ def main() -> int:
 
 def run_stages(args: argparse.Namespace) -> None:
     """The stages that ``args`` asks for, in order."""
-    data, run, hard = args.work / "data", args.work / "run", args.work / "run-hard"
+    data, run = args.work / "data", args.work / "run"
     stages = [args.only] if args.only else [s for s in STAGES if not (s == "base" and args.base)]
     base = args.base or args.work / "base" / "export" / "open_clip_model.safetensors"
     if "base" in stages:
@@ -216,7 +273,7 @@ def run_stages(args: argparse.Namespace) -> None:
                 *BASE_TRAIN_ARGS)  # fmt: skip
     if "data" in stages:
         if not (data / "icons").exists():
-            icondata.build(icondata.json_dir(args.cache), data / "icons", SEED, 64, workers=2)
+            icondata.build(icondata.fetched(args.cache), data / "icons", SEED, 64, workers=2)
         build_minidata("--out", str(data / "mini"), *MINI_DATA_ARGS, "--overwrite")
         write_mix(data)
     if "train" in stages:
@@ -225,21 +282,24 @@ def run_stages(args: argparse.Namespace) -> None:
         else:
             clipart("train", "--data", str(data / "train_mix.csv"), "--out", str(run), "--pretrained", str(base),
                     *TRAIN_ARGS)  # fmt: skip
-    first = args.work / "run-fp16"  # the trained guide as it would ship: it draws the negatives
-    if "negatives" in stages:
-        export_fp16(run / "export", first, data / "icons" / "ATTRIBUTION.md", "train")
-        print("$ python recipes/negatives.py --model " + shlex.join([str(first), "--captions",
-              str(data / "icons" / "train.csv"), "--out", str(data / "negatives"), "--drawings",
-              str(NEGATIVE_DRAWINGS)]), flush=True)  # fmt: skip
-        negatives.build(first, data / "icons" / "train.csv", data / "negatives", NEGATIVE_DRAWINGS, SEED)
-    if "harden" in stages:
-        if (hard / "config.json").exists():
-            clipart("train", "--resume", str(hard), "--quiet")
-        else:
-            clipart("train", "--data", str(write_hard(data)), "--out", str(hard), "--pretrained",
-                    str(first / "open_clip_model.safetensors"), *HARDEN_ARGS)  # fmt: skip
+    # The run whose guide draws the next round's negatives, and the stage that trains it.
+    before, before_stage = "run", "train"
+    for drawn, folder, size, trained, out, options in ROUNDS:
+        guide = args.work / f"{before}-fp16"  # that guide as it would ship (fp16)
+        if drawn in stages:
+            export_fp16(args.work / before / "export", guide, data / "icons" / "ATTRIBUTION.md", before_stage)
+            draw_negatives(guide, data, folder, size)
+        if trained in stages:
+            train_from(args.work / out, write_hard(data, folder, drawn), guide, options)
+        before, before_stage = out, trained
+    if "lineart" in stages and not (data / "lineart").exists():
+        lineart.build(icondata.fetched(args.cache), data / "lineart", SEED, 64, workers=2)
+    if "lines" in stages:
+        guide = args.work / f"{before}-fp16"
+        export_fp16(args.work / before / "export", guide, data / "icons" / "ATTRIBUTION.md", before_stage)
+        train_from(args.work / "run-lines", write_lines(data), guide, LINES_ARGS)
     if "export" in stages:
-        export_fp16(hard / "export", TARGET, data / "icons" / "ATTRIBUTION.md", "harden")
+        export_fp16(args.work / "run-lines" / "export", TARGET, data / "icons" / "ATTRIBUTION.md", "lines")
         print(f"wrote {TARGET}")
     if "eval" in stages:
         for name, result in evaluate(data, TARGET, args.work / "eval.json").items():

@@ -188,12 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         print("error: svgelements is missing: pip install -e '.[train]'", file=sys.stderr)
         return 2
     try:
-        folder = icondata.json_dir(args.cache)
-        if not folder.is_dir():
-            raise icondata.RecipeError(
-                f"no icon sets in {args.cache}: run `python recipes/icondata.py fetch` first"
-            )
-        build(folder, args.out)
+        build(icondata.fetched(args.cache), args.out)
     except icondata.RecipeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -121,6 +121,14 @@ def json_dir(cache: Path) -> Path:
     return cache / "npm" / "node_modules" / "@iconify" / "json" / "json"
 
 
+def fetched(cache: Path) -> Path:
+    """The JSON folder of sets that :func:`fetch` installed into ``cache``; RecipeError when there is none."""
+    folder = json_dir(cache)
+    if not folder.is_dir():
+        raise RecipeError(f"no icon sets in {cache}: run `python recipes/icondata.py fetch` first")
+    return folder
+
+
 def fetch(cache: Path) -> Path:
     """Install the pinned ``@iconify/json`` into ``cache/npm`` with npm (once); return its JSON folder."""
     folder = json_dir(cache)
@@ -504,10 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "fetch":
             print(fetch(args.cache))
         else:
-            folder = json_dir(args.cache)
-            if not folder.is_dir():
-                raise RecipeError(f"no icon sets in {args.cache}: run `python {sys.argv[0]} fetch` first")
-            manifest = build(folder, args.out, args.seed, args.size, args.workers, args.quiet,
+            manifest = build(fetched(args.cache), args.out, args.seed, args.size, args.workers, args.quiet,
                              scribble_count=args.scribbles)  # fmt: skip
             print(json.dumps(manifest["images"]), f"failed {manifest['failed']} blank {manifest['blank']}")
     except RecipeError as exc:

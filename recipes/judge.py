@@ -108,7 +108,7 @@ def main() -> int:
     if "data" in stages:
         try:
             if not data.exists():
-                icondata.build(icondata.json_dir(args.cache), data, SEED, 64, workers=2, roles=ROLES)
+                icondata.build(icondata.fetched(args.cache), data, SEED, 64, workers=2, roles=ROLES)
         except icondata.RecipeError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -30,6 +30,7 @@ from clipart.output import atomic_write
 ROOT = Path(__file__).resolve().parent.parent
 CAPTION = "a messy scribble"
 SNAPSHOTS = (40, 80, 120)
+SIZE = 64  # the saved snapshots' size: the embedded guide's input
 # The quick preset as it was when the shipped guide was hardened (random strokes, now the freehand preset; its
 # views cropped 70-90 % of the render until 2026-12-05), so that the recipe rebuilds those exact drawings.
 DRAW_OPTIONS = {
@@ -66,11 +67,13 @@ def pick_prompts(captions: Path, count: int, seed: int) -> list[str]:
     return random.Random(seed).sample(usable, count)
 
 
-def _draw_one(job: tuple[int, str, str, Path, int, tuple[int, ...]]) -> list[str]:
-    """Draw one prompt; write its snapshots (64 px PNG) and return their file names."""
+def _draw_one(job: tuple[int, str, str, Path, int, tuple[int, ...], int]) -> list[str]:
+    """Draw one prompt; write its snapshots (64 px PNG, rendered at ``render`` px) and return their file names."""
+    from PIL import Image
+
     import clipart
 
-    index, prompt, model, out, seed, snapshots = job
+    index, prompt, model, out, seed, snapshots, render = job
     names = [f"{index:05d}-{s}.png" for s in snapshots]
     if all((out / n).is_file() for n in names):
         return names
@@ -78,9 +81,12 @@ def _draw_one(job: tuple[int, str, str, Path, int, tuple[int, ...]]) -> list[str
     options = dict(DRAW_OPTIONS, steps=snapshots[-1])
     for event in clipart.steps(prompt, model=model, seed=seed + index, **options):
         if event.step in snapshots:
-            shots[event.step] = event.drawing().png(64)
+            shot = event.drawing().png(render).convert("RGB")
+            shots[event.step] = (
+                shot if render == SIZE else shot.resize((SIZE, SIZE), Image.Resampling.LANCZOS)
+            )
     for step, name in zip(snapshots, names, strict=True):
-        atomic_write(out / name, lambda f, image=shots[step]: image.convert("RGB").save(f, format="PNG"))
+        atomic_write(out / name, lambda f, image=shots[step]: image.save(f, format="PNG"))
     return names
 
 
@@ -92,13 +98,15 @@ def build(
     seed: int = 0,
     workers: int = 2,
     snapshots: tuple[int, ...] = SNAPSHOTS,
+    render: int = SIZE,
 ) -> Path:
     """Draw the negatives into ``out/images`` and write ``out/negatives.csv`` (filepath,caption); returns it.
-    ``snapshots``: the steps whose drawings are kept (the last one ends the drawing)."""
+    ``snapshots``: the steps whose drawings are kept (the last one ends the drawing); ``render``: the size they
+    are rendered at before a Lanczos downsampling to 64 px (SIZE, no resampling, by default)."""
     images = out / "images"
     images.mkdir(parents=True, exist_ok=True)
     prompts = pick_prompts(captions, drawings, seed)
-    jobs = [(i, p, f"local-dir:{model}", images, seed, snapshots) for i, p in enumerate(prompts)]
+    jobs = [(i, p, f"local-dir:{model}", images, seed, snapshots, render) for i, p in enumerate(prompts)]
     rows: list[tuple[str, str]] = []
     with ProcessPoolExecutor(workers) as pool:
         for done, names in enumerate(pool.map(_draw_one, jobs), 1):
@@ -125,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--drawings", type=int, default=400)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--render", type=int, default=SIZE, help=f"render at this size, then downsample to {SIZE} px"
+    )
     args = parser.parse_args(argv)
     if not (args.model / "open_clip_config.json").is_file():
         parser.error(f"{args.model} holds no open_clip_config.json")
@@ -132,8 +143,20 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"no such file: {args.captions}")
     if args.drawings < 1 or args.workers < 1:
         parser.error("--drawings and --workers must be at least 1")
+    if args.render < SIZE:
+        parser.error(f"--render must be at least {SIZE}")
     try:
-        print(build(args.model, args.captions, args.out, args.drawings, args.seed, args.workers))
+        print(
+            build(
+                args.model,
+                args.captions,
+                args.out,
+                args.drawings,
+                args.seed,
+                args.workers,
+                render=args.render,
+            )
+        )
     except ValueError as exc:
         parser.error(str(exc))
     return 0

@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-import negatives  # recipes/ is on sys.path through conftest
+import icondata  # recipes/ is on sys.path through conftest
+import negatives
 import pytest
 from PIL import Image
 
@@ -68,6 +69,23 @@ def test_build_draws_snapshots_and_resumes(tmp_path: Path, tiny_model_dir: Path)
     assert not list(out.rglob(".*.tmp"))
 
 
+def test_build_renders_larger_then_downsamples_to_64(tmp_path: Path, tiny_model_dir: Path) -> None:
+    import clipart
+
+    table = _captions(tmp_path / "train.csv", ["a kettle", "a wheelbarrow"])
+    plain = negatives.build(tiny_model_dir, table, tmp_path / "a", drawings=1, workers=1, snapshots=(2,))
+    large = negatives.build(
+        tiny_model_dir, table, tmp_path / "b", drawings=1, workers=1, snapshots=(2,), render=96
+    )
+    saved = [Image.open(t.parent / "images" / "00000-2.png") for t in (plain, large)]
+    assert saved[0].size == saved[1].size == (64, 64) and saved[0].tobytes() != saved[1].tobytes()
+    prompt = negatives.pick_prompts(table, 1, 0)[0]
+    options = dict(negatives.DRAW_OPTIONS, steps=2)
+    *_, last = clipart.steps(prompt, model=f"local-dir:{tiny_model_dir}", seed=0, **options)
+    expected = last.drawing().png(96).convert("RGB").resize((64, 64), Image.Resampling.LANCZOS)
+    assert saved[1].tobytes() == expected.tobytes()
+
+
 def test_harden_table_is_the_mix_plus_repeated_negatives(tmp_path: Path) -> None:
     import clipart_mini
 
@@ -83,16 +101,77 @@ def test_harden_table_is_the_mix_plus_repeated_negatives(tmp_path: Path) -> None
     ]
 
 
-def test_harden_without_negatives_is_one_line_and_exit_2(tmp_path: Path) -> None:
+def test_second_cycle_table_takes_the_redrawn_negatives_only(tmp_path: Path) -> None:
+    import clipart_mini
+
+    _captions(tmp_path / "train_mix.csv", ["a cat"])
+    for folder in ("negatives", "negatives2"):
+        (tmp_path / folder).mkdir()
+        _captions(tmp_path / folder / "negatives.csv", [negatives.CAPTION])
+    table = clipart_mini.write_hard(tmp_path, "negatives2", "negatives2")
+    assert table.name == "train_negatives2.csv"
+    with open(table, newline="", encoding="utf-8") as handle:
+        rows = [r["filepath"] for r in csv.DictReader(handle)]
+    assert rows == ["images/0.png"] + ["negatives2/images/0.png"] * clipart_mini.NEGATIVE_REPEAT
+
+
+@pytest.mark.parametrize(
+    ("stage", "before", "table", "run"),
+    [
+        ("harden", "negatives", "train_hard.csv", "run-hard"),
+        ("cycle", "negatives2", "train_negatives2.csv", "run-cycle"),
+        ("harden2", "negatives3", "train_negatives3.csv", "run-hard2"),
+    ],
+)
+def test_training_stage_without_its_negatives_is_one_line_and_exit_2(
+    tmp_path: Path, stage: str, before: str, table: str, run: str
+) -> None:
     (tmp_path / "data").mkdir()
     _captions(tmp_path / "data" / "train_mix.csv", ["a cat"])
     done = subprocess.run(
-        [sys.executable, str(RECIPES / "clipart_mini.py"), "--work", str(tmp_path), "--only", "harden"],
+        [sys.executable, str(RECIPES / "clipart_mini.py"), "--work", str(tmp_path), "--only", stage],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
-    assert done.stderr.strip().count("\n") == 0 and "run the 'negatives' stage first" in done.stderr
-    assert not (tmp_path / "data" / "train_hard.csv").exists() and not (tmp_path / "run-hard").exists()
+    assert done.stderr.strip().count("\n") == 0 and f"run the '{before}' stage first" in done.stderr
+    assert not (tmp_path / "data" / table).exists() and not (tmp_path / run).exists()
+
+
+@pytest.mark.parametrize(
+    ("stage", "before", "guide"),
+    [
+        ("negatives2", "harden", "run-hard-fp16"),
+        ("negatives3", "cycle", "run-cycle-fp16"),
+        ("lines", "harden2", "run-hard2-fp16"),
+    ],
+)
+def test_negatives_without_the_run_before_is_one_line_and_exit_2(
+    tmp_path: Path, stage: str, before: str, guide: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, str(RECIPES / "clipart_mini.py"), "--work", str(tmp_path), "--only", stage],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().count("\n") == 0 and f"run the '{before}' stage first" in done.stderr
+    assert not (tmp_path / guide).exists()
+
+
+def test_lines_table_is_the_last_round_and_the_line_art(tmp_path: Path) -> None:
+    import clipart_mini
+
+    _captions(tmp_path / "train_mix.csv", ["a cat"])
+    (tmp_path / "negatives3").mkdir()
+    _captions(tmp_path / "negatives3" / "negatives.csv", [negatives.CAPTION])
+    with pytest.raises(icondata.RecipeError, match="run the .lineart. stage first"):
+        clipart_mini.write_lines(tmp_path)
+    (tmp_path / "lineart").mkdir()
+    _captions(tmp_path / "lineart" / "lineart.csv", ["a line drawing of a cat"])
+    with open(clipart_mini.write_lines(tmp_path), newline="", encoding="utf-8") as handle:
+        rows = [(r["filepath"], r["caption"]) for r in csv.DictReader(handle)]
+    assert rows == [("images/0.png", "a cat")] + [
+        ("negatives3/images/0.png", negatives.CAPTION)
+    ] * clipart_mini.NEGATIVE_REPEAT + [("lineart/images/0.png", "a line drawing of a cat")]
 
 
 def test_export_without_its_run_is_one_line_and_exit_2(tmp_path: Path) -> None:
@@ -101,4 +180,4 @@ def test_export_without_its_run_is_one_line_and_exit_2(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
-    assert done.stderr.strip().count("\n") == 0 and "run the 'harden' stage first" in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "run the 'lines' stage first" in done.stderr
