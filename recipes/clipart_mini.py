@@ -21,6 +21,10 @@ Training stages, each one `clipart train` run with fixed seeds (commands are pri
 6. ``lineart`` and ``lines``: the colour training icons traced as black line art (recipes/lineart.py; about two
    minutes), and 1,600 steps at a fine-tuning rate from the hardened weights learn them beside stage 5's table
    (about 27 minutes): monochrome pictures of every emoji concept in several styles, where the corpus had one.
+7. ``negatives4``, ``variants`` and ``styles``: that guide draws the 400 concepts once more (about 18 minutes), the
+   colour icons are mirrored and drawn as black glyphs (recipes/variants.py; about 2 minutes), and 1,600 steps
+   as in stage 6 from its weights learn them beside the mix, those negatives and the line art (about 32 minutes):
+   a thing facing either way, and the silhouette style of monochrome emoji sets.
 
 Then ``export`` writes fp16 weights into the package and ``eval`` runs `clipart eval zeroshot` on every held-out
 set. The architecture is recipes/clipart-mini.json. Needs `pip install -e ".[train]"`, `pip install resvg-py`
@@ -44,6 +48,7 @@ import icondata
 import lineart
 import minidata
 import negatives
+import variants
 
 from clipart.output import atomic_write
 
@@ -85,10 +90,16 @@ ROUNDS = (
 LINES_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "1600", "--lr", "2e-4",
               "--warmup", "50", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED + 2),
               "--checkpoint-every", "400", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
+# Last, the lines guide draws a fourth round of negatives, and the same rate and length (another data order) teach
+# it mirror images and black glyphs of the colour icons (recipes/variants.py) beside the mix, those negatives and
+# the line art.
+STYLES_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "1600", "--lr", "2e-4",
+               "--warmup", "50", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED + 3),
+               "--checkpoint-every", "400", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
 REPEAT = {"digits": 3, "shapes": 2}  # rows of mini/images/<part>/ listed this many times in train_mix.csv
 MINI_EVAL_SETS = ("colours", "shapes", "digits")
-STAGES = ("base", "data", "train", *(name for r in ROUNDS for name in (r[0], r[3])), "lineart", "lines", "export",
-          "eval")  # fmt: skip
+STAGES = ("base", "data", "train", *(name for r in ROUNDS for name in (r[0], r[3])), "lineart", "lines", "negatives4",
+          "variants", "styles", "export", "eval")  # fmt: skip
 
 
 def clipart(*args: str) -> subprocess.CompletedProcess[str]:
@@ -140,13 +151,25 @@ def write_hard(data: Path, negatives: str = "negatives", stage: str = "negatives
 def write_lines(data: Path) -> Path:
     """train_lines.csv: the last round's table (train_negatives3.csv) and the line-art renders' rows."""
     last = ROUNDS[-1]
-    table = write_hard(data, last[1], last[0])
-    require(data / "lineart" / "lineart.csv", "lineart")
+    return write_joined(data / "train_lines.csv", write_hard(data, last[1], last[0]), data, ("lineart",))
+
+
+def write_styles(data: Path) -> Path:
+    """train_styles.csv: train_mix.csv and the fourth round's negatives (train_negatives4.csv), the line-art
+    renders' rows and the variants' rows."""
+    table = write_hard(data, "negatives4", "negatives4")
+    return write_joined(data / "train_styles.csv", table, data, ("lineart", "variants"))
+
+
+def write_joined(out: Path, table: Path, data: Path, parts: tuple[str, ...]) -> Path:
+    """``table``'s rows and those of each ``data/<part>/<part>.csv`` (paths prefixed ``<part>/``) into ``out``."""
+    for part in parts:
+        require(data / part / f"{part}.csv", part)
     rows = []
-    for path, prefix in ((table, ""), (data / "lineart" / "lineart.csv", "lineart/")):
+    for path, prefix in ((table, ""), *((data / p / f"{p}.csv", f"{p}/") for p in parts)):
         with open(path, newline="", encoding="utf-8") as handle:
             rows += [[prefix + r["filepath"], r["caption"]] for r in csv.DictReader(handle)]
-    return write_pairs(data / "train_lines.csv", rows)
+    return write_pairs(out, rows)
 
 
 def draw_negatives(guide: Path, data: Path, folder: str, size: int) -> None:
@@ -298,8 +321,18 @@ def run_stages(args: argparse.Namespace) -> None:
         guide = args.work / f"{before}-fp16"
         export_fp16(args.work / before / "export", guide, data / "icons" / "ATTRIBUTION.md", before_stage)
         train_from(args.work / "run-lines", write_lines(data), guide, LINES_ARGS)
+    lines_guide = args.work / "run-lines-fp16"
+    if "negatives4" in stages:
+        export_fp16(
+            args.work / "run-lines" / "export", lines_guide, data / "icons" / "ATTRIBUTION.md", "lines"
+        )
+        draw_negatives(lines_guide, data, "negatives4", 64)
+    if "variants" in stages and not (data / "variants").exists():
+        variants.build(icondata.fetched(args.cache), data, data / "variants", SEED, 64, workers=2)
+    if "styles" in stages:
+        train_from(args.work / "run-styles", write_styles(data), lines_guide, STYLES_ARGS)
     if "export" in stages:
-        export_fp16(args.work / "run-lines" / "export", TARGET, data / "icons" / "ATTRIBUTION.md", "lines")
+        export_fp16(args.work / "run-styles" / "export", TARGET, data / "icons" / "ATTRIBUTION.md", "styles")
         print(f"wrote {TARGET}")
     if "eval" in stages:
         for name, result in evaluate(data, TARGET, args.work / "eval.json").items():

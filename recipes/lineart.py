@@ -25,13 +25,16 @@ import random
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import icondata
 
 if TYPE_CHECKING:
+    import numpy as np
     from PIL import Image
 
 TEMPLATES = ["{n}", "{an}", "a drawing of {an}", "a black and white drawing of {an}", "a line drawing of {an}",
@@ -43,83 +46,122 @@ DARK = 0.3  # luminance below which a fill is drawn black
 CHUNK = 200
 
 
-def trace(icon: icondata.Icon, size: int, rng: random.Random, pen: int) -> Image.Image:
-    """``icon``'s outlines in black on white, ``size`` px square (margins drawn from ``rng`` as icondata's)."""
+def layers(icon: icondata.Icon, size: int, rng: random.Random) -> tuple[np.ndarray, np.ndarray]:
+    """``icon`` rendered at ``size`` px without the white background (margins drawn from ``rng`` as icondata's):
+    its colours flattened on white and softened (H x W x 3, 0-1) and its alpha (H x W, 0-1)."""
     import numpy as np
     import resvg_py
     from PIL import Image, ImageFilter
 
-    svg = icondata.svg_of(icon, (0, 0, 0), size * SCALE, rng)
-    # Without the white background the icon's border against it is traced too.
+    svg = icondata.svg_of(icon, (0, 0, 0), size, rng)
+    # Without the white background the icon's border against it can be told from the borders inside it.
     svg = re.sub(r'<rect [^>]*fill="#fff"/>', "", svg, count=1)
     png = resvg_py.svg_to_bytes(svg_string=svg, skip_system_fonts=True)
     rgba = Image.open(io.BytesIO(bytes(png))).convert("RGBA")
     flat = Image.new("RGBA", rgba.size, "white")
     flat.alpha_composite(rgba)
     rgb = np.asarray(flat.convert("RGB").filter(ImageFilter.GaussianBlur(1)), dtype=np.float32) / 255
-    alpha = np.asarray(rgba, dtype=np.float32)[..., 3] / 255
-    luminance = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    border = np.zeros(luminance.shape, bool)
-    border[:, 1:] |= (np.abs(rgb[:, 1:] - rgb[:, :-1]).max(-1) > EDGE) | (
-        np.abs(np.diff(alpha, axis=1)) > 0.3
-    )
-    border[1:] |= (np.abs(rgb[1:] - rgb[:-1]).max(-1) > EDGE) | (np.abs(np.diff(alpha, axis=0)) > 0.3)
-    ink = (border | ((luminance < DARK) & (alpha > 0.5))).astype(np.uint8) * 255
+    return rgb, np.asarray(rgba, dtype=np.float32)[..., 3] / 255
+
+
+def colour_steps(rgb: np.ndarray) -> np.ndarray:
+    """Where the colour changes by more than EDGE (largest channel difference) from the pixel left or above."""
+    import numpy as np
+
+    steps = np.zeros(rgb.shape[:2], bool)
+    steps[:, 1:] |= np.abs(rgb[:, 1:] - rgb[:, :-1]).max(-1) > EDGE
+    steps[1:] |= np.abs(rgb[1:] - rgb[:-1]).max(-1) > EDGE
+    return steps
+
+
+def luminance(rgb: np.ndarray) -> np.ndarray:
+    """Luma of an H x W x 3 image (0-1)."""
+    import numpy as np
+
+    return rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+def trace(icon: icondata.Icon, size: int, rng: random.Random, pen: int) -> Image.Image:
+    """``icon``'s outlines in black on white, ``size`` px square (margins drawn from ``rng`` as icondata's)."""
+    import numpy as np
+    from PIL import Image, ImageFilter
+
+    rgb, alpha = layers(icon, size * SCALE, rng)
+    border = colour_steps(rgb)
+    border[:, 1:] |= np.abs(np.diff(alpha, axis=1)) > 0.3
+    border[1:] |= np.abs(np.diff(alpha, axis=0)) > 0.3
+    ink = (border | ((luminance(rgb) < DARK) & (alpha > 0.5))).astype(np.uint8) * 255
     inked = Image.fromarray(ink).filter(ImageFilter.MaxFilter(pen))
     return Image.fromarray(255 - np.asarray(inked)).resize((size, size), Image.LANCZOS).convert("RGB")
 
 
-def trace_chunk(job: tuple[list[icondata.Icon], Path, int, int]) -> dict:
-    """Trace one chunk of icons into ``root/images``; return its rows and how many failed or came out blank."""
+def save_drawn(draw: Callable[[], Image.Image], path: Path) -> str:
+    """Call ``draw`` and save its image at ``path``; return "saved", or without saving "failed" (the renderer
+    raised: a corrupt icon) or "blank" (nothing visible on white)."""
     import numpy as np
 
+    try:
+        image = draw()
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # resvg's Rust panics are BaseExceptions (see icondata.render_chunk)
+        return "failed"
+    if np.asarray(image).min() > 235:
+        return "blank"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+    return "saved"
+
+
+def trace_chunk(job: tuple[list[icondata.Icon], Path, int, int]) -> dict:
+    """Trace one chunk of icons into ``root/images``; return its rows and how many failed or came out blank."""
     icons, root, size, seed = job
     rows: list[tuple[str, str]] = []
-    failed = blank = 0
+    missed = {"failed": 0, "blank": 0}
     for icon in icons:
         rng = random.Random(icondata._seed(seed, "lineart", icon.set, icon.name))
         for k, pen in enumerate(PENS):
-            try:
-                image = trace(icon, size, rng, pen)
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except BaseException:  # resvg's Rust panics are BaseExceptions (see icondata.render_chunk)
-                failed += 1
-                break
-            if np.asarray(image).min() > 235:
-                blank += 1
-                break
             rel = f"images/{icon.set}/{icon.name}-{k}.png"
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            image.save(root / rel)
+            done = save_drawn(partial(trace, icon, size, rng, pen), root / rel)
+            if done != "saved":
+                missed[done] += 1
+                break
             name = rng.choice((icon.concept, *icon.names))
             rows.append((rel, rng.choice(TEMPLATES).format(n=name, an=icondata.article(name))))
-    return {"rows": rows, "failed": failed, "blank": blank}
+    return {"rows": rows, **missed}
 
 
 def build(folder: Path, out: Path, seed: int = 0, size: int = 64, workers: int = 2,
           roles: dict[str, str] | None = None) -> dict:  # fmt: skip
     """Trace every colour training icon of the corpus (icondata's selection, ``roles`` as there) into ``out``;
     return the counts."""
+    return build_colour(folder, out, "lineart.csv", trace_chunk, (size, seed), workers, roles)
+
+
+def build_colour(folder: Path, out: Path, table: str, work: Callable[[tuple], dict], options: tuple,
+                 workers: int = 2, roles: dict[str, str] | None = None) -> dict:  # fmt: skip
+    """Run ``work((icons, OUT.partial, *options))`` over chunks of the corpus's colour training icons and write
+    the rows it returns as ``out/<table>`` (filepath,caption), with the counts in ``counts.json``; the folder is
+    renamed to ``out`` only when complete. Return the counts."""
     if out.exists():
         raise icondata.RecipeError(f"{out} already exists: remove it to rebuild")
     icondata._require_renderer()
     icons, _ = icondata.select(folder, roles)
     colour = [i for i in icons if i.split == "train" and not i.mono]
     tmp = out.with_name(out.name + ".partial")
-    if tmp.exists():  # a build that stopped: start it cleanly (about two minutes on 2 cores)
+    if tmp.exists():  # a build that stopped: start it cleanly (a few minutes on 2 cores)
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    chunks = [(colour[s : s + CHUNK], tmp, size, seed) for s in range(0, len(colour), CHUNK)]
+    chunks = [(colour[s : s + CHUNK], tmp, *options) for s in range(0, len(colour), CHUNK)]
     rows: list[tuple[str, str]] = []
     failed = blank = 0
     with ProcessPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
-        for n, result in enumerate((pool.map if pool else map)(trace_chunk, chunks), 1):
+        for n, result in enumerate((pool.map if pool else map)(work, chunks), 1):
             rows += result["rows"]
             failed, blank = failed + result["failed"], blank + result["blank"]
-            print(f"\rtraced {n}/{len(chunks)} chunks", end="", file=sys.stderr)
+            print(f"\r{out.name}: {n}/{len(chunks)} chunks", end="", file=sys.stderr)
     print(file=sys.stderr)
-    with open(tmp / "lineart.csv", "w", newline="", encoding="utf-8") as handle:
+    with open(tmp / table, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(("filepath", "caption"))
         writer.writerows(rows)

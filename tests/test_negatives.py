@@ -143,6 +143,7 @@ def test_training_stage_without_its_negatives_is_one_line_and_exit_2(
         ("negatives2", "harden", "run-hard-fp16"),
         ("negatives3", "cycle", "run-cycle-fp16"),
         ("lines", "harden2", "run-hard2-fp16"),
+        ("negatives4", "lines", "run-lines-fp16"),
     ],
 )
 def test_negatives_without_the_run_before_is_one_line_and_exit_2(
@@ -174,10 +175,31 @@ def test_lines_table_is_the_last_round_and_the_line_art(tmp_path: Path) -> None:
     ] * clipart_mini.NEGATIVE_REPEAT + [("lineart/images/0.png", "a line drawing of a cat")]
 
 
+def test_styles_table_is_the_fourth_round_the_line_art_and_the_variants(tmp_path: Path) -> None:
+    import clipart_mini
+
+    _captions(tmp_path / "train_mix.csv", ["a cat"])
+    for part, caption in (("negatives4", negatives.CAPTION), ("lineart", "a line drawing of a cat")):
+        (tmp_path / part).mkdir()
+        _captions(tmp_path / part / ("negatives.csv" if part == "negatives4" else "lineart.csv"), [caption])
+    with pytest.raises(icondata.RecipeError, match="run the .variants. stage first"):
+        clipart_mini.write_styles(tmp_path)
+    (tmp_path / "variants").mkdir()
+    _captions(tmp_path / "variants" / "variants.csv", ["a silhouette of a cat"])
+    with open(clipart_mini.write_styles(tmp_path), newline="", encoding="utf-8") as handle:
+        rows = [(r["filepath"], r["caption"]) for r in csv.DictReader(handle)]
+    assert rows == [("images/0.png", "a cat")] + [
+        ("negatives4/images/0.png", negatives.CAPTION)
+    ] * clipart_mini.NEGATIVE_REPEAT + [
+        ("lineart/images/0.png", "a line drawing of a cat"),
+        ("variants/images/0.png", "a silhouette of a cat"),
+    ]
+
+
 def test_export_without_its_run_is_one_line_and_exit_2(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, str(RECIPES / "clipart_mini.py"), "--work", str(tmp_path), "--only", "export"],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
-    assert done.stderr.strip().count("\n") == 0 and "run the 'lines' stage first" in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "run the 'styles' stage first" in done.stderr
