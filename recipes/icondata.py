@@ -31,7 +31,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +99,17 @@ CHUNK = 400
 
 class RecipeError(Exception):
     """A problem the person running the recipe can fix; printed as one line."""
+
+
+def run_build(build: Callable[[], dict]) -> int:
+    """A recipe command's body: print what ``build`` returns as JSON and return 0, or print its RecipeError as one
+    line and return 2."""
+    try:
+        print(json.dumps(build()))
+    except RecipeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 @dataclass(frozen=True)

@@ -182,12 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=64, help="render size in pixels (64)")
     parser.add_argument("--workers", type=int, default=2, help="processes (2)")
     args = parser.parse_args(argv)
-    try:
-        print(json.dumps(build(icondata.fetched(args.cache), args.out, args.seed, args.size, args.workers)))
-    except icondata.RecipeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return icondata.run_build(
+        lambda: build(icondata.fetched(args.cache), args.out, args.seed, args.size, args.workers)
+    )
 
 
 if __name__ == "__main__":
