@@ -113,6 +113,12 @@ def save_drawn(draw: Callable[[], Image.Image], path: Path) -> str:
     return "saved"
 
 
+def caption(icon: icondata.Icon, templates: list[str], rng: random.Random) -> str:
+    """One of ``templates`` filled with one of the icon's true names ({n}: the name, {an}: with its article)."""
+    name = rng.choice((icon.concept, *icon.names))
+    return rng.choice(templates).format(n=name, an=icondata.article(name))
+
+
 def trace_chunk(job: tuple[list[icondata.Icon], Path, int, int]) -> dict:
     """Trace one chunk of icons into ``root/images``; return its rows and how many failed or came out blank."""
     icons, root, size, seed = job
@@ -126,8 +132,7 @@ def trace_chunk(job: tuple[list[icondata.Icon], Path, int, int]) -> dict:
             if done != "saved":
                 missed[done] += 1
                 break
-            name = rng.choice((icon.concept, *icon.names))
-            rows.append((rel, rng.choice(TEMPLATES).format(n=name, an=icondata.article(name))))
+            rows.append((rel, caption(icon, TEMPLATES, rng)))
     return {"rows": rows, **missed}
 
 

@@ -77,8 +77,7 @@ def variant_chunk(job: tuple[list[icondata.Icon], Path, int, int, Path, dict[str
         if done != "saved":
             missed[done] += 1
             continue
-        name = rng.choice((icon.concept, *icon.names))
-        rows.append((out, rng.choice(GLYPH_TEMPLATES).format(n=name, an=icondata.article(name))))
+        rows.append((out, lineart.caption(icon, GLYPH_TEMPLATES, rng)))
     return {"rows": rows, **missed}
 
 

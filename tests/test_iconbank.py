@@ -9,11 +9,11 @@ import pytest
 
 pytest.importorskip("svgelements")
 import iconbank  # noqa: E402  (recipes/ is on sys.path through conftest)
+from iconfixture import FIXTURE  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 
 from clipart.start import IconBank  # noqa: E402
 
-FIXTURE = Path(__file__).parent / "fixtures" / "iconify"
 SETS = {"tcolour": "pictorial", "tline": "line", "tmono": "pictorial"}
 
 

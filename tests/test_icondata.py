@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
 import os
 import subprocess
@@ -15,22 +13,8 @@ import pytest
 pytest.importorskip("resvg_py")
 import icondata  # noqa: E402  (recipes/ is on sys.path through conftest)
 import numpy as np  # noqa: E402
+from iconfixture import FIXTURE, ROLES, read_rows, tree_hash  # noqa: E402
 from PIL import Image  # noqa: E402
-
-FIXTURE = Path(__file__).parent / "fixtures" / "iconify"
-ROLES = {"tcolour": "pictorial", "tmono": "pictorial", "tline": "line", "theld": "held-out"}
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _tree_hash(root: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(root)).encode() + path.read_bytes())
-    return digest.hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -74,15 +58,15 @@ def test_concept_names() -> None:
 
 def test_build_writes_a_complete_corpus(built: Path) -> None:
     manifest = json.loads((built / "manifest.json").read_text())
-    train = _rows(built / "train.csv")
+    train = read_rows(built / "train.csv")
     assert manifest["failed"] == 1  # the corrupt icon is skipped and counted
     assert manifest["blank"] == 1  # the white-on-white one is dropped
     assert manifest["images"]["train"] == len(train)
     for row in train:
         assert (built / row["filepath"]).is_file()
-    held = _rows(built / "eval_theld.csv")
+    held = read_rows(built / "eval_theld.csv")
     assert sorted(r["label"] for r in held) == ["anvil", "owl", "teapot"]  # a held-out set keeps all it has
-    unseen = _rows(built / "eval_unseen_concepts.csv")
+    unseen = read_rows(built / "eval_unseen_concepts.csv")
     assert sorted(r["label"] for r in unseen) == ["anvil", "anvil"]
     assert not any("anvil" in r["caption"] for r in train)  # held-out nouns never reach training
     assert not any("owl" in r["caption"] or "teapot" in r["caption"] for r in train)
@@ -95,7 +79,7 @@ def test_build_writes_a_complete_corpus(built: Path) -> None:
 def test_captions_name_only_the_ink_a_picture_was_drawn_in(built: Path) -> None:
     inks = set(icondata.INKS)
     checked = 0
-    for row in _rows(built / "train.csv"):
+    for row in read_rows(built / "train.csv"):
         if not row["filepath"].startswith("images/tmono/"):
             continue
         words = set(row["caption"].split())
@@ -110,10 +94,10 @@ def test_captions_name_only_the_ink_a_picture_was_drawn_in(built: Path) -> None:
 def test_build_is_deterministic_for_a_seed(built: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
     icondata.build(FIXTURE, again, seed=5, size=32, quiet=True, roles=ROLES, scribble_count=4)
-    assert _tree_hash(again) == _tree_hash(built)
+    assert tree_hash(again) == tree_hash(built)
     other = tmp_path / "other"
     icondata.build(FIXTURE, other, seed=6, size=32, quiet=True, roles=ROLES, scribble_count=4)
-    assert _tree_hash(other) != _tree_hash(built)
+    assert tree_hash(other) != tree_hash(built)
 
 
 def test_an_interrupted_build_resumes_and_never_looks_complete(
@@ -135,7 +119,7 @@ def test_an_interrupted_build_resumes_and_never_looks_complete(
     assert not out.exists() and len(list((tmp_path / "corpus.partial" / "chunks").glob("*.json"))) == 1
     monkeypatch.setattr(icondata, "render_chunk", real)
     icondata.build(FIXTURE, out, seed=5, size=32, quiet=True, roles=ROLES, scribble_count=4)
-    assert _tree_hash(out) == _tree_hash(built)
+    assert tree_hash(out) == tree_hash(built)
 
 
 def test_refusals_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import random
 import subprocess
 import sys
@@ -15,23 +13,10 @@ pytest.importorskip("resvg_py")
 import icondata  # noqa: E402  (recipes/ is on sys.path through conftest)
 import lineart  # noqa: E402
 import numpy as np  # noqa: E402
+from iconfixture import FIXTURE, ROLES, read_rows, tree_hash  # noqa: E402
 from PIL import Image  # noqa: E402
 
-FIXTURE = Path(__file__).parent / "fixtures" / "iconify"
-ROLES = {"tcolour": "pictorial", "tmono": "pictorial", "tline": "line", "theld": "held-out"}
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def _tree_hash(root: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(root)).encode() + path.read_bytes())
-    return digest.hexdigest()
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +30,7 @@ def test_only_colour_training_icons_are_traced_in_black_on_white(built: tuple[Pa
     icons, _ = icondata.select(FIXTURE, ROLES)
     colour = {(i.set, i.name): i for i in icons if i.split == "train" and not i.mono}
     assert counts["icons"] == len(colour) and counts["failed"] == 1  # the fixture's broken path
-    rows = _rows(out / "lineart.csv")
+    rows = read_rows(out / "lineart.csv")
     traced = {}
     for row in rows:
         path = Path(row["filepath"])
@@ -76,7 +61,7 @@ def test_a_filled_shape_becomes_its_outline(tmp_path: Path) -> None:
 def test_build_is_deterministic_for_a_seed(built: tuple[Path, dict], tmp_path: Path) -> None:
     again = tmp_path / "again"
     lineart.build(FIXTURE, again, seed=5, size=32, workers=1, roles=ROLES)
-    assert _tree_hash(again) == _tree_hash(built[0])
+    assert tree_hash(again) == tree_hash(built[0])
 
 
 def test_leftovers_are_rebuilt_and_an_existing_folder_is_refused(
@@ -87,7 +72,7 @@ def test_leftovers_are_rebuilt_and_an_existing_folder_is_refused(
     (stale / "images").mkdir(parents=True)
     (stale / "lineart.csv").write_text("filepath,caption\nimages/x.png,a half-written row\n")
     lineart.build(FIXTURE, out, seed=5, size=32, workers=1, roles=ROLES)
-    assert not stale.exists() and _tree_hash(out) == _tree_hash(built[0])
+    assert not stale.exists() and tree_hash(out) == tree_hash(built[0])
     with pytest.raises(icondata.RecipeError, match="already exists"):
         lineart.build(FIXTURE, out, seed=5, size=32, workers=1, roles=ROLES)
 

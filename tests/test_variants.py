@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import random
 import subprocess
 import sys
@@ -16,23 +14,14 @@ import icondata  # noqa: E402  (recipes/ is on sys.path through conftest)
 import lineart  # noqa: E402
 import numpy as np  # noqa: E402
 import variants  # noqa: E402
+from iconfixture import FIXTURE, ROLES, read_rows, tree_hash  # noqa: E402
 from PIL import Image  # noqa: E402
 
-FIXTURE = Path(__file__).parent / "fixtures" / "iconify"
-ROLES = {"tcolour": "pictorial", "tmono": "pictorial", "tline": "line", "theld": "held-out"}
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 
 
-def _rows(path: Path) -> dict[str, str]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        return {r["filepath"]: r["caption"] for r in csv.DictReader(handle)}
-
-
-def _tree_hash(root: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(root)).encode() + path.read_bytes())
-    return digest.hexdigest()
+def _captions(path: Path) -> dict[str, str]:
+    return {r["filepath"]: r["caption"] for r in read_rows(path)}
 
 
 def _pixels(path: Path) -> np.ndarray:
@@ -58,10 +47,10 @@ def test_mirrors_keep_their_sources_caption_and_glyphs_are_black_on_white(
     out, counts = built
     icons, _ = icondata.select(FIXTURE, ROLES)
     colour = {(i.set, i.name): i for i in icons if i.split == "train" and not i.mono}
-    rows = _rows(out / "variants.csv")
+    rows = _captions(out / "variants.csv")
     assert counts["images"] == len(rows) and counts["failed"] == 1  # the fixture's broken path
-    sources = {**{f"icons/{k}": v for k, v in _rows(data / "icons" / "train.csv").items()},
-               **{f"lineart/{k}": v for k, v in _rows(data / "lineart" / "lineart.csv").items()}}  # fmt: skip
+    sources = {**{f"icons/{k}": v for k, v in _captions(data / "icons" / "train.csv").items()},
+               **{f"lineart/{k}": v for k, v in _captions(data / "lineart" / "lineart.csv").items()}}  # fmt: skip
     kinds: dict[str, set[tuple[str, str]]] = {}
     for rel, text in rows.items():
         kind, icon_set, name = Path(rel).parts[1], Path(rel).parts[2], Path(rel).stem
@@ -107,7 +96,7 @@ def test_build_is_deterministic_and_leftovers_start_cleanly(
     (stale / "images").mkdir(parents=True)
     (stale / "variants.csv").write_text("filepath,caption\nimages/x.png,a half-written row\n")
     variants.build(FIXTURE, data, again, 5, 32, workers=1, roles=ROLES)
-    assert not stale.exists() and _tree_hash(again) == _tree_hash(built[0])
+    assert not stale.exists() and tree_hash(again) == tree_hash(built[0])
     with pytest.raises(icondata.RecipeError, match="already exists"):
         variants.build(FIXTURE, data, again, 5, 32, workers=1, roles=ROLES)
 
