@@ -176,17 +176,20 @@ def build_colour(folder: Path, out: Path, table: str, work: Callable[[tuple], di
     return counts
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Build the line-art renders; errors are one line and exit code 2."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def build_parser(doc: str) -> argparse.ArgumentParser:
+    """The options of a build over the corpus's colour icons: --cache, --out, --seed, --size, --workers."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache", type=Path, default=Path("~/.cache/clipart-data").expanduser())
     parser.add_argument("--out", type=Path, required=True, help="output folder (must not exist yet)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", type=int, default=64, help="render size in pixels (64)")
     parser.add_argument("--workers", type=int, default=2, help="processes (2)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the line-art renders; errors are one line and exit code 2."""
+    args = build_parser(__doc__).parse_args(argv)
     return icondata.run_build(
         lambda: build(icondata.fetched(args.cache), args.out, args.seed, args.size, args.workers)
     )

@@ -10,15 +10,14 @@ two differences are cheap to teach without a word of caption going false:
   of line art: each colour icon is traced at 4x (as recipes/lineart.py does), its shape filled black and its
   inner borders and dark fills drawn white, then downsampled.
 
-Captions: a mirrored picture keeps its source's caption; a glyph gets a monochrome one (``lineart.TEMPLATES``'
-kind) from the icon's names. Writes ``OUT/images/...`` and ``OUT/variants.csv`` (filepath,caption; paths relative
-to OUT) via ``OUT.partial``, so that an interrupted build never looks complete; a corrupt icon is skipped and
-counted.
+Captions: a mirrored picture keeps its source's caption; a glyph gets a monochrome one from the icon's names
+(``GLYPH_TEMPLATES``: "a silhouette of a {}", "a stencil of a {}", …). Writes ``OUT/images/...`` and
+``OUT/variants.csv`` (filepath,caption; paths relative to OUT) via ``OUT.partial``, so that an interrupted build
+never looks complete; a corrupt icon is skipped and counted.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import random
 from functools import partial
@@ -106,17 +105,10 @@ def build(folder: Path, data: Path, out: Path, seed: int = 0, size: int = 64, wo
 
 def main(argv: list[str] | None = None) -> int:
     """Build the variants; errors are one line and exit code 2."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--cache", type=Path, default=Path("~/.cache/clipart-data").expanduser())
+    parser = lineart.build_parser(__doc__)
     parser.add_argument(
         "--data", type=Path, required=True, help="the recipe's data folder (icons/, lineart/)"
     )
-    parser.add_argument("--out", type=Path, required=True, help="output folder (must not exist yet)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--size", type=int, default=64, help="render size in pixels (64)")
-    parser.add_argument("--workers", type=int, default=2, help="processes (2)")
     args = parser.parse_args(argv)
     return icondata.run_build(
         lambda: build(icondata.fetched(args.cache), args.data, args.out, args.seed, args.size, args.workers)

@@ -158,42 +158,39 @@ def test_negatives_without_the_run_before_is_one_line_and_exit_2(
     assert not (tmp_path / guide).exists()
 
 
-def test_lines_table_is_the_last_round_and_the_line_art(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("writer", "negatives_folder", "parts"),
+    [
+        ("write_lines", "negatives3", [("lineart", "a line drawing of a cat")]),
+        (
+            "write_styles",
+            "negatives4",
+            [("lineart", "a line drawing of a cat"), ("variants", "a silhouette of a cat")],
+        ),
+    ],
+)
+def test_joined_tables_are_the_mix_the_rounds_negatives_and_the_extra_parts(
+    tmp_path: Path, writer: str, negatives_folder: str, parts: list[tuple[str, str]]
+) -> None:
     import clipart_mini
 
+    write = getattr(clipart_mini, writer)
     _captions(tmp_path / "train_mix.csv", ["a cat"])
-    (tmp_path / "negatives3").mkdir()
-    _captions(tmp_path / "negatives3" / "negatives.csv", [negatives.CAPTION])
-    with pytest.raises(icondata.RecipeError, match="run the .lineart. stage first"):
-        clipart_mini.write_lines(tmp_path)
-    (tmp_path / "lineart").mkdir()
-    _captions(tmp_path / "lineart" / "lineart.csv", ["a line drawing of a cat"])
-    with open(clipart_mini.write_lines(tmp_path), newline="", encoding="utf-8") as handle:
-        rows = [(r["filepath"], r["caption"]) for r in csv.DictReader(handle)]
-    assert rows == [("images/0.png", "a cat")] + [
-        ("negatives3/images/0.png", negatives.CAPTION)
-    ] * clipart_mini.NEGATIVE_REPEAT + [("lineart/images/0.png", "a line drawing of a cat")]
-
-
-def test_styles_table_is_the_fourth_round_the_line_art_and_the_variants(tmp_path: Path) -> None:
-    import clipart_mini
-
-    _captions(tmp_path / "train_mix.csv", ["a cat"])
-    for part, caption in (("negatives4", negatives.CAPTION), ("lineart", "a line drawing of a cat")):
+    (tmp_path / negatives_folder).mkdir()
+    _captions(tmp_path / negatives_folder / "negatives.csv", [negatives.CAPTION])
+    for part, caption in parts[:-1]:
         (tmp_path / part).mkdir()
-        _captions(tmp_path / part / ("negatives.csv" if part == "negatives4" else "lineart.csv"), [caption])
-    with pytest.raises(icondata.RecipeError, match="run the .variants. stage first"):
-        clipart_mini.write_styles(tmp_path)
-    (tmp_path / "variants").mkdir()
-    _captions(tmp_path / "variants" / "variants.csv", ["a silhouette of a cat"])
-    with open(clipart_mini.write_styles(tmp_path), newline="", encoding="utf-8") as handle:
+        _captions(tmp_path / part / f"{part}.csv", [caption])
+    last = parts[-1][0]
+    with pytest.raises(icondata.RecipeError, match=f"run the .{last}. stage first"):
+        write(tmp_path)
+    (tmp_path / last).mkdir()
+    _captions(tmp_path / last / f"{last}.csv", [parts[-1][1]])
+    with open(write(tmp_path), newline="", encoding="utf-8") as handle:
         rows = [(r["filepath"], r["caption"]) for r in csv.DictReader(handle)]
     assert rows == [("images/0.png", "a cat")] + [
-        ("negatives4/images/0.png", negatives.CAPTION)
-    ] * clipart_mini.NEGATIVE_REPEAT + [
-        ("lineart/images/0.png", "a line drawing of a cat"),
-        ("variants/images/0.png", "a silhouette of a cat"),
-    ]
+        (f"{negatives_folder}/images/0.png", negatives.CAPTION)
+    ] * clipart_mini.NEGATIVE_REPEAT + [(f"{part}/images/0.png", caption) for part, caption in parts]
 
 
 def test_export_without_its_run_is_one_line_and_exit_2(tmp_path: Path) -> None:
