@@ -25,6 +25,10 @@ Training stages, each one `clipart train` run with fixed seeds (commands are pri
    colour icons are mirrored and drawn as black glyphs (recipes/variants.py; about 2 minutes), and 1,600 steps
    as in stage 6 from its weights learn them beside the mix, those negatives and the line art (about 32 minutes):
    a thing facing either way, and the silhouette style of monochrome emoji sets.
+8. ``tones`` and ``tone``: the colour icons drawn in a few flat colours and in greyscale (recipes/tones.py; about
+   two minutes), and 1,600 steps as in stage 7 from its weights learn them beside stage 7's table (about 35
+   minutes): a thing without its shading, and without its colours. ``tone2``: the same run again from its weights
+   in another data order (about 35 minutes).
 
 Then ``export`` writes fp16 weights into the package and ``eval`` runs `clipart eval zeroshot` on every held-out
 set. The architecture is recipes/clipart-mini.json. Needs `pip install -e ".[train]"`, `pip install resvg-py`
@@ -48,6 +52,7 @@ import icondata
 import lineart
 import minidata
 import negatives
+import tones
 import variants
 
 from clipart.output import atomic_write
@@ -98,8 +103,17 @@ STYLES_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "16
                "--checkpoint-every", "400", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
 REPEAT = {"digits": 3, "shapes": 2}  # rows of mini/images/<part>/ listed this many times in train_mix.csv
 MINI_EVAL_SETS = ("colours", "shapes", "digits")
+# Then the same rate and length (another data order) from the styles guide teach it flat-colour and greyscale
+# renders of the colour icons (recipes/tones.py) beside the styles stage's table.
+TONE_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "1600", "--lr", "2e-4",
+             "--warmup", "50", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED + 4),
+             "--checkpoint-every", "400", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
+# And a second run of the same from its weights, in another data order (seed 5).
+TONE2_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "1600", "--lr", "2e-4",
+              "--warmup", "50", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED + 5),
+              "--checkpoint-every", "400", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
 STAGES = ("base", "data", "train", *(name for r in ROUNDS for name in (r[0], r[3])), "lineart", "lines", "negatives4",
-          "variants", "styles", "export", "eval")  # fmt: skip
+          "variants", "styles", "tones", "tone", "tone2", "export", "eval")  # fmt: skip
 
 
 def clipart(*args: str) -> subprocess.CompletedProcess[str]:
@@ -159,6 +173,11 @@ def write_styles(data: Path) -> Path:
     renders' rows and the variants' rows."""
     table = write_hard(data, "negatives4", "negatives4")
     return write_joined(data / "train_styles.csv", table, data, ("lineart", "variants"))
+
+
+def write_tones(data: Path) -> Path:
+    """train_tones.csv: train_styles.csv's rows and the tone variants' rows."""
+    return write_joined(data / "train_tones.csv", write_styles(data), data, ("tones",))
 
 
 def write_joined(out: Path, table: Path, data: Path, parts: tuple[str, ...]) -> Path:
@@ -331,8 +350,18 @@ def run_stages(args: argparse.Namespace) -> None:
         variants.build(icondata.fetched(args.cache), data, data / "variants", SEED, 64, workers=2)
     if "styles" in stages:
         train_from(args.work / "run-styles", write_styles(data), lines_guide, STYLES_ARGS)
+    if "tones" in stages and not (data / "tones").exists():
+        tones.build(icondata.fetched(args.cache), data / "tones", SEED, 64, workers=2)
+    if "tone" in stages:
+        guide = args.work / "run-styles-fp16"
+        export_fp16(args.work / "run-styles" / "export", guide, data / "icons" / "ATTRIBUTION.md", "styles")
+        train_from(args.work / "run-tone", write_tones(data), guide, TONE_ARGS)
+    if "tone2" in stages:
+        guide = args.work / "run-tone-fp16"
+        export_fp16(args.work / "run-tone" / "export", guide, data / "icons" / "ATTRIBUTION.md", "tone")
+        train_from(args.work / "run-tone2", write_tones(data), guide, TONE2_ARGS)
     if "export" in stages:
-        export_fp16(args.work / "run-styles" / "export", TARGET, data / "icons" / "ATTRIBUTION.md", "styles")
+        export_fp16(args.work / "run-tone2" / "export", TARGET, data / "icons" / "ATTRIBUTION.md", "tone2")
         print(f"wrote {TARGET}")
     if "eval" in stages:
         for name, result in evaluate(data, TARGET, args.work / "eval.json").items():

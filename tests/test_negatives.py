@@ -144,6 +144,8 @@ def test_training_stage_without_its_negatives_is_one_line_and_exit_2(
         ("negatives3", "cycle", "run-cycle-fp16"),
         ("lines", "harden2", "run-hard2-fp16"),
         ("negatives4", "lines", "run-lines-fp16"),
+        ("tone", "styles", "run-styles-fp16"),
+        ("tone2", "tone", "run-tone-fp16"),
     ],
 )
 def test_negatives_without_the_run_before_is_one_line_and_exit_2(
@@ -166,6 +168,15 @@ def test_negatives_without_the_run_before_is_one_line_and_exit_2(
             "write_styles",
             "negatives4",
             [("lineart", "a line drawing of a cat"), ("variants", "a silhouette of a cat")],
+        ),
+        (
+            "write_tones",
+            "negatives4",
+            [
+                ("lineart", "a line drawing of a cat"),
+                ("variants", "a silhouette of a cat"),
+                ("tones", "a greyscale cat icon"),
+            ],
         ),
     ],
 )
@@ -199,4 +210,4 @@ def test_export_without_its_run_is_one_line_and_exit_2(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
-    assert done.stderr.strip().count("\n") == 0 and "run the 'styles' stage first" in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "run the 'tone2' stage first" in done.stderr
