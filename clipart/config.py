@@ -78,6 +78,9 @@ class DrawConfig:
     # random strokes (CLIPDraw), or "icon": the strokes of the bank's icon of what the prompt names (clipart/start.py;
     # `strokes` then does not apply). init_svg wins over it, and a drawing without a text prompt starts at random.
     start: str = "random"
+    # an icon start's pen: a colour such as "#000000" redraws its strokes in it, init_width px wide (a sketch's
+    # uniform line); empty: the icon's own colours and widths
+    icon_pen: str = ""
     candidates: int = 1
     seed: int = 0
     device: str = "auto"
@@ -174,6 +177,8 @@ class DrawConfig:
         if self.init_color not in ("random", "black", "gray"):
             raise ConfigError(f"init_color must be random, black or gray, got {self.init_color!r}")
         parse_color(self.background, "background")
+        if self.icon_pen:
+            parse_color(self.icon_pen, "icon_pen")
         if self.start not in ("random", "icon"):
             raise ConfigError(f"start must be random or icon, got {self.start!r}")
         if self.init_svg is not None and not Path(self.init_svg).is_file():

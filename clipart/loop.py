@@ -78,6 +78,14 @@ def _init_scene(cfg: DrawConfig, seed: int, device: torch.device) -> Scene:
     return scene.to(device)
 
 
+def _with_pen(scene: Scene, cfg: DrawConfig) -> Scene:
+    """An icon start redrawn in ``cfg.icon_pen`` at ``init_width`` px (alpha kept), or as it is without a pen."""
+    if cfg.icon_pen:
+        scene.colors[:, :3] = torch.tensor(parse_color(cfg.icon_pen, "icon_pen"))
+        scene.widths.fill_(cfg.init_width / cfg.size)
+    return scene
+
+
 class _Run:
     """State of one drawing run, shared by its Progress events."""
 
@@ -150,7 +158,7 @@ class _Run:
             seeds = [cfg.seed + i for i in range(k)]
             starts = icon_scenes(cfg.prompts, cfg.prompt_weights, guides, seeds, background)
             self.credits = [credit for _, credit in starts]
-            scenes = [scene.to(device) for scene, _ in starts]
+            scenes = [_with_pen(scene, cfg).to(device) for scene, _ in starts]
         self.models = [g.name for g in guides]
         objective = build_objective(cfg, guides)
         out_size = max(g.image_size for g in guides)

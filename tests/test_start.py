@@ -157,3 +157,26 @@ def test_an_init_svg_or_a_drawing_without_text_does_not_start_from_an_icon(tmp_p
     assert again.credit == "" and again.scene.num_strokes == paths
     negative_only = clipart.draw(["a teapot::-1"], start="icon", strokes=6, steps=1, views=1, threads=1)
     assert negative_only.credit == "" and negative_only.scene.num_strokes == 6
+
+
+def test_an_icon_pen_redraws_the_icon_in_one_colour_and_width(guide) -> None:  # noqa: ANN001
+    start, credit = icon_scene(["a rocket"], [1.0], [guide], 0, (1.0, 1.0, 1.0))
+    d = clipart.draw("a rocket", start="icon", icon_pen="#102030", init_width=3.0, size=120, steps=1, views=1,
+                     threads=1)  # fmt: skip
+    assert d.credit == credit and d.scene.num_strokes == start.num_strokes
+    assert start.colors[:, :3].std(0).max() > 0.1  # the icon's own colours differ stroke to stroke
+    expected = torch.tensor([16, 32, 48]) / 255
+    assert torch.allclose(d.scene.colors[:, :3], expected.expand_as(d.scene.colors[:, :3]), atol=1e-6)
+    assert torch.equal(d.scene.colors[:, 3], start.colors[:, 3])  # alpha kept
+    assert torch.allclose(d.scene.widths, torch.full_like(d.scene.widths, 3.0 / 120))
+
+
+def test_the_sketch_preset_starts_from_an_icon_in_black_and_a_bad_pen_is_one_line(tmp_path: Path) -> None:
+    d = clipart.draw("a cat", preset="sketch", steps=1, views=1, threads=1)
+    assert "'cat'" in d.credit and bool((d.scene.colors[:, :3] == 0).all())
+    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    argv = [sys.executable, "-m", "clipart", "draw", "a cat", "--icon-pen", "inky", "--out", str(tmp_path / "c.svg")]  # fmt: skip
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and "icon_pen" in lines[0], proc.stderr
+    assert not (tmp_path / "c.svg").exists()

@@ -85,6 +85,9 @@ def _add_draw(sub: Any) -> None:
     p.add_argument("--start", choices=("random", "icon"),
                    help="start from random strokes, or from the open icon whose name the guide finds nearest to the "
                    f"prompt {dflt('start')}")  # fmt: skip
+    p.add_argument("--icon-pen", metavar="COLOUR",
+                   help="redraw an icon start's strokes (--start icon) in this colour at the preset's init width, e.g. #000000; "
+                   "'' keeps the icon's own (default: the preset's; sketch: #000000, quick: '')")  # fmt: skip
     p.add_argument("--background", help="canvas colour, e.g. #ffffff")
     p.add_argument(
         "--lr-points",
@@ -147,6 +150,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
         prune=args.prune,
         init_svg=args.init_svg,
         start=args.start,
+        icon_pen=args.icon_pen,
         background=args.background,
         lr_points=args.lr_points,
         lr_widths=args.lr_widths,
