@@ -31,7 +31,8 @@ PROMPTS: list[tuple[str, dict[str, object]]] = [
     ("a red apple", {"preset": "sketch"}),
     ("a rocket", {"preset": "sketch"}),
     ("a castle", {"preset": "painting"}),
-    ("a blue star", {"icon_lr_colors": 0.02}),  # colour words recolour an icon only if its colours may move
+    # colour words recolour an icon only if its colours may move, and then partly
+    ("a blue star", {"icon_lr_colors": 0.1}),
 ]
 
 
