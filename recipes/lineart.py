@@ -113,6 +113,18 @@ def save_drawn(draw: Callable[[], Image.Image], path: Path) -> str:
     return "saved"
 
 
+def add_drawn(draw: Callable[[], Image.Image], root: Path, rel: str, icon: icondata.Icon, templates: list[str],
+              rng: random.Random, rows: list[tuple[str, str]], missed: dict[str, int]) -> bool:  # fmt: skip
+    """Save ``draw``'s image at ``root/rel`` (:func:`save_drawn`) and add its row to ``rows``, captioned from
+    ``templates`` (:func:`caption`), or count in ``missed`` why not; True if it was saved."""
+    done = save_drawn(draw, root / rel)
+    if done != "saved":
+        missed[done] += 1
+        return False
+    rows.append((rel, caption(icon, templates, rng)))
+    return True
+
+
 def caption(icon: icondata.Icon, templates: list[str], rng: random.Random) -> str:
     """One of ``templates`` filled with one of the icon's true names ({n}: the name, {an}: with its article)."""
     name = rng.choice((icon.concept, *icon.names))
@@ -128,11 +140,10 @@ def trace_chunk(job: tuple[list[icondata.Icon], Path, int, int]) -> dict:
         rng = random.Random(icondata._seed(seed, "lineart", icon.set, icon.name))
         for k, pen in enumerate(PENS):
             rel = f"images/{icon.set}/{icon.name}-{k}.png"
-            done = save_drawn(partial(trace, icon, size, rng, pen), root / rel)
-            if done != "saved":
-                missed[done] += 1
+            if not add_drawn(
+                partial(trace, icon, size, rng, pen), root, rel, icon, TEMPLATES, rng, rows, missed
+            ):
                 break
-            rows.append((rel, caption(icon, TEMPLATES, rng)))
     return {"rows": rows, **missed}
 
 

@@ -79,11 +79,10 @@ def tone_chunk(job: tuple[list[icondata.Icon], Path, int, int]) -> dict:
                 continue
             rng = random.Random(icondata._seed(seed, tone, icon.set, icon.name))
             out = f"images/{tone}/{icon.set}/{icon.name}.png"
-            done = lineart.save_drawn(partial(draw, icon, size, rng), root / out)
-            if done != "saved":
-                missed[done] += 1
+            if not lineart.add_drawn(
+                partial(draw, icon, size, rng), root, out, icon, templates, rng, rows, missed
+            ):
                 break
-            rows.append((out, lineart.caption(icon, templates, rng)))
     return {"rows": rows, **missed}
 
 

@@ -72,11 +72,9 @@ def variant_chunk(job: tuple[list[icondata.Icon], Path, int, int, Path, dict[str
             rows.append((out, captions[key]))
         rng = random.Random(icondata._seed(seed, "glyph", icon.set, icon.name))
         out = f"images/glyph/{icon.set}/{icon.name}.png"
-        done = lineart.save_drawn(partial(glyph, icon, size, rng), root / out)
-        if done != "saved":
-            missed[done] += 1
-            continue
-        rows.append((out, lineart.caption(icon, GLYPH_TEMPLATES, rng)))
+        lineart.add_drawn(
+            partial(glyph, icon, size, rng), root, out, icon, GLYPH_TEMPLATES, rng, rows, missed
+        )
     return {"rows": rows, **missed}
 
 
