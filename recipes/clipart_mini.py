@@ -91,27 +91,28 @@ ROUNDS = (
     ("negatives2", "negatives2", 96, "cycle", "run-cycle", CYCLE_ARGS),
     ("negatives3", "negatives3", 64, "harden2", "run-hard2", HARDEN_ARGS),
 )
-# The last stage: the hardened guide learns the line-art renders beside harden2's table.
-LINES_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "1600", "--lr", "2e-4",
-              "--warmup", "50", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED + 2),
-              "--checkpoint-every", "400", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
-# Last, the lines guide draws a fourth round of negatives, and the same rate and length (another data order) teach
+
+
+def fine_tune_args(seed: int) -> list[str]:
+    """The options of the stages after the second hardening: 1,600 steps at a fine-tuning rate, in the data order
+    of ``seed``."""
+    return ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "1600", "--lr", "2e-4", "--warmup", "50",
+            "--weight-decay", "0.1", "--workers", "1", "--seed", str(seed), "--checkpoint-every", "400",
+            "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
+
+
+# The hardened guide learns the line-art renders beside harden2's table.
+LINES_ARGS = fine_tune_args(SEED + 2)
+# Then the lines guide draws a fourth round of negatives, and the same rate and length (another data order) teach
 # it mirror images and black glyphs of the colour icons (recipes/variants.py) beside the mix, those negatives and
 # the line art.
-STYLES_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "1600", "--lr", "2e-4",
-               "--warmup", "50", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED + 3),
-               "--checkpoint-every", "400", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
+STYLES_ARGS = fine_tune_args(SEED + 3)
+# Then, from the styles guide, flat-colour and greyscale renders of the colour icons (recipes/tones.py) beside the
+# styles stage's table, and a second run of the same from those weights in another data order.
+TONE_ARGS = fine_tune_args(SEED + 4)
+TONE2_ARGS = fine_tune_args(SEED + 5)
 REPEAT = {"digits": 3, "shapes": 2}  # rows of mini/images/<part>/ listed this many times in train_mix.csv
 MINI_EVAL_SETS = ("colours", "shapes", "digits")
-# Then the same rate and length (another data order) from the styles guide teach it flat-colour and greyscale
-# renders of the colour icons (recipes/tones.py) beside the styles stage's table.
-TONE_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "1600", "--lr", "2e-4",
-             "--warmup", "50", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED + 4),
-             "--checkpoint-every", "400", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
-# And a second run of the same from its weights, in another data order (seed 5).
-TONE2_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "1600", "--lr", "2e-4",
-              "--warmup", "50", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED + 5),
-              "--checkpoint-every", "400", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
 STAGES = ("base", "data", "train", *(name for r in ROUNDS for name in (r[0], r[3])), "lineart", "lines", "negatives4",
           "variants", "styles", "tones", "tone", "tone2", "export", "eval")  # fmt: skip
 
