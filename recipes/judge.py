@@ -130,7 +130,7 @@ def main() -> int:
             start = folder
     if "export" in stages:
         try:
-            export_fp16(cycles[-1] / "export", TARGET, data / "ATTRIBUTION.md", "refine")
+            export_fp16([(cycles[-1] / "export", "refine")], TARGET, data / "ATTRIBUTION.md")
         except icondata.RecipeError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

@@ -10,6 +10,8 @@ from pathlib import Path
 import icondata  # recipes/ is on sys.path through conftest
 import negatives
 import pytest
+import torch
+from conftest import make_tiny_model_dir
 from PIL import Image
 
 RECIPES = Path(__file__).resolve().parent.parent / "recipes"
@@ -204,10 +206,42 @@ def test_joined_tables_are_the_mix_the_rounds_negatives_and_the_extra_parts(
     ] * clipart_mini.NEGATIVE_REPEAT + [(f"{part}/images/0.png", caption) for part, caption in parts]
 
 
-def test_export_without_its_run_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, str(RECIPES / "clipart_mini.py"), "--work", str(tmp_path), "--only", "export"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+def test_export_without_its_runs_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    def export() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(RECIPES / "clipart_mini.py"), "--work", str(tmp_path), "--only", "export"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+
+    done = export()
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "run the 'tone' stage first" in done.stderr
+    make_tiny_model_dir(tmp_path / "run-tone" / "export")
+    done = export()
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().count("\n") == 0 and "run the 'tone2' stage first" in done.stderr
+
+
+def test_export_writes_the_mean_of_its_runs_in_fp16_and_it_loads(tmp_path: Path) -> None:
+    import clipart_mini
+    from safetensors.torch import load_file
+
+    from clipart.models.guide import load_model
+
+    runs = [make_tiny_model_dir(tmp_path / f"run{seed}", seed=seed) for seed in (0, 1)]
+    attribution = tmp_path / "ATTRIBUTION.md"
+    attribution.write_text("# the sets\n", encoding="utf-8")
+    clipart_mini.export_fp16([(runs[0], "a"), (runs[1], "b")], tmp_path / "soup", attribution)
+    clipart_mini.export_fp16([(runs[0], "a")], tmp_path / "one", attribution)
+
+    first, second = (load_file(str(run / "open_clip_model.safetensors")) for run in runs)
+    soup = load_file(str(tmp_path / "soup" / "open_clip_model.safetensors"))
+    one = load_file(str(tmp_path / "one" / "open_clip_model.safetensors"))
+    assert soup.keys() == first.keys() and all(v.dtype == torch.float16 for v in soup.values())
+    for name in first:
+        assert torch.equal(soup[name], ((first[name] + second[name]) / 2).half()), name
+        assert torch.equal(one[name], first[name].half()), name
+    assert not torch.equal(soup["text_projection"], one["text_projection"])
+    assert (tmp_path / "soup" / "ATTRIBUTION.md").read_text(encoding="utf-8") == "# the sets\n"
+    guide = load_model(f"local-dir:{tmp_path / 'soup'}", device="cpu")
+    assert torch.equal(guide.model.text_projection.detach(), soup["text_projection"].float())
