@@ -191,3 +191,24 @@ def test_a_renderer_panic_is_a_skipped_icon_but_an_interrupt_stops_the_build(
     monkeypatch.setattr(icondata, "render_icon", interrupted)
     with pytest.raises(KeyboardInterrupt):
         icondata.render_chunk((icons, tmp_path, 32, 0))
+
+
+def test_check_sets_are_rendered_whole_for_evaluation_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import clipart_mini
+
+    cache = tmp_path / "cache"
+    icondata.json_dir(cache).parent.mkdir(parents=True)
+    icondata.json_dir(cache).symlink_to(FIXTURE)
+    monkeypatch.setattr(icondata, "CHECK_SETS", ("theld",))
+    clipart_mini.build_check(cache, tmp_path / "data")
+    check = tmp_path / "data" / "check"
+    held, _ = icondata.select(FIXTURE, {"theld": "held-out"})
+    rows = read_rows(check / "eval_theld.csv")
+    assert sorted(r["label"] for r in rows) == sorted(i.concept for i in held) and rows
+    assert all((check / r["filepath"]).is_file() for r in rows)
+    assert read_rows(check / "train.csv") == []
+    before = tree_hash(check)
+    clipart_mini.build_check(cache, tmp_path / "data")  # there already: kept as it is
+    assert tree_hash(check) == before
