@@ -105,7 +105,7 @@ def build_app(
                 )
                 with gr.Row():
                     style_image = _upload(
-                        gr, "Style image (optional): its colours and textures", "style-image"
+                        gr, "Style image (optional): its colours and textures", "style-image", 160
                     )
                     style_weight = gr.Slider(
                         0, 10, 1.0, step=0.5, label="Style weight", elem_id="style-weight"
