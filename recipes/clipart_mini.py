@@ -240,15 +240,18 @@ def export_fp16(runs: list[tuple[Path, str]], target: Path, attribution: Path) -
         require(run_export / "open_clip_model.safetensors", stage)
     require(attribution, "data")
 
-    loaded = [load_file(str(run_export / "open_clip_model.safetensors")) for run_export, _ in runs]
+    first = runs[0][0]
+    if any((run / "open_clip_config.json").read_text() != (first / "open_clip_config.json").read_text()
+           for run, _ in runs):  # fmt: skip
+        raise icondata.RecipeError(f"the runs averaged into {target} differ in architecture")
+    loaded = [load_file(str(run / "open_clip_model.safetensors")) for run, _ in runs]
     weights = {k: (sum(w[k].float() for w in loaded) / len(loaded)).half().contiguous() for k in loaded[0]}
-    run_export = runs[0][0]
     target.mkdir(parents=True, exist_ok=True)
     for name, write in (
         ("open_clip_model.safetensors", lambda p: save_file(weights, p, metadata={"format": "pt"})),
         (
             "open_clip_config.json",
-            lambda p: Path(p).write_text((run_export / "open_clip_config.json").read_text()),
+            lambda p: Path(p).write_text((first / "open_clip_config.json").read_text()),
         ),
         (
             "ATTRIBUTION.md",

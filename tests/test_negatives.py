@@ -245,3 +245,17 @@ def test_export_writes_the_mean_of_its_runs_in_fp16_and_it_loads(tmp_path: Path)
     assert (tmp_path / "soup" / "ATTRIBUTION.md").read_text(encoding="utf-8") == "# the sets\n"
     guide = load_model(f"local-dir:{tmp_path / 'soup'}", device="cpu")
     assert torch.equal(guide.model.text_projection.detach(), soup["text_projection"].float())
+
+
+def test_export_refuses_to_average_runs_of_different_architectures(tmp_path: Path) -> None:
+    import clipart_mini
+    from conftest import TINY_CFG
+
+    wider = {**TINY_CFG, "embed_dim": TINY_CFG["embed_dim"] * 2}
+    runs = [make_tiny_model_dir(tmp_path / "a"), make_tiny_model_dir(tmp_path / "b", cfg=wider)]
+    (tmp_path / "ATTRIBUTION.md").write_text("# the sets\n", encoding="utf-8")
+    with pytest.raises(icondata.RecipeError, match="differ in architecture"):
+        clipart_mini.export_fp16(
+            [(runs[0], "a"), (runs[1], "b")], tmp_path / "soup", tmp_path / "ATTRIBUTION.md"
+        )
+    assert not (tmp_path / "soup").exists()
