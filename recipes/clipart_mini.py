@@ -272,6 +272,11 @@ def build_check(cache: Path, data: Path) -> None:
         icondata.build(
             icondata.fetched(cache), data / "check", SEED, 64, workers=2, roles=roles, scribble_count=0
         )
+    for prefix in icondata.CHECK_SETS:
+        if not (data / "check" / f"eval_{prefix}.csv").exists():
+            raise icondata.RecipeError(
+                f"{data / 'check'} lacks the check set {prefix!r}: remove it to rebuild"
+            )
 
 
 def eval_sets(data: Path) -> dict[str, tuple[Path, list[str]]]:
@@ -290,7 +295,7 @@ def eval_sets(data: Path) -> dict[str, tuple[Path, list[str]]]:
 
 
 def evaluate(data: Path, model: Path, out: Path) -> dict[str, dict[str, float]]:
-    """Zero-shot top-1/top-5 on every held-out set, over all of its labels."""
+    """Zero-shot top-1/top-5 on every held-out set and check set, over all of its labels."""
     results = {}
     for name, (table, templates) in eval_sets(data).items():
         options = [arg for t in templates for arg in ("--template", t)]

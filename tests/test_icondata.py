@@ -212,3 +212,6 @@ def test_check_sets_are_rendered_whole_for_evaluation_only(
     before = tree_hash(check)
     clipart_mini.build_check(cache, tmp_path / "data")  # there already: kept as it is
     assert tree_hash(check) == before
+    monkeypatch.setattr(icondata, "CHECK_SETS", ("theld", "tcolour"))  # a set added since: one line, rebuild
+    with pytest.raises(icondata.RecipeError, match="lacks the check set 'tcolour': remove it to rebuild"):
+        clipart_mini.build_check(cache, tmp_path / "data")
