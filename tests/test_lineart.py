@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,10 +11,8 @@ pytest.importorskip("resvg_py")
 import icondata  # noqa: E402  (recipes/ is on sys.path through conftest)
 import lineart  # noqa: E402
 import numpy as np  # noqa: E402
-from iconfixture import FIXTURE, ROLES, read_rows, tree_hash  # noqa: E402
+from iconfixture import FIXTURE, ROLES, read_rows, run_recipe, tree_hash  # noqa: E402
 from PIL import Image  # noqa: E402
-
-RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 
 
 @pytest.fixture(scope="module")
@@ -78,9 +74,6 @@ def test_leftovers_are_rebuilt_and_an_existing_folder_is_refused(
 
 
 def test_missing_cache_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, str(RECIPES / "lineart.py"), "--cache", str(tmp_path / "none"), "--out", str(tmp_path / "o")],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    done = run_recipe("lineart.py", "--cache", str(tmp_path / "none"), "--out", str(tmp_path / "o"))
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and "fetch" in done.stderr
     assert not (tmp_path / "o").exists()

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,10 +11,9 @@ pytest.importorskip("resvg_py")
 import icondata  # noqa: E402  (recipes/ is on sys.path through conftest)
 import numpy as np  # noqa: E402
 import tones  # noqa: E402
-from iconfixture import FIXTURE, ROLES, read_rows, tree_hash  # noqa: E402
+from iconfixture import FIXTURE, ROLES, read_rows, run_recipe, tree_hash  # noqa: E402
 from PIL import Image  # noqa: E402
 
-RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 GRADIENT_DISC = icondata.Icon(
     "t", "disc", "disc", (), False, "train",
     '<defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="#f0c020"/>'
@@ -89,9 +86,6 @@ def test_build_is_deterministic_and_leftovers_start_cleanly(built: tuple[Path, d
 
 
 def test_a_missing_cache_is_one_line_and_exit_2(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, str(RECIPES / "tones.py"), "--cache", str(tmp_path / "none"), "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    done = run_recipe("tones.py", "--cache", str(tmp_path / "none"), "--out", str(tmp_path / "out"))
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and "fetch" in done.stderr
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()

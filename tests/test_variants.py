@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,10 +12,8 @@ import icondata  # noqa: E402  (recipes/ is on sys.path through conftest)
 import lineart  # noqa: E402
 import numpy as np  # noqa: E402
 import variants  # noqa: E402
-from iconfixture import FIXTURE, ROLES, read_rows, tree_hash  # noqa: E402
+from iconfixture import FIXTURE, ROLES, read_rows, run_recipe, tree_hash  # noqa: E402
 from PIL import Image  # noqa: E402
-
-RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 
 
 def _captions(path: Path) -> dict[str, str]:
@@ -105,10 +101,8 @@ def test_missing_line_art_or_cache_is_one_line(data: Path, tmp_path: Path) -> No
     (tmp_path / "icons").symlink_to(data / "icons")
     with pytest.raises(icondata.RecipeError, match="run the 'lineart' stage first"):
         variants.build(FIXTURE, tmp_path, tmp_path / "out", 5, 32, workers=1, roles=ROLES)
-    done = subprocess.run(
-        [sys.executable, str(RECIPES / "variants.py"), "--cache", str(tmp_path / "none"), "--data", str(data),
-         "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    done = run_recipe(
+        "variants.py", "--cache", str(tmp_path / "none"), "--data", str(data), "--out", str(tmp_path / "out")
+    )
     assert done.returncode == 2 and done.stderr.strip().count("\n") == 0 and "fetch" in done.stderr
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
