@@ -60,7 +60,11 @@ def _place_new(tmp: Path, path: Path) -> None:
         raise
     except OSError:  # no hard links here (FAT, some network file systems): reserve the name, then fill it
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
     else:
         tmp.unlink()
 

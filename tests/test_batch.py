@@ -163,7 +163,6 @@ def test_bad_batch_input_is_one_line_exit_2(tmp_path: Path) -> None:
 def test_quiet_batches_still_say_what_failed_and_a_failing_folder_stops_the_batch(
     tiny_model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    from clipart import output
     from clipart.cli import main
 
     monkeypatch.delenv("RANK", raising=False)
@@ -192,7 +191,6 @@ def test_quiet_batches_still_say_what_failed_and_a_failing_folder_stops_the_batc
     def full(blobs: dict, **_: object) -> None:
         raise OSError(28, "No space left on device", str(next(iter(blobs))))
 
-    monkeypatch.setattr(output, "write_files", full)
     monkeypatch.setattr("clipart.drawing.write_files", full)
     assert main([*args, "-q", "--force"]) == 1
     err = capsys.readouterr().err

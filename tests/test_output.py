@@ -113,3 +113,18 @@ def test_a_folder_takes_free_names_a_named_file_is_refused_and_inputs_are_never_
     paths = plan_outputs(f"{tmp_path}/CAT.SVG", "a cat", 0, KINDS)
     assert [p.name for p in paths.values()] == ["CAT.SVG", "CAT.png", "CAT.json"]  # the name given, as given
     assert SUFFIXES == (".svg", ".png", ".json", ".gif")
+
+
+def test_without_hard_links_a_name_is_reserved_then_filled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(*_: object) -> None:
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    a = tmp_path / "x.svg"
+    write_files({a: b"1"})
+    assert a.read_bytes() == b"1"
+    with pytest.raises(FileExistsError):
+        write_files({tmp_path / "y.svg": b"2", a: b"3"})
+    assert a.read_bytes() == b"1" and sorted(p.name for p in tmp_path.iterdir()) == ["x.svg"]
