@@ -17,7 +17,7 @@ from typing import Any
 from clipart.config import DrawConfig, make_config, split_weight
 from clipart.drawing import DEFAULT_KINDS, check_png_size, output_target
 from clipart.errors import ClipartError, ConfigError, OutputError
-from clipart.output import SEPARATORS, check_folder, check_not_inputs, check_writable, slug
+from clipart.output import SEPARATORS, check_folder, check_not_inputs, check_writable, slug, user_path
 
 MAX_FILE_BYTES = 16 * 2**20
 # A byte-order mark says which encoding a file is in (UTF-32's first, as UTF-32 LE's begins with UTF-16 LE's).
@@ -70,7 +70,7 @@ def read_prompts_file(path: str | Path) -> list[BatchPrompt]:
     gets a file stem no different prompt shares (see :func:`name_prompts`). Raises ConfigError naming the line
     for a bad weight or an empty prompt.
     """
-    path = Path(path).expanduser()
+    path = user_path(path)
     try:
         with path.open("rb") as f:
             data = f.read(MAX_FILE_BYTES + 1)

@@ -24,6 +24,7 @@ from clipart.output import (
     make_folders,
     says_folder,
     slug,
+    user_path,
     write_files,
 )
 from clipart.render import render
@@ -200,7 +201,7 @@ def output_target(out: str | Path | None, *, files: bool = True) -> tuple[Path, 
     text = os.fspath(out)
     if not text.strip():
         raise ConfigError("--out is empty: give a folder or a file name")
-    p = Path(text).expanduser()
+    p = user_path(text)
     kind = p.suffix.lower() in SUFFIXES
     if says_folder(text) or (not kind and os.path.isdir(p)):
         return p, None

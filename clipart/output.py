@@ -95,6 +95,12 @@ def write_files(blobs: dict[Path, bytes], *, replace: bool = False) -> None:
         raise
 
 
+def user_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` with ``~`` or ``~user`` expanded; left as it is where that names no known user (where
+    ``Path.expanduser`` raises)."""
+    return Path(os.path.expanduser(path))
+
+
 def says_folder(out: str) -> bool:
     """Whether a path as typed can only name a folder: it ends in a separator, ``.`` or ``..``."""
     last = re.split("|".join(map(re.escape, SEPARATORS)), out)[-1]
@@ -157,7 +163,7 @@ def check_writable(path: Path, force: bool, *, create: bool = False) -> None:
 
 def check_not_inputs(paths: Iterable[Path], inputs: Iterable[str | Path | None]) -> None:
     """Raise ConfigError when an output path is one of the files a drawing reads (an image, a style, an SVG)."""
-    sources = [Path(p).expanduser() for p in inputs if p]
+    sources = [user_path(p) for p in inputs if p]
     for path in paths:
         for source in sources:
             try:

@@ -128,3 +128,13 @@ def test_without_hard_links_a_name_is_reserved_then_filled(
     with pytest.raises(FileExistsError):
         write_files({tmp_path / "y.svg": b"2", a: b"3"})
     assert a.read_bytes() == b"1" and sorted(p.name for p in tmp_path.iterdir()) == ["x.svg"]
+
+
+def test_a_tilde_for_no_known_user_is_a_plain_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    paths = plan_outputs(
+        "~nosuchuser-clipart.d/", "a cat", 0, KINDS
+    )  # Path.expanduser would raise RuntimeError
+    assert paths["svg"] == Path("~nosuchuser-clipart.d/a-cat-s0.svg")
+    with pytest.raises(ConfigError, match="prompts file not found: ~nosuchuser-clipart/p.txt"):
+        __import__("clipart").read_prompts_file("~nosuchuser-clipart/p.txt")
