@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from clipart.batch import read_prompts_file
 from clipart.drawing import SUFFIXES, free_seed, plan_outputs
 from clipart.errors import ConfigError
 from clipart.output import slug, write_files
@@ -137,4 +138,4 @@ def test_a_tilde_for_no_known_user_is_a_plain_name(tmp_path: Path, monkeypatch: 
     )  # Path.expanduser would raise RuntimeError
     assert paths["svg"] == Path("~nosuchuser-clipart.d/a-cat-s0.svg")
     with pytest.raises(ConfigError, match="prompts file not found: ~nosuchuser-clipart/p.txt"):
-        __import__("clipart").read_prompts_file("~nosuchuser-clipart/p.txt")
+        read_prompts_file("~nosuchuser-clipart/p.txt")
