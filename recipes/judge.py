@@ -42,7 +42,18 @@ from bench_rprecision import PROMPTS, noun  # noqa: E402
 MODEL_JSON = ROOT / "recipes" / "clipart-judge.json"
 TARGET = ROOT / "benchmarks" / "rprecision-judge"
 SEED = 1
-ROLES = {**icondata.ROLES, "twemoji": "pictorial", "emojione-monotone": "pictorial", "emojione": "pictorial"}
+# Only sets the guide never trained on (recipes/icondata.py's ROLES) and the icon bank never ships
+# (recipes/iconbank.py's SETS), nor their near copies (fluent-emoji-high-contrast and fluent-emoji redraw the bank's
+# fluent-emoji-flat, feather is lucide's parent): a drawing that starts from a bank icon, or one that the guide
+# pulls towards its training pictures, is new to the judge. tests/test_judge_data.py holds these walls.
+ROLES = {
+    **{p: "pictorial" for p in ("twemoji", "emojione", "emojione-monotone")},
+    **{p: "line" for p in ("carbon", "bi", "ion", "solar", "boxicons", "uil", "heroicons", "clarity", "majesticons",
+                           "streamline-ultimate", "iconamoon", "mynaui", "tdesign", "akar-icons",
+                           "streamline-color", "streamline-ultimate-color", "streamline-sharp-color",
+                           "streamline-kameleon-color")},
+}  # fmt: skip
+NEAR_COPIES = {"fluent-emoji-flat": ("fluent-emoji-high-contrast", "fluent-emoji"), "lucide": ("feather",)}
 TRAIN_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "1500", "--lr", "1e-3",
               "--warmup", "100", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED),
               "--checkpoint-every", "250", "--keep-checkpoints", "2", "--quiet"]  # fmt: skip
