@@ -86,8 +86,14 @@ def read_prompts_file(path: str | Path) -> list[BatchPrompt]:
 
 
 def shard_prompts(prompts: list[BatchPrompt]) -> tuple[list[BatchPrompt], int, int]:
-    """This process's prompts under torchrun (every ``WORLD_SIZE``-th, from ``RANK``), with (rank, world)."""
-    rank, world = int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
+    """This process's prompts under torchrun (every ``WORLD_SIZE``-th, from ``RANK``), with (rank, world).
+
+    Each process draws on its own GPU: the device ``auto`` or ``cuda`` resolves to ``cuda:LOCAL_RANK``
+    (:func:`clipart.models.device.resolve_device`).
+    """
+    from clipart.models.device import launch_ranks
+
+    rank, world, _ = launch_ranks()
     return prompts[rank::world], rank, world
 
 
@@ -109,7 +115,11 @@ def draw_batch(
     folder = Path(out).expanduser()
     if folder.suffix.lower() in {f".{k}" for k in (*DEFAULT_KINDS, "gif")}:
         raise ConfigError(f"--out {out}: a batch writes many drawings: give a folder")
-    seed = make_config(prompts[0].words, **options).seed  # every shared setting, once, before any work
+    from clipart.models.device import resolve_device
+
+    config = make_config(prompts[0].words, **options)  # every shared setting, once, before any work
+    resolve_device(config.device)  # this process's device (cuda:LOCAL_RANK under torchrun) exists
+    seed = config.seed
     kinds = [*DEFAULT_KINDS, *(["gif"] if gif else [])]
     return _draw_all(shard_prompts(prompts)[0], folder, seed, kinds, force, gif, png_size, options)
 
