@@ -23,18 +23,18 @@ OFFLINE_ENV = {
 }
 
 
-def test_local_dir_loads_and_encodes(tiny_model: str) -> None:
-    guide = load_model(tiny_model, device="cpu")
+def test_local_dir_loads_and_encodes(tiny_model: str, device: str) -> None:
+    guide = load_model(tiny_model, device=device)
     text = guide.encode_text(["a red circle", "a blue square"])
-    img = guide.encode_image(torch.rand(3, 3, 64, 64))  # resized to the model's 32 px
-    assert text.shape == (2, 32) and img.shape == (3, 32)
-    assert torch.allclose(text.norm(dim=-1), torch.ones(2), atol=1e-5)
+    img = guide.encode_image(torch.rand(3, 3, 64, 64, device=device))  # resized to the model's 32 px
+    assert text.shape == (2, 32) and img.shape == (3, 32) and text.device.type == torch.device(device).type
+    assert torch.allclose(text.norm(dim=-1).cpu(), torch.ones(2), atol=1e-5)
     assert guide.image_size == 32 and guide.context_length == 16
-    assert load_model(tiny_model, device="cpu") is guide  # cached per process
+    assert load_model(tiny_model, device=device) is guide  # cached per process
 
 
-def test_checkpoint_file_with_config_beside_it(tiny_model_dir: Path) -> None:
-    guide = load_model(str(tiny_model_dir / "open_clip_model.safetensors"), device="cpu")
+def test_checkpoint_file_with_config_beside_it(tiny_model_dir: Path, device: str) -> None:
+    guide = load_model(str(tiny_model_dir / "open_clip_model.safetensors"), device=device)
     assert guide.encode_text(["x"]).shape == (1, 32)
 
 
