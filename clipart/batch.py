@@ -131,29 +131,16 @@ def name_prompts(prompts: list[BatchPrompt]) -> list[BatchPrompt]:
     return named
 
 
-def _env_whole(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ConfigError(
-            f"{name}={value!r} is not a whole number (torchrun sets it; unset it otherwise)"
-        ) from None
-
-
 def shard_prompts(prompts: list[BatchPrompt]) -> tuple[list[BatchPrompt], int, int]:
     """This process's prompts under torchrun (every ``WORLD_SIZE``-th, from ``RANK``), with (rank, world).
 
-    ConfigError when RANK and WORLD_SIZE are no rank of a world (whole numbers, 0 <= RANK < WORLD_SIZE).
+    Each process draws on its own GPU: the device ``auto`` or ``cuda`` resolves to ``cuda:LOCAL_RANK``
+    (:func:`clipart.models.device.resolve_device`). ConfigError when RANK, WORLD_SIZE and LOCAL_RANK are no
+    process of a group (:func:`clipart.models.device.launch_ranks`).
     """
-    rank, world = _env_whole("RANK", 0), _env_whole("WORLD_SIZE", 1)
-    if world < 1 or not 0 <= rank < world:
-        raise ConfigError(
-            f"RANK={rank} and WORLD_SIZE={world} are no process of a group (0 <= RANK < WORLD_SIZE): "
-            "torchrun sets both; unset them to draw in one process"
-        )
+    from clipart.models.device import launch_ranks
+
+    rank, world, _ = launch_ranks()
     return prompts[rank::world], rank, world
 
 
@@ -181,7 +168,10 @@ def draw_batch(
         check_png_size(png_size)
     if not prompts:
         raise ConfigError("no prompt to draw")
+    from clipart.models.device import resolve_device
+
     config = make_config(prompts[0].words, **options)  # every shared setting, once, before any work
+    resolve_device(config.device)  # this process's device (cuda:LOCAL_RANK under torchrun) exists
     named = name_prompts(prompts)
     mine = shard_prompts(named)[0]
     first: dict[str, int] = {}

@@ -114,7 +114,8 @@ def _add_draw(sub: Any) -> None:
     for part, what in (("points", "points, px"), ("widths", "widths, px"), ("colors", "colours")):
         p.add_argument(f"--icon-lr-{part}", type=float, metavar="LR",
                        help=f"Adam rate of the {what}, from an icon {dflt(f'icon_lr_{part}')}")  # fmt: skip
-    p.add_argument("--device", help="auto (CUDA, then MPS, then CPU; the default), cpu, cuda[:N], mps")
+    p.add_argument("--device", help="auto (CUDA, then MPS, then CPU; the default), cpu, cuda[:N], mps; under torchrun "
+                   "auto and cuda mean cuda:LOCAL_RANK")  # fmt: skip
     p.add_argument("--threads", type=int, metavar="N",
                    help="CPU threads (default: the cores other work leaves free; the sidecar records the count)")  # fmt: skip
     p.add_argument("--prompts-file", metavar="FILE",

@@ -83,7 +83,8 @@ def _add_train(sub: Any) -> None:
     g.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"),
                    help="auto: bf16 on CUDA, fp32 on CPU")  # fmt: skip
     g.add_argument("--seed", type=int, help="seed of initialisation, data order and augmentation (0)")
-    g.add_argument("--device", help="auto, cpu, cuda (torchrun: cuda:LOCAL_RANK)")
+    g.add_argument("--device", help="auto, cpu, cuda[:N]; under torchrun auto and cuda mean cuda:LOCAL_RANK "
+                   "(and several processes refuse another cuda:N)")  # fmt: skip
     g = p.add_argument_group("run folder")
     g.add_argument("--out", help="run folder: config.json, metrics.jsonl, checkpoints/, export/")
     g.add_argument("--resume", metavar="RUN", help="continue the run in this folder")
