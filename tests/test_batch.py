@@ -84,16 +84,17 @@ def test_every_different_prompt_gets_its_own_file_name(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "env, words",
     [
-        ({"RANK": "1", "WORLD_SIZE": "0"}, "RANK=1 and WORLD_SIZE=0 are no process of a group"),
-        ({"RANK": "2", "WORLD_SIZE": "2"}, "RANK=2 and WORLD_SIZE=2 are no process of a group"),
-        ({"RANK": "-1", "WORLD_SIZE": "2"}, "RANK=-1 and WORLD_SIZE=2"),
-        ({"RANK": "1"}, "RANK=1 and WORLD_SIZE=1"),
-        ({"RANK": "one", "WORLD_SIZE": "2"}, "RANK='one' is not a whole number"),
+        ({"RANK": "1", "WORLD_SIZE": "0"}, "WORLD_SIZE='0' must be a whole number 1 or more"),
+        ({"RANK": "2", "WORLD_SIZE": "2"}, "RANK=2 must be below WORLD_SIZE=2"),
+        ({"RANK": "-1", "WORLD_SIZE": "2"}, "RANK='-1' must be a whole number 0 or more"),
+        ({"RANK": "1"}, "RANK=1 must be below WORLD_SIZE=1"),
+        ({"RANK": "one", "WORLD_SIZE": "2"}, "RANK='one' must be a whole number"),
+        ({"LOCAL_RANK": "x"}, "LOCAL_RANK='x' must be a whole number"),
     ],
 )
 def test_a_rank_outside_its_world_is_one_line(env: dict, words: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("RANK", raising=False)
-    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=words.replace("(", r"\(")):
