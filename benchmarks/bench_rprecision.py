@@ -2,8 +2,8 @@
 
 Draws every prompt of :data:`PROMPTS` (60 everyday things) with several seeds and the given preset, then asks
 the judge (``benchmarks/rprecision-judge/``: a CLIP with a ConvNeXt image tower, trained by ``clipart train`` apart from the
-guide, with its own seed and renders, and on the icon styles the guide never saw; see
-``recipes/judge.py``) to rank all 60 prompts for each drawing. A drawing counts when its own prompt ranks first
+guide, with its own seed and renders; see ``recipes/judge.py``, whose data now leaves out the icon bank's sets and
+the guide's, while the committed weights are still the old judge's, which trained on every set) to rank all 60 prompts for each drawing. A drawing counts when its own prompt ranks first
 (R-precision, the protocol VectorFusion used with a CLIP not used for optimisation). Baseline in the same run:
 the same drawings after their first step (random strokes). Chance is 1/60.
 

@@ -4,9 +4,11 @@
 
 What keeps it independent of the guide (clipart-mini): another architecture (a ConvNeXt image tower from timm,
 recipes/clipart-judge.json: depthwise 7 × 7 convolutions, LayerNorm and average pooling, against the guide's
-bottleneck ResNet with attention pooling), its own seed for initialisation and data
-order, its own renders of the icons (another seed: other margins, offsets and inks), and more styles: the sets
-held out of the guide's training (twemoji, emojione, emojione-monotone) are in the judge's. Pictures of the
+bottleneck ResNet with attention pooling), its own seed for initialisation and data order, and other pictures: it
+trains only on icon sets that neither the icon bank ships (nor their near copies) nor the guide trains on (``ROLES``
+below), so a drawing that starts from a bank icon, or one the guide pulls towards its own training pictures, is new
+to it. (The judge committed before 2026-12-07, "the old judge", trained on every set, the bank's four included.)
+Pictures of the
 benchmark's 60 prompts are listed three times so the judge knows them best; one in ten of their icons is kept
 out as the judge's own check (`eval` prints its top-1 over the 60 prompts). Six cosine cycles (``train``: 1,500
 steps; ``refine``: 1,000, then four times 2,000 more, each from the last one's weights); their times on 2 CPU cores
