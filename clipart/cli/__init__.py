@@ -10,6 +10,7 @@ can cause print one line (``clipart: error: ...``) and exit with code 2: :func:`
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -36,16 +37,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """Run a sub-command's handler: clipart's warnings as ``clipart: warning:`` lines (others hidden), a
-    :class:`clipart.ClipartError` as one ``clipart: error:`` line and exit code 2."""
+    :class:`clipart.ClipartError` as one ``clipart: error:`` line and exit code 2; output piped into a reader
+    that stops early (``| head``) ends the command quietly."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         warnings.filterwarnings("always", module="clipart")
         warnings.showwarning = _show_warning
         try:
-            return handler(args)
+            code = handler(args)
+            sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+            return code
         except clipart.ClipartError as e:
             print(f"clipart: error: {e}", file=sys.stderr)
             return 2
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+            return 141  # as a shell reports SIGPIPE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
