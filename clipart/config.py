@@ -324,7 +324,7 @@ def make_config(
     gives weights to the model in the same place. ``limits`` lowers the caps of :data:`LIMITS`.
     """
     settings: dict[str, Any] = {}
-    if preset:
+    if preset is not None:  # None: no preset; an empty name is refused, not taken for none
         settings.update(load_preset(preset))
         settings["preset"] = preset
     parsed = [split_weight(p) if isinstance(p, str) else (p, 1.0) for p in _several("prompt", prompt)]

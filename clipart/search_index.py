@@ -126,6 +126,8 @@ def _embed(
 
 
 def _folder(folder: str | Path) -> Path:
+    if not isinstance(folder, (str, Path)) or not str(folder).strip():
+        raise ConfigError(f"give the folder to search, got {folder!r}")
     path = Path(folder).expanduser()
     if not path.exists():
         raise ConfigError(f"search folder not found: {path}")

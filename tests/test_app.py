@@ -216,6 +216,7 @@ SERVE_REFUSALS = [
     (["--host", "no such host.invalid"], "unknown --host"),
     (["--search-folder", "/no/such/folder"], "--search-folder /no/such/folder is not a folder"),
     (["--search-folder", __file__], "is not a folder"),
+    (["--search-folder", ""], "--search-folder is empty"),
 ]  # fmt: skip
 
 

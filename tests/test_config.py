@@ -152,6 +152,8 @@ def test_a_preset_file_too_large_or_unreadable_is_one_line(tmp_path: Path) -> No
     for bad in (5, None, ""):
         with pytest.raises(ConfigError, match="a preset is a name or a .toml file"):
             load_preset(bad)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="a preset is a name or a .toml file, got ''"):
+        make_config("a cat", preset="")  # an empty name is not "no preset" (that is None)
 
 
 @pytest.mark.parametrize(

@@ -157,6 +157,7 @@ def test_the_search_command_refuses_bad_arguments_before_indexing(
         (["x", str(folder), "--device", "tpu"], "device must be auto, cpu, cuda[:N] or mps"),
         (["x", str(folder), "--model", "NoSuchNet"], "unknown model 'NoSuchNet'"),
         (["x", str(folder / "red.png")], "is a file: give the folder to search"),
+        (["x", ""], "give the folder to search, got ''"),
     ):
         proc = _run_search(*argv, *([] if "--model" in argv else ["--model", tiny_model]))
         lines = proc.stderr.splitlines()

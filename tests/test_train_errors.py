@@ -317,6 +317,8 @@ def test_eval_checks_the_model_and_device_before_it_lists_the_data(
         data = ["--data", str(setup["csv"])]
         _fails(["eval", kind, "--model", "NoSuchNet", *data], capsys, "unknown model 'NoSuchNet'")
         _fails(["eval", kind, "--model", model, *data, "--device", "tpu"], capsys, "device must be auto")
+    monkeypatch.undo()
+    _fails(["eval", "zeroshot", "--model", model, "--data", ""], capsys, "the evaluation data path is empty")
 
 
 def test_evaluation_data_without_eval_every_is_evaluated_at_the_end(setup: dict) -> None:

@@ -116,6 +116,8 @@ def check_settings(
             f"--max-seconds must be a positive number of seconds (the longest a drawing runs), got {max_seconds!r}"
         )
     clipart.check_device(device)
+    if search_folder is not None and not str(search_folder).strip():
+        raise clipart.ClipartError("--search-folder is empty: give the folder the Search tab searches")
     if search_folder is not None and not Path(search_folder).expanduser().is_dir():
         raise clipart.ClipartError(f"--search-folder {search_folder} is not a folder")
     offered = list(models) if models is not None else clipart.list_models()

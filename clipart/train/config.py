@@ -178,7 +178,8 @@ def _positive(config: TrainConfig, *names: str) -> None:
 def normalise_paths(config: TrainConfig) -> TrainConfig:
     """Make file paths absolute so that a run folder can be resumed from any working directory."""
     check_fields(config)  # the types first: a hand-edited config.json may hold anything
-    updates: dict[str, Any] = {}  # an empty path stays empty (validate refuses it), never the working directory
+    # an empty path stays empty (validate refuses it), never the working directory
+    updates: dict[str, Any] = {}
     if config.out.strip():
         updates["out"] = str(Path(config.out).expanduser().resolve())
     for name in ("eval_zeroshot", "eval_retrieval", "pretrained"):

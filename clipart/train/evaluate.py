@@ -104,6 +104,8 @@ def read_labelled(
     data: str | Path, image_column: str = "filepath", label_column: str = "label"
 ) -> tuple[list[str], list[int], list[str]]:
     """(image paths, class indices, class names) of a labelled folder or CSV/TSV file."""
+    if not str(data).strip():  # not the working directory
+        raise ClipartError("the evaluation data path is empty: give a labelled folder or a CSV/TSV file")
     path = Path(data).expanduser()
     if not path.exists():
         raise ClipartError(f"evaluation data not found: {data}")
