@@ -35,7 +35,7 @@ def _polyline(ctrl: Tensor) -> Tensor:
 
 def _release_freed_memory() -> None:
     """Give freed heap memory back to the OS (glibc only). Without it glibc keeps every chunk's freed buffers
-    and the process grows by ~50 MB per chunk (11.7 GB RSS for 1024 strokes) although little is alive."""
+    and the process grows with every chunk although little is alive (BENCHMARKS.md, "Rasterizer": Memory)."""
     if _MALLOC_TRIM is not None:
         _MALLOC_TRIM(0)
 

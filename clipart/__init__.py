@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from clipart._lazy import lazy_getattr
 from clipart._version import __version__
-from clipart.errors import ClipartError, ConfigError, ModelError, require_extra
+from clipart.errors import ClipartError, ConfigError, ModelError, OutputError, require_extra
 
 _LAZY = {
     "draw": "clipart.loop",
@@ -26,6 +26,7 @@ _LAZY = {
     "OUTPUT_KINDS": "clipart.drawing",
     "DEFAULT_KINDS": "clipart.drawing",
     "plan_outputs": "clipart.drawing",
+    "free_seed": "clipart.drawing",
     "check_png_size": "clipart.drawing",
     "DrawConfig": "clipart.config",
     "make_config": "clipart.config",
@@ -70,6 +71,7 @@ __all__ = [
     "draw_batch",
     "DrawConfig",
     "Drawing",
+    "free_seed",
     "LIMITS",
     "list_architectures",
     "list_models",
@@ -80,6 +82,7 @@ __all__ = [
     "ModelError",
     "ModelSpec",
     "OUTPUT_KINDS",
+    "OutputError",
     "parse_spec",
     "plan_outputs",
     "Progress",
@@ -106,7 +109,7 @@ if TYPE_CHECKING:
         make_config,
         split_weight,
     )
-    from clipart.drawing import DEFAULT_KINDS, OUTPUT_KINDS, Drawing, check_png_size, plan_outputs
+    from clipart.drawing import DEFAULT_KINDS, OUTPUT_KINDS, Drawing, check_png_size, free_seed, plan_outputs
     from clipart.loop import Progress, draw, steps
     from clipart.models import (
         ModelSpec,

@@ -2,14 +2,13 @@
 
 CLIPDraw warps each view with a random perspective at full resolution and then takes a random resized crop. Both
 are projective maps, so clipart draws the same random parameters with kornia's generators, multiplies the two
-homographies, and samples each view once, directly at the guide's input size: the same views (mean difference
-0.0016 on a smooth test image), 4–7× faster forward+backward than warping at 224 px first (K=4 drawings:
-31 → 4.3 ms; one drawing: 6.8 → 1.7 ms), which matters most for small guides and ``--candidates``.
+homographies, and samples each view once, directly at the guide's input size: the same views, several times
+faster forward+backward than warping at 224 px first (docs/benchmark-history.md, "Augmentation"), which matters
+most for small guides and ``--candidates``.
 
 The sampling itself is one ``grid_sample`` per render with its views stacked along the grid's height, rather than
 kornia's ``warp_perspective`` over a batch with each render copied once per view: the copies, and the backward
-pass's scatter into them and sum over them, were most of the augmentation's cost (K=4 drawings at 64 px,
-forward+backward: 7.5 → 2.7 ms).
+pass's scatter into them and sum over them, were most of the augmentation's cost (BENCHMARKS.md, "Engine").
 """
 
 from __future__ import annotations

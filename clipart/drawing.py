@@ -16,8 +16,17 @@ from PIL import Image
 
 from clipart._version import __version__
 from clipart.config import DrawConfig
-from clipart.errors import ConfigError
-from clipart.output import atomic_write, check_writable, make_folders, slug
+from clipart.errors import ConfigError, OutputError
+from clipart.output import (
+    check_folder,
+    check_not_inputs,
+    check_writable,
+    make_folders,
+    says_folder,
+    slug,
+    user_path,
+    write_files,
+)
 from clipart.render import render
 from clipart.scene import Scene
 from clipart.svg import scene_to_svg
@@ -104,18 +113,40 @@ class Drawing:
         return OUTPUT_KINDS[kind].encode(self, size)
 
     def save(self, path: str | Path, *, size: int | None = None, force: bool = False) -> Path:
-        """Write the drawing to ``path``; the format follows the suffix (.svg, .png, .json, .gif)."""
+        """Write the drawing to ``path``; the format follows the suffix (.svg, .png, .json, .gif). An existing
+        file is refused (ConfigError) unless ``force``."""
         path = Path(path)
         check_writable(path, force)
-        atomic_write(path, self.encode(path.suffix.lower().lstrip("."), size))
+        data = self.encode(path.suffix.lower().lstrip("."), size)
+        try:
+            write_files({path: data}, replace=force)
+        except FileExistsError:
+            raise ConfigError(f"{path} already exists: use --force to overwrite it") from None
+        except OSError as e:
+            raise OutputError(f"cannot write {path}: {e.strerror}") from None
         return path
 
-    def save_all(self, paths: dict[str, Path], *, png_size: int | None = None) -> None:
-        """Write several outputs (kind → path) prepared by :func:`plan_outputs`."""
+    def save_all(
+        self, paths: dict[str, Path], *, png_size: int | None = None, force: bool = False
+    ) -> dict[str, Path]:
+        """Write several outputs (kind → path) prepared by :func:`plan_outputs` as one set, and return where they
+        went: with ``force`` over the files named; without it no file is overwritten, and should a name have been
+        taken since it was planned (another process), the set goes to the first free ``<stem>-N`` names instead.
+        A file that cannot be written raises OutputError and leaves none of the set."""
         blobs = {kind: self.encode(kind, png_size) for kind in paths}
         make_folders(paths)
-        for kind, path in paths.items():
-            atomic_write(path, blobs[kind])
+        for n in range(1, 1000):
+            where = paths if n == 1 else {k: p.with_name(f"{p.stem}-{n}{p.suffix}") for k, p in paths.items()}
+            try:
+                write_files({where[kind]: blob for kind, blob in blobs.items()}, replace=force)
+                return where
+            except FileExistsError:
+                continue
+            except OSError as e:
+                raise OutputError(
+                    f"cannot write {e.filename or next(iter(paths.values()))}: {e.strerror}"
+                ) from None
+        raise OutputError(f"cannot write {next(iter(paths.values()))}: every free name is taken")
 
 
 def _png_bytes(drawing: Drawing, size: int | None) -> bytes:
@@ -155,28 +186,85 @@ OUTPUT_KINDS: dict[str, OutputKind] = {
 DEFAULT_KINDS = tuple(kind for kind, spec in OUTPUT_KINDS.items() if spec.default)
 
 
+SUFFIXES = tuple(f".{kind}" for kind in OUTPUT_KINDS)
+
+
+def output_target(out: str | Path | None, *, files: bool = True) -> tuple[Path, Path | None]:
+    """Where ``out`` (``--out``) says outputs go: the folder and, when it names a file (``files``), that file.
+
+    A path ending in a separator (or in ``.`` or ``..``) is always a folder; an existing folder is one unless
+    its name ends in an output kind's suffix (then it is refused: name a file, or end it with a separator); a
+    name ending in a kind's suffix is a file; a new name without a suffix is a folder. ConfigError otherwise.
+    """
+    if out is None:
+        return DEFAULT_OUT, None
+    text = os.fspath(out)
+    if not text.strip():
+        raise ConfigError("--out is empty: give a folder or a file name")
+    p = user_path(text)
+    kind = p.suffix.lower() in SUFFIXES
+    if says_folder(text) or (not kind and os.path.isdir(p)):
+        return p, None
+    if kind and os.path.isdir(p):
+        raise ConfigError(f"--out {text} is a folder: end it with {os.sep} to write into it, or name a file")
+    if not files and (kind or os.path.lexists(p)):
+        what = "names a file" if kind else f"is a {'file' if os.path.exists(p) else 'broken link'}"
+        raise ConfigError(f"--out {text} {what}: a batch writes many drawings: give a folder")
+    if kind:
+        return p.parent, p
+    if not p.suffix or os.path.lexists(p):
+        return p, None  # a folder; check_folder names a file in the way
+    what = "a folder" if not files else f"a file ending in {', '.join(SUFFIXES)}, or a folder"
+    raise ConfigError(
+        f"--out {text}: give {what} (a new folder with a dot in its name: end it with {os.sep})"
+    )
+
+
+def free_seed(out: str | Path | None, prompt: str, seed: int) -> int:
+    """The first seed from ``seed`` whose files are not in the output folder of ``out`` (``seed`` itself when
+    ``out`` names a file): a second ``clipart draw`` of a prompt without ``--seed`` makes a new drawing."""
+    folder, named = output_target(out)
+    if named is not None:
+        return seed
+    base = slug(prompt)
+    while any(os.path.lexists(folder / f"{base}-s{seed}{suffix}") for suffix in SUFFIXES):
+        seed += 1
+    return seed
+
+
 def plan_outputs(
-    out: str | None, prompt: str, seed: int, kinds: list[str] | tuple[str, ...], force: bool = False
+    out: str | Path | None,
+    prompt: str,
+    seed: int,
+    kinds: list[str] | tuple[str, ...],
+    force: bool = False,
+    *,
+    inputs: list[str | Path | None] | tuple[str | Path | None, ...] = (),
 ) -> dict[str, Path]:
     """Paths for each output kind, checked before any work is done (ConfigError on a bad or taken path).
 
-    ``out`` is a folder (existing, or one to create in an existing parent when the drawing is saved) or a file
-    name whose suffix is one output kind (its stem names all outputs). By default: ``./clipart-out/``.
+    ``out`` (see :func:`output_target`) is a folder (existing, or one to create in an existing parent when the
+    drawing is saved) or a file name whose suffix is one output kind (its stem names all outputs). By default:
+    ``./clipart-out/``. In a folder the files are ``<prompt>-s<seed>``; when such a file exists they become
+    ``<prompt>-s<seed>-2`` (-3, ...) unless ``force`` overwrites them. A file named by ``out`` that exists is
+    refused unless ``force``. No output may be one of ``inputs`` (the drawing's image, style or SVG files).
     """
-    suffixes = tuple(f".{kind}" for kind in OUTPUT_KINDS)
-    if out is None:
-        folder, stem = DEFAULT_OUT, f"{slug(prompt)}-s{seed}"
+    folder, named = output_target(out)
+    if named is not None:
+        kind = named.suffix.lower()[1:]
+        if kind not in kinds:
+            hint = " (add --gif)" if kind == "gif" else ""
+            raise ConfigError(f"--out {named} names a .{kind} file, which this drawing does not write{hint}")
+        paths = {k: named if k == kind else named.with_suffix(f".{k}") for k in kinds}
     else:
-        p = Path(out).expanduser()
-        if p.suffix.lower() in suffixes:
-            folder, stem = p.parent, p.stem
-        elif p.is_dir() or out.endswith(("/", os.sep)) or not p.suffix:
-            folder, stem = p, f"{slug(prompt)}-s{seed}"
-            if not p.exists() and not p.parent.is_dir():
-                raise ConfigError(f"output folder's parent does not exist: {p.parent}")
-        else:
-            raise ConfigError(f"--out {out!r}: give a folder or a file ending in {', '.join(suffixes)}")
-    paths = {k: folder / f"{stem}.{k}" for k in kinds}
+        check_folder(folder, create=True)
+        stem = f"{slug(prompt)}-s{seed}"
+        taken = not force and any(os.path.lexists(folder / f"{stem}{s}") for s in SUFFIXES)
+        n = 2
+        while taken and any(os.path.lexists(folder / f"{stem}-{n}{s}") for s in SUFFIXES):
+            n += 1
+        paths = {k: folder / f"{stem}{f'-{n}' if taken else ''}.{k}" for k in kinds}
     for path in paths.values():
         check_writable(path, force, create=True)
+    check_not_inputs(paths.values(), inputs)
     return paths

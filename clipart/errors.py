@@ -15,6 +15,10 @@ class ConfigError(ClipartError):
     """An invalid setting, preset or prompt."""
 
 
+class OutputError(ClipartError):
+    """An output file could not be written once the work was done (a full disk, a folder removed or locked)."""
+
+
 def require_extra(module: str, extra: str, what: str) -> None:
     """Raise ClipartError naming the pip extra to install when ``module`` (needed for ``what``) is missing."""
     if importlib.util.find_spec(module) is None:

@@ -1,11 +1,12 @@
 """Pruning: drop the strokes a finished drawing does not need, as judged by its own objective.
 
-Dropping by opacity alone thins out fills that many faint strokes build up (BENCHMARKS.md, "Dropping faint
-strokes"), so a stroke goes only where the guide's score holds: each visible stroke's removal is scored alone (one
-batched render and one batched forward), the strokes whose removal costs least come first, and a binary search
-over that order finds the most of them that can go together with the score still within ``tolerance`` (a fraction
-of its absolute value) of the full drawing's. The drawing loop scores through the views its steps used
-(:func:`view_score`): on the benchmark that spares more strokes than one clean view for the same tolerance.
+Dropping by opacity alone thins out fills that many faint strokes build up (docs/benchmark-history.md, "Dropping
+faint strokes"), so a stroke goes only where the guide's score holds: each visible stroke's removal is scored
+alone (one batched render and one batched forward), the strokes whose removal costs least come first, and a binary
+search over that order finds the most of them that can go together with the score still within ``tolerance`` (a
+fraction of its absolute value) of the full drawing's. The drawing loop scores through the views its steps used
+(:func:`view_score`): on the benchmark that spares more strokes than one clean view for the same tolerance
+(BENCHMARKS.md, "Pruning").
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """How many CPU threads a drawing uses: the cores that other work leaves free, shared by the drawings at once.
 
 Why not torch's default (one thread per core): when another CPU-bound process runs, PyTorch's OpenMP threads
-spin-wait for a core that is busy; beside a training run on 2 cores, 30 quick-preset steps took 64.7 s with 2
-threads and 10.3 s with 1 (BENCHMARKS.md, "A busy machine"). Using only the free cores avoids that. The count is chosen once, when a
-drawing starts (the result of a drawing depends on its thread count, so it is recorded and can be fixed with
+spin-wait for a core that is busy; beside a training run on 2 cores, a drawing with 2 threads took several times as
+long as with 1 (BENCHMARKS.md, "A busy machine"). Using only the free cores avoids that. The count is chosen once,
+when a drawing starts (the result of a drawing depends on its thread count, so it is recorded and can be fixed with
 ``threads=N``), and applied in whichever thread runs a step (the web app steps a drawing from worker threads).
 """
 

@@ -3,38 +3,39 @@
     python recipes/icondata.py fetch                                   # once, needs npm and the network
     python recipes/clipart_mini.py --work /tmp/clipart-mini            # everything else, offline
 
-Training stages, each one `clipart train` run with fixed seeds (commands are printed before they run):
+Training stages, each one `clipart train` run with fixed seeds (commands are printed before they run; each stage's
+time on 2 CPU cores and its figures are in the model card's Training and Evaluation sections,
+clipart/models/embedded/clipart-mini/MODEL_CARD.md):
 
-1. ``base``: clipart-mini 1 from scratch on its own data (Noto emoji, shapes, colours, handwritten digits;
-   about 50 minutes on 2 CPU cores). ``--base FILE`` skips it and starts stage 2 from those weights (the
-   safetensors of clipart-mini 1 as released in clipart 0.1.0 are exactly what this stage writes).
+1. ``base``: clipart-mini 1 from scratch on its own data (Noto emoji, shapes, colours, handwritten digits).
+   ``--base FILE`` skips it and starts stage 2 from those weights (the safetensors of clipart-mini 1 as released
+   in clipart 0.1.0 are exactly what this stage writes).
 2. ``train``: fine-tune on the icon corpus (recipes/icondata.py: open icon and emoji sets from npm, two whole
    sets and 75 nouns held out) mixed with clipart-mini 1's shapes, colours and digits so that nothing it knew
    is lost, plus renders of random strokes captioned as scribbles.
 3. ``negatives`` and ``harden``: the guide of stage 2 draws 400 random concepts of its training captions
-   (recipes/negatives.py; about 14 minutes on 2 cores), and an 800-step run from its weights learns those drawings
-   as "a messy scribble" beside the same data (about 14 minutes): a guide that has learnt its own scribbles as
-   such stops rewarding them, and its drawings must look more like the thing asked for.
+   (recipes/negatives.py), and an 800-step run from its weights learns those drawings as "a messy scribble"
+   beside the same data: a guide that has learnt its own scribbles as such stops rewarding them, and its drawings
+   must look more like the thing asked for.
 4. ``negatives2`` and ``cycle``: the hardened guide draws the same 400 concepts (rendered at 96 px, downsampled),
-   and a second cosine cycle of 3,200 steps from its weights learns the mix beside them (56 minutes).
+   and a second cosine cycle of 3,200 steps from its weights learns the mix beside them.
 5. ``negatives3`` and ``harden2``: that guide draws them again and is hardened as in stage 3.
-6. ``lineart`` and ``lines``: the colour training icons traced as black line art (recipes/lineart.py; about two
-   minutes), and 1,600 steps at a fine-tuning rate from the hardened weights learn them beside stage 5's table
-   (about 27 minutes): monochrome pictures of every emoji concept in several styles, where the corpus had one.
-7. ``negatives4``, ``variants`` and ``styles``: that guide draws the 400 concepts once more (about 18 minutes), the
-   colour icons are mirrored and drawn as black glyphs (recipes/variants.py; about 2 minutes), and 1,600 steps
-   as in stage 6 from its weights learn them beside the mix, those negatives and the line art (about 32 minutes):
-   a thing facing either way, and the silhouette style of monochrome emoji sets.
-8. ``tones`` and ``tone``: the colour icons drawn in a few flat colours and in greyscale (recipes/tones.py; about
-   two minutes), and 1,600 steps as in stage 7 from its weights learn them beside stage 7's table (about 35
-   minutes): a thing without its shading, and without its colours. ``tone2``: the same run again from its weights
-   in another data order (about 35 minutes).
+6. ``lineart`` and ``lines``: the colour training icons traced as black line art (recipes/lineart.py), and 1,600
+   steps at a fine-tuning rate from the hardened weights learn them beside stage 5's table: monochrome pictures
+   of every emoji concept in several styles, where the corpus had one.
+7. ``negatives4``, ``variants`` and ``styles``: that guide draws the 400 concepts once more, the colour icons are
+   mirrored and drawn as black glyphs (recipes/variants.py), and 1,600 steps as in stage 6 from its weights learn
+   them beside the mix, those negatives and the line art: a thing facing either way, and the silhouette style of
+   monochrome emoji sets.
+8. ``tones`` and ``tone``: the colour icons drawn in a few flat colours and in greyscale (recipes/tones.py), and
+   1,600 steps as in stage 7 from its weights learn them beside stage 7's table: a thing without its shading, and
+   without its colours. ``tone2``: the same run again from its weights in another data order.
 
 Then ``export`` writes the mean of the ``tone`` and ``tone2`` weights (a uniform model soup of two runs on the same
-table: on twemoji it puts 9 more icons in its top 5 than ``tone2`` alone, on the check set 3 fewer) into the package
-in fp16, and ``eval`` runs `clipart eval zeroshot` on every held-out set and on the check set (emojione's colour
-emoji, rendered whole on first use: never trained on, and never used to choose between weights). The architecture
-is recipes/clipart-mini.json. Needs `pip install -e ".[train]"`, `pip install resvg-py` and
+table; BENCHMARKS.md, "The shipped weights: the mean of stages 8 and 9", compares it with ``tone2`` alone) into the
+package in fp16, and ``eval`` runs `clipart eval zeroshot` on every held-out set and on the check set (emojione's
+colour emoji, rendered whole on first use: never trained on, and never used to choose between weights). The
+architecture is recipes/clipart-mini.json. Needs `pip install -e ".[train]"`, `pip install resvg-py` and
 `apt-get install fonts-noto-color-emoji`.
 """
 

@@ -2,9 +2,9 @@
 
     python recipes/lineart.py --out DATA/lineart     # after `icondata.py fetch`; offline, deterministic
 
-Why: a guide trained on one monochrome emoji set (fluent-emoji-high-contrast) names those very icons (76 % top-1
-over 814 emoji names) but the held-out emojione-monotone set, drawn in nearly the same style, only a third as often
-(27 %): with one monochrome picture of each emoji concept it learns the picture, not the concept. Each colour icon
+Why: a guide trained on one monochrome emoji set (fluent-emoji-high-contrast) names those very icons far more often
+than the held-out emojione-monotone set, drawn in nearly the same style (docs/benchmark-history.md, "Line art for the
+guide"): with one monochrome picture of each emoji concept it learns the picture, not the concept. Each colour icon
 (five colour emoji sets and the colour line-icon sets) is rendered at 4x, and its outlines are traced: the borders
 between colour regions and against the background, and the dark fills (pupils, mouths), drawn in black with two
 pen widths and downsampled to the corpus's size. That gives every emoji concept several monochrome pictures, and

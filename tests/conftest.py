@@ -1,5 +1,11 @@
 """Shared fixtures: a tiny open_clip model with random weights, saved as an open_clip local dir (never a
-download)."""
+download), and the device of the device-agnostic tests.
+
+Tests that take the ``device`` fixture run on ``cpu`` unless the environment variable ``CLIPART_TEST_DEVICE`` names
+another (``cuda``, ``cuda:1``, ``mps``): ``CLIPART_TEST_DEVICE=cuda pytest -m device`` runs just those tests on the
+GPU (benchmarks/gpu_check.sh does). A test that runs on the CPU only (threads, subprocesses on the CPU,
+bitwise comparisons with the CPU) does not take ``device``: it names ``"cpu"`` and is left out of ``-m device``.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ RECIPES = Path(__file__).resolve().parent.parent / "recipes"
 sys.path.insert(0, str(RECIPES))  # the data builders are recipes, outside the installed package
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+TEST_DEVICE = os.environ.get("CLIPART_TEST_DEVICE", "").strip() or "cpu"
 
 TINY_CFG = {
     "embed_dim": 32,
@@ -50,3 +57,28 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_model(tiny_model_dir: Path) -> str:
     """Model spec of the tiny CLIP, for ``model=...`` / ``--model``."""
     return f"local-dir:{tiny_model_dir}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse a ``CLIPART_TEST_DEVICE`` this machine lacks (one line), before any test runs."""
+    if TEST_DEVICE != "cpu":
+        from clipart.errors import ClipartError
+        from clipart.models.device import resolve_device
+
+        try:
+            resolve_device(TEST_DEVICE)
+        except ClipartError as e:
+            raise pytest.UsageError(f"CLIPART_TEST_DEVICE={TEST_DEVICE}: {e}") from None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the tests that take ``device`` with ``device`` (``pytest -m device`` selects them)."""
+    for item in items:
+        if "device" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.device)
+
+
+@pytest.fixture(scope="session")
+def device() -> str:
+    """The device of device-agnostic tests: ``cpu``, or ``$CLIPART_TEST_DEVICE``."""
+    return TEST_DEVICE

@@ -75,6 +75,71 @@ def test_out_file_name_force_and_jsonl(tiny_model: str, tmp_path: Path) -> None:
     assert forced.returncode == 0 and target.read_bytes() != before
 
 
+def test_a_second_run_makes_a_new_drawing_and_force_overwrites_only_what_it_names(
+    tiny_model: str, tmp_path: Path
+) -> None:
+    def draw(*extra: str) -> subprocess.CompletedProcess:
+        proc = run("draw", "a red circle", "--model", tiny_model, *FAST, *extra, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    out = tmp_path / "clipart-out"
+    draw()
+    second = draw()
+    assert "a-red-circle-s1.svg" in second.stderr and "(seed 1)" in second.stderr
+    seeds = [json.loads((out / f"a-red-circle-s{s}.json").read_text())["seed"] for s in (0, 1)]
+    assert seeds == [0, 1]
+    assert (out / "a-red-circle-s0.svg").read_bytes() != (out / "a-red-circle-s1.svg").read_bytes()
+    draw("--seed", "0", "-q")  # the same drawing again, beside the first: never over it
+    assert (out / "a-red-circle-s0-2.svg").read_bytes() == (out / "a-red-circle-s0.svg").read_bytes()
+    names = sorted(p.name for p in out.iterdir())
+    draw("--seed", "1", "--steps", "5", "--force", "-q")  # overwrites a-red-circle-s1.*, nothing else
+    assert sorted(p.name for p in out.iterdir()) == names
+    assert json.loads((out / "a-red-circle-s1.json").read_text())["steps_done"] == 5
+    assert json.loads((out / "a-red-circle-s0-2.json").read_text())["steps_done"] == 4
+
+
+@pytest.mark.parametrize(
+    "out, force, words",
+    [
+        ("cat.svg/", True, "cat.svg is a file, not a folder"),  # a slash says folder: never the file
+        ("cat.svg/x.svg", True, "cat.svg is a file, not a folder"),  # not "missing"
+        ("box.svg", False, "--out box.svg is a folder: end it with / to write into it, or name a file"),
+        ("box.svg/", False, ""),  # what the message advises works
+        ("", False, "--out is empty: give a folder or a file name"),
+        (
+            "anim.gif",
+            False,
+            "--out anim.gif names a .gif file, which this drawing does not write (add --gif)",
+        ),
+    ],
+)
+def test_out_refusals_come_before_the_model_and_leave_the_disk_as_it_was(
+    out: str,
+    force: bool,
+    words: str,
+    tiny_model: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    from clipart.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cat.svg").write_text("mine")
+    (tmp_path / "box.svg").mkdir()
+    code = main(
+        ["draw", "a cat", "--model", tiny_model, *FAST, "-q", "--out", out, *(["--force"] if force else [])]
+    )
+    err = capsys.readouterr().err
+    if not words:
+        assert code == 0 and len(list((tmp_path / "box.svg").glob("a-cat-s0.*"))) == 3, err
+        return
+    assert code == 2 and err == f"clipart: error: {words}\n", err
+    assert (tmp_path / "cat.svg").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["box.svg", "cat.svg"]
+
+
 @pytest.mark.parametrize(
     "args, words",
     [

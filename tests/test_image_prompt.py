@@ -37,14 +37,17 @@ def pictures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def _similarity(drawing: clipart.Drawing, guide, picture: Path) -> float:  # noqa: ANN001
-    target = guide.encode_image(as_tensor(open_image(picture), guide.image_size)[None])
-    return float(guide.encode_image(render(drawing.scene, drawing.config.size)[None]) @ target.T)
+    target = guide.encode_image(as_tensor(open_image(picture), guide.image_size)[None].to(guide.device))
+    return float(
+        guide.encode_image(render(drawing.scene.to(guide.device), drawing.config.size)[None]) @ target.T
+    )
 
 
-def test_a_drawing_from_an_image_moves_towards_it(pictures, tiny_model: str) -> None:
-    guide = load_model(tiny_model, device="cpu")
+def test_a_drawing_from_an_image_moves_towards_it(pictures, tiny_model: str, device: str) -> None:
+    guide = load_model(tiny_model, device=device)
     seen = []
-    for event in clipart.steps(image=str(pictures["ball"]), model=tiny_model, steps=40, seed=2, **SMALL):
+    small = {**SMALL, "device": device}
+    for event in clipart.steps(image=str(pictures["ball"]), model=tiny_model, steps=40, seed=2, **small):
         if event.step in (1, 40):
             seen.append(event.drawing())
     first, last = (_similarity(d, guide, pictures["ball"]) for d in seen)

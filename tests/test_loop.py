@@ -13,22 +13,28 @@ import clipart
 SMALL = {"strokes": 12, "size": 64, "views": 2, "preset": "freehand", "device": "cpu"}
 
 
-def test_loss_falls_for_a_fixed_seed(tiny_model: str) -> None:
-    losses = [e.loss for e in clipart.steps("a red circle", model=tiny_model, steps=40, seed=0, **SMALL)]
+def test_loss_falls_for_a_fixed_seed(tiny_model: str, device: str) -> None:
+    small = {**SMALL, "device": device}
+    losses = [e.loss for e in clipart.steps("a red circle", model=tiny_model, steps=40, seed=0, **small)]
     assert len(losses) == 40
     assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5 - 0.01
 
 
-def test_same_seed_same_svg_other_seed_other_svg(tiny_model: str) -> None:
-    a = clipart.draw("a cat", model=tiny_model, steps=6, seed=1, **SMALL).svg()
-    b = clipart.draw("a cat", model=tiny_model, steps=6, seed=1, **SMALL).svg()
-    c = clipart.draw("a cat", model=tiny_model, steps=6, seed=2, **SMALL).svg()
+def test_same_seed_same_svg_other_seed_other_svg(tiny_model: str, device: str) -> None:
+    small = {**SMALL, "device": device}
+    a = clipart.draw("a cat", model=tiny_model, steps=6, seed=1, **small).svg()
+    b = clipart.draw("a cat", model=tiny_model, steps=6, seed=1, **small).svg()
+    c = clipart.draw("a cat", model=tiny_model, steps=6, seed=2, **small).svg()
     assert a == b and a != c
     assert len([e for e in ET.fromstring(a).iter() if e.tag.endswith("path")]) == 12
 
 
-def test_events_carry_previews_and_stopping_keeps_the_result(tiny_model: str, tmp_path: Path) -> None:
-    events = clipart.steps("a cat", model=tiny_model, steps=50, preview_every=3, **SMALL)
+def test_events_carry_previews_and_stopping_keeps_the_result(
+    tiny_model: str, tmp_path: Path, device: str
+) -> None:
+    events = clipart.steps(
+        "a cat", model=tiny_model, steps=50, preview_every=3, **{**SMALL, "device": device}
+    )
     seen = list(itertools.islice(events, 7))
     assert [e.step for e in seen] == list(range(1, 8)) and all(e.total == 50 for e in seen)
     assert [e.image is not None for e in seen] == [s % 3 == 0 for s in range(1, 8)]
@@ -41,16 +47,20 @@ def test_events_carry_previews_and_stopping_keeps_the_result(tiny_model: str, tm
         drawing.save(path)
 
 
-def test_candidates_are_ranked_and_ensembles_average(tiny_model: str, tiny_model_dir: Path) -> None:
+def test_candidates_are_ranked_and_ensembles_average(
+    tiny_model: str, tiny_model_dir: Path, device: str
+) -> None:
     second = f"{tiny_model_dir}/open_clip_model.safetensors"
-    d = clipart.draw("a cat", model=[tiny_model, second], steps=3, candidates=3, **SMALL)
+    d = clipart.draw(
+        "a cat", model=[tiny_model, second], steps=3, candidates=3, **{**SMALL, "device": device}
+    )
     assert len(d.scores) == 3 and len(d.models) == 2 and len(set(d.scores)) == 3
     # the drawing returned is the best candidate: its own score, recomputed from its strokes, is the highest
     from clipart.models import load_model
     from clipart.render import render
 
-    image = render(d.scene, d.config.size)[None]
-    guides = [load_model(m, device="cpu") for m in d.config.models]
+    image = render(d.scene.to(device), d.config.size)[None]
+    guides = [load_model(m, device=device) for m in d.config.models]
     texts = [g.encode_text(["a cat"]) for g in guides]
     own = sum(float(g.encode_image(image) @ t.T) for g, t in zip(guides, texts, strict=True)) / len(guides)
     assert own == pytest.approx(max(d.scores), abs=1e-4)
@@ -81,8 +91,10 @@ def test_drawings_running_at_once_stay_reproducible(tiny_model: str) -> None:
     assert together[0] == together[1] == alone and together[2] != alone
 
 
-def test_respawn_restarts_only_faded_strokes_and_outputs_drop_invisible_ones(tiny_model: str) -> None:
-    still = {"model": tiny_model, "preset": "freehand", "strokes": 40, "size": 32, "views": 1, "device": "cpu", "seed": 5,
+def test_respawn_restarts_only_faded_strokes_and_outputs_drop_invisible_ones(
+    tiny_model: str, device: str
+) -> None:
+    still = {"model": tiny_model, "preset": "freehand", "strokes": 40, "size": 32, "views": 1, "device": device, "seed": 5,
              "lr_points": 0.0, "lr_widths": 0.0, "lr_colors": 0.0}  # fmt: skip
     first = next(iter(clipart.steps("a cat", steps=2, **still))).scene
     plain = list(clipart.steps("a cat", steps=2, **still))[-1].scene

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -23,18 +24,37 @@ OFFLINE_ENV = {
 }
 
 
-def test_local_dir_loads_and_encodes(tiny_model: str) -> None:
-    guide = load_model(tiny_model, device="cpu")
+def test_local_dir_loads_and_encodes(tiny_model: str, device: str) -> None:
+    guide = load_model(tiny_model, device=device)
     text = guide.encode_text(["a red circle", "a blue square"])
-    img = guide.encode_image(torch.rand(3, 3, 64, 64))  # resized to the model's 32 px
-    assert text.shape == (2, 32) and img.shape == (3, 32)
-    assert torch.allclose(text.norm(dim=-1), torch.ones(2), atol=1e-5)
+    img = guide.encode_image(torch.rand(3, 3, 64, 64, device=device))  # resized to the model's 32 px
+    assert text.shape == (2, 32) and img.shape == (3, 32) and text.device.type == torch.device(device).type
+    assert torch.allclose(text.norm(dim=-1).cpu(), torch.ones(2), atol=1e-5)
     assert guide.image_size == 32 and guide.context_length == 16
-    assert load_model(tiny_model, device="cpu") is guide  # cached per process
+    assert load_model(tiny_model, device=device) is guide  # cached per process
 
 
-def test_checkpoint_file_with_config_beside_it(tiny_model_dir: Path) -> None:
-    guide = load_model(str(tiny_model_dir / "open_clip_model.safetensors"), device="cpu")
+def test_random_weights_are_the_same_in_every_process_and_leave_the_random_state(tmp_path: Path) -> None:
+    from conftest import TINY_CFG
+
+    from clipart.models import guide
+
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps({"model_cfg": TINY_CFG}), encoding="utf-8")
+    features = []
+    for seed in (1, 2):  # the caller's random state differs; a new process would load afresh
+        guide._CACHE.clear()
+        expected = torch.manual_seed(seed) and torch.rand(3)  # what the caller's generator gives next
+        torch.manual_seed(seed)
+        with pytest.warns(UserWarning, match="random weights"):
+            features.append(load_model(str(config), device="cpu").encode_text(["a cat"]))
+        assert torch.equal(torch.rand(3), expected)  # loading drew nothing from it
+    assert torch.equal(*features)
+    guide._CACHE.clear()
+
+
+def test_checkpoint_file_with_config_beside_it(tiny_model_dir: Path, device: str) -> None:
+    guide = load_model(str(tiny_model_dir / "open_clip_model.safetensors"), device=device)
     assert guide.encode_text(["x"]).shape == (1, 32)
 
 

@@ -81,9 +81,11 @@ def light_term() -> Iterator[type[Term]]:
     Term._registry.remove(Light)
 
 
-def test_a_new_term_changes_the_drawing_and_nothing_else_changes(light_term, tiny_model: str) -> None:
+def test_a_new_term_changes_the_drawing_and_nothing_else_changes(
+    light_term, tiny_model: str, device: str
+) -> None:
     small = dict(
-        model=tiny_model, strokes=24, steps=30, size=32, views=2, seed=4, init_width=4.0, device="cpu"
+        model=tiny_model, strokes=24, steps=30, size=32, views=2, seed=4, init_width=4.0, device=device
     )
     cfg = clipart.make_config("a light cat", **small)
     assert [type(t) for t in build_objective(cfg, [_FakeGuide(0)]).terms] == [TextTerm, light_term]

@@ -59,8 +59,8 @@ def test_prune_with_a_looser_tolerance_drops_more_and_zero_drops_only_invisible(
     assert prune(scene, _left_red, 64, 0.01).num_strokes == 2
 
 
-def test_draw_prunes_its_result_and_records_the_setting(tiny_model: str, tmp_path: Path) -> None:
-    opts = {"model": tiny_model, "strokes": 24, "size": 64, "views": 2, "steps": 8, "seed": 3, "device": "cpu"}  # fmt: skip
+def test_draw_prunes_its_result_and_records_the_setting(tiny_model: str, tmp_path: Path, device: str) -> None:
+    opts = {"model": tiny_model, "strokes": 24, "size": 64, "views": 2, "steps": 8, "seed": 3, "device": device}  # fmt: skip
     plain = clipart.draw("a cat", **opts)
     pruned = clipart.draw("a cat", prune=0.05, **opts)
     assert pruned.scene.num_strokes < plain.scene.visible().num_strokes
@@ -69,7 +69,7 @@ def test_draw_prunes_its_result_and_records_the_setting(tiny_model: str, tmp_pat
     assert len(list(paths)) == pruned.scene.num_strokes
     out = tmp_path / "cat.svg"
     cmd = [sys.executable, "-m", "clipart", "draw", "a cat", "--model", tiny_model, "--strokes", "24", "--size",
-           "64", "--views", "2", "--steps", "8", "--seed", "3", "--device", "cpu", "--prune", "0.05", "--quiet",
+           "64", "--views", "2", "--steps", "8", "--seed", "3", "--device", device, "--prune", "0.05", "--quiet",
            "--out", str(out)]  # fmt: skip
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     assert out.read_text() == pruned.svg()

@@ -54,9 +54,9 @@ def grads(scene: Scene, image: torch.Tensor, weight: torch.Tensor) -> list[torch
 
 @pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("widths_px", [None, (1.0, 8.0)], ids=["1px", "1-8px"])
-def test_matches_cairosvg(seed: int, widths_px: tuple[float, float] | None) -> None:
+def test_matches_cairosvg(seed: int, widths_px: tuple[float, float] | None, device: str) -> None:
     scene = clipdraw(256, seed, widths_px=widths_px)
-    img = render(scene, 224)
+    img = render(scene.to(device), 224).cpu()
     assert img.shape == (3, 224, 224) and img.dtype == torch.float32
     assert img.min() >= 0 and img.max() <= 1
     assert (img - cairo(scene, 224)).abs().mean() <= 0.005
@@ -67,13 +67,14 @@ def test_matches_cairosvg_on_coloured_background_and_wide_strokes() -> None:
     assert (render(scene, 128) - cairo(scene, 128)).abs().mean() <= 0.005
 
 
-def test_matches_dense_reference_values_and_gradients() -> None:
+def test_matches_dense_reference_values_and_gradients(device: str) -> None:
     for seed, width in [(1, 1.0), (2, 6.0)]:
         scene = as_double(clipdraw(24, seed, canvas_px=48, width_px=width, background=(0.9, 0.8, 0.7)))
-        scene.requires_grad_()
+        scene = scene.to(device).requires_grad_()
         ours, ref = render_scenes([scene], 48, pieces=8)[0], render_reference(scene, 48)
         assert torch.allclose(ours, ref, atol=1e-10)
         weight = torch.randn(ours.shape, generator=torch.Generator().manual_seed(seed), dtype=ours.dtype)
+        weight = weight.to(device)
         for g_ours, g_ref in zip(grads(scene, ours, weight), grads(scene, ref, weight), strict=True):
             assert torch.allclose(g_ours, g_ref, atol=1e-9)
 
@@ -113,8 +114,8 @@ def test_gradcheck() -> None:
     assert torch.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3)
 
 
-def test_no_gradient_for_padded_points() -> None:
-    scene = clipdraw(16, 5, width_px=4.0).requires_grad_()
+def test_no_gradient_for_padded_points(device: str) -> None:
+    scene = clipdraw(16, 5, width_px=4.0).to(device).requires_grad_()
     render(scene, 64).sum().backward()
     for i, k in enumerate(scene.segments.tolist()):
         assert scene.points.grad[i, 3 * k + 1 :].abs().sum() == 0
@@ -141,23 +142,23 @@ def test_moving_a_stroke_toward_a_target_lowers_the_loss() -> None:
     assert (points[0, :, 1] - 0.5).abs().max() < 0.02
 
 
-def test_batch_equals_single_renders() -> None:
-    a = clipdraw(30, 6, widths_px=(1.0, 8.0)).requires_grad_()
-    b = clipdraw(7, 7, background=(0.0, 0.2, 0.4)).requires_grad_()
+def test_batch_equals_single_renders(device: str) -> None:
+    a = clipdraw(30, 6, widths_px=(1.0, 8.0)).to(device).requires_grad_()
+    b = clipdraw(7, 7, background=(0.0, 0.2, 0.4)).to(device).requires_grad_()
     batch = render_batch([a, b], 96)
     assert batch.shape == (2, 3, 96, 96)
     singles = torch.stack([render(a, 96), render(b, 96)])
     assert torch.equal(batch, singles)
-    weight = torch.rand(2, 3, 96, 96, generator=torch.Generator().manual_seed(0))
+    weight = torch.rand(2, 3, 96, 96, generator=torch.Generator().manual_seed(0)).to(device)
     g_batch = torch.autograd.grad((batch * weight).sum(), [a.points, a.colors, b.widths])
     g_single = torch.autograd.grad((singles * weight).sum(), [a.points, a.colors, b.widths])
     for x, y in zip(g_batch, g_single, strict=True):
         assert torch.allclose(x, y, atol=1e-6)
 
 
-def test_large_scenes_in_stroke_groups_render_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
-    scene = clipdraw(40, 13, radius=0.25, widths_px=(1.0, 20.0)).requires_grad_()
-    weight = torch.rand(3, 128, 128, generator=torch.Generator().manual_seed(2))
+def test_large_scenes_in_stroke_groups_render_the_same(monkeypatch: pytest.MonkeyPatch, device: str) -> None:
+    scene = clipdraw(40, 13, radius=0.25, widths_px=(1.0, 20.0)).to(device).requires_grad_()
+    weight = torch.rand(3, 128, 128, generator=torch.Generator().manual_seed(2)).to(device)
     whole = render(scene, 128)
     g_whole = grads(scene, whole, weight)
     monkeypatch.setattr(torch_renderer, "_GROUP_PIXELS", 2000)  # about one stroke per group
@@ -182,11 +183,11 @@ def test_zero_length_stroke_is_a_round_dot() -> None:
     assert all(torch.isfinite(t.grad).all() for t in (scene.points, scene.widths, scene.colors))
 
 
-def test_strokes_off_canvas_leave_the_background() -> None:
+def test_strokes_off_canvas_leave_the_background(device: str) -> None:
     scene = clipdraw(20, 8, width_px=5.0, background=(0.3, 0.6, 0.9))
     scene.points = scene.points + torch.tensor([1.5, -2.0])
-    scene.requires_grad_()
-    img = render(scene, 32)
+    scene = scene.to(device).requires_grad_()
+    img = render(scene, 32).cpu()
     assert torch.equal(img, torch.tensor([0.3, 0.6, 0.9])[:, None, None].expand(3, 32, 32))
     img.sum().backward()
     assert scene.points.grad.abs().sum() == 0 and scene.colors.grad.abs().sum() == 0
@@ -216,19 +217,20 @@ def test_transparent_stroke_draws_nothing_but_gets_an_alpha_gradient() -> None:
     assert scene.points.grad[3].abs().sum() == 0
 
 
-def test_float64_agrees_with_float32() -> None:
-    scene = clipdraw(64, 10, widths_px=(1.0, 8.0))
+def test_float64_agrees_with_float32(device: str) -> None:
+    scene = clipdraw(64, 10, widths_px=(1.0, 8.0)).to(device)
     assert (render(scene, 128) - render(as_double(scene), 128).float()).abs().max() < 1e-4
 
 
-def test_late_scene_with_wide_long_strokes_is_bounded() -> None:
-    scene = clipdraw(256, 11, radius=0.25, widths_px=(1.0, 20.0)).requires_grad_()
-    img = render(scene, 224)
+def test_late_scene_with_wide_long_strokes_is_bounded(device: str) -> None:
+    scene = clipdraw(256, 11, radius=0.25, widths_px=(1.0, 20.0))
+    on = scene.to(device).requires_grad_()
+    img = render(on, 224)
     img.mean().backward()
     # Deep piles of translucent strokes: cairo composites each layer in 8 bits, and cairo and resvg already
     # differ by 0.0055 on this scene (ours: 0.0050 to cairo).
-    assert (img - cairo(scene, 224)).abs().mean() <= 0.007
-    assert torch.isfinite(scene.points.grad).all()
+    assert (img.detach().cpu() - cairo(scene, 224)).abs().mean() <= 0.007
+    assert torch.isfinite(on.points.grad).all()
 
 
 def test_render_refuses_bad_sizes_and_mixed_scenes() -> None:

@@ -69,11 +69,11 @@ def test_a_damaged_index_is_rebuilt_not_trusted(folder: Path, tiny_model: str) -
     assert rebuilt.files == index.files and (rebuilt.embeddings - index.embeddings).abs().max() < 1e-6
 
 
-def test_queries_rank_the_folder(folder: Path, tiny_model: str) -> None:
-    hits = clipart.search(image=folder / "sub" / "yellow.png", folder=folder, model=tiny_model, device="cpu")
+def test_queries_rank_the_folder(folder: Path, tiny_model: str, device: str) -> None:
+    hits = clipart.search(image=folder / "sub" / "yellow.png", folder=folder, model=tiny_model, device=device)
     assert hits[0].path == folder / "sub" / "yellow.png" and hits[0].score == pytest.approx(1.0, abs=1e-4)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True) and len(hits) == 7
-    top = clipart.search("a cat", folder, model=tiny_model, top=3, device="cpu")
+    top = clipart.search("a cat", folder, model=tiny_model, top=3, device=device)
     assert len(top) == 3 and all(h.path.is_file() for h in top)
     for bad, words in (({}, "one of the two"), ({"query": "x", "image": "y.png"}, "one of the two"),
                        ({"query": "x", "top": 0}, "--top must be")):  # fmt: skip

@@ -46,18 +46,19 @@ def test_gram_of_maps_and_tokens() -> None:
     assert torch.allclose(gram(tokens), tokens.transpose(1, 2) @ tokens / 7)
 
 
-def test_the_style_term_lowers_the_style_distance(style_image: Path, tiny_model: str) -> None:
-    guide = load_model(tiny_model, device="cpu")
+def test_the_style_term_lowers_the_style_distance(style_image: Path, tiny_model: str, device: str) -> None:
+    guide = load_model(tiny_model, device=device)
     term = StyleTerm([guide], str(style_image), 1.0)
     assert len(term.targets[0]) >= 1 and len(guide.stages) >= 1
 
     def distance(drawing: clipart.Drawing) -> float:
-        clean = render(drawing.scene, drawing.config.size)[None]
+        clean = render(drawing.scene.to(device), drawing.config.size)[None]
         return float(term.distances(Views(clean, 1)))
 
-    plain = clipart.draw("a cat", model=tiny_model, steps=40, seed=3, **SMALL)
+    small = {**SMALL, "device": device}
+    plain = clipart.draw("a cat", model=tiny_model, steps=40, seed=3, **small)
     styled = clipart.draw(
-        "a cat", model=tiny_model, steps=40, seed=3, style=str(style_image), style_weight=5.0, **SMALL
+        "a cat", model=tiny_model, steps=40, seed=3, style=str(style_image), style_weight=5.0, **small
     )
     assert distance(styled) < 0.9 * distance(plain), (
         distance(styled),

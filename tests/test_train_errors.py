@@ -154,6 +154,17 @@ def test_bad_eval_inputs(setup: dict, capsys: pytest.CaptureFixture) -> None:
            "model folder not found: /nowhere")  # fmt: skip
     _fails(["eval", "retrieval", "--model", f"local-dir:{setup['root']}", "--data", str(setup["csv"])], capsys,
            "has no open_clip_config.json")  # fmt: skip
+    image = setup["root"] / "picture.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))  # not text: a picture given as the table
+    huge = setup["root"] / "huge.csv"
+    huge.write_text("filepath,caption\n" + "x" * 200_000 + ",a\n", encoding="utf-8")  # past csv's field limit
+    for kind, data, words in (("retrieval", image, "is not a UTF-8 CSV file"),
+                              ("zeroshot", image, "is not a UTF-8 CSV file"),
+                              ("retrieval", huge, "is not a readable CSV file: field larger than field limit")):  # fmt: skip
+        _fails(["eval", kind, "--model", model, "--data", str(data)], capsys, words)  # was a traceback
+    args = [a if a != str(setup["csv"]) else str(image) for a in setup["base"]]
+    _fails([*args, "--format", "csv", *_new_out(setup, "never")], capsys, "is not a UTF-8 CSV file")
+    assert not (setup["root"] / "never").exists()
 
 
 def test_a_real_process_exits_2_with_one_line(setup: dict) -> None:

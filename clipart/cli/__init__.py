@@ -4,7 +4,8 @@
     search.py  search                       serve.py   serve (the web app)
 
 Heavy modules (torch, open_clip, gradio) load inside the handlers, so ``clipart --help`` is instant. Errors a user
-can cause print one line (``clipart: error: ...``) and exit with code 2: :func:`run` is the one place that does so.
+can cause print one line (``clipart: error: ...``) and exit with code 2: :func:`run` is the one place that does so,
+for clipart's errors and for the system's refusals of a path the user gave (a name too long, no permission).
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """Run a sub-command's handler: clipart's warnings as ``clipart: warning:`` lines (others hidden), a
-    :class:`clipart.ClipartError` as one ``clipart: error:`` line and exit code 2; output piped into a reader
-    that stops early (``| head``) ends the command quietly."""
+    :class:`clipart.ClipartError` or an ``OSError`` (a path the system refuses) as one ``clipart: error:`` line
+    and exit code 2; output piped into a reader that stops early (``| head``) ends the command quietly."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         warnings.filterwarnings("always", module="clipart")
@@ -53,6 +54,10 @@ def run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) 
         except BrokenPipeError:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
             return 141  # as a shell reports SIGPIPE
+        except OSError as e:  # e.g. a name past the file system's limit, which pathlib's checks raise for
+            where = f"{e.filename}: " if e.filename else ""
+            print(f"clipart: error: {where}{e.strerror or e}", file=sys.stderr)
+            return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:

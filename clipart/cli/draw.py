@@ -8,6 +8,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -77,7 +79,9 @@ def _add_draw(sub: Any) -> None:
     p.add_argument("--size", type=int, help=f"canvas size in px during optimisation {dflt('size')}")
     p.add_argument("--views", type=int, help=f"augmented views per step {dflt('views')}")
     p.add_argument("--candidates", type=int, help="optimise K drawings together, keep the best (1)")
-    p.add_argument("--seed", type=int, help="random seed: same seed and settings, same SVG (0)")
+    p.add_argument("--seed", type=int,
+                   help="random seed: same seed and settings, same SVG (default: 0, or the next seed whose files "
+                   "are not yet in the output folder, so that a second run makes a new drawing)")  # fmt: skip
     p.add_argument("--prune", type=float, metavar="TOL",
                    help="at the end, drop the strokes the guide can spare while its score of the drawing stays "
                    f"within this fraction of the full drawing's; 0: off {dflt('prune')}")  # fmt: skip
@@ -110,17 +114,23 @@ def _add_draw(sub: Any) -> None:
     for part, what in (("points", "points, px"), ("widths", "widths, px"), ("colors", "colours")):
         p.add_argument(f"--icon-lr-{part}", type=float, metavar="LR",
                        help=f"Adam rate of the {what}, from an icon {dflt(f'icon_lr_{part}')}")  # fmt: skip
-    p.add_argument("--device", help="auto (CUDA, then MPS, then CPU; the default), cpu, cuda[:N], mps")
+    p.add_argument("--device", help="auto (CUDA, then MPS, then CPU; the default), cpu, cuda[:N], mps; under torchrun "
+                   "auto and cuda mean cuda:LOCAL_RANK")  # fmt: skip
     p.add_argument("--threads", type=int, metavar="N",
                    help="CPU threads (default: the cores other work leaves free; the sidecar records the count)")  # fmt: skip
     p.add_argument("--prompts-file", metavar="FILE",
                    help="draw every prompt of FILE (one a line, '#' comments, 'text::2' weights) into the --out folder, "
                    "loading the guide once; shared by rank under torchrun; prompts whose files exist are skipped "
                    "unless --force")  # fmt: skip
-    p.add_argument("--out", help="output folder or file name (.svg/.png/.json/.gif); default ./clipart-out/")
+    p.add_argument("--out",
+                   help="output file (.svg/.png/.json/.gif), refused if it exists unless --force, or folder (a path "
+                   "ending in / always is), where a drawing takes a free name: <prompt>-s<seed>, or -2 when that "
+                   "of a --seed is taken; default ./clipart-out/")  # fmt: skip
     p.add_argument("--png-size", type=int, help="PNG size in px (default: the canvas size)")
     p.add_argument("--gif", action="store_true", help="also write an animation of the optimisation")
-    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite the files the drawing names (the --out file, or <prompt>-s<seed> in the folder, "
+                   "seed 0 unless given) instead of refusing or taking a free name")  # fmt: skip
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     mode.add_argument("--jsonl", action="store_true", help="progress as JSON lines on stdout")
@@ -171,7 +181,10 @@ def _cmd_draw(args: argparse.Namespace) -> int:
         clipart.check_png_size(args.png_size)  # before the drawing, not after it
     kinds = [*clipart.DEFAULT_KINDS, *(["gif"] if args.gif else [])]
     name = cfg.prompts[0] if cfg.prompts else Path(cfg.images[0]).stem
-    paths = clipart.plan_outputs(args.out, name, cfg.seed, kinds, args.force)
+    if args.seed is None and not args.force:  # a second run makes a new drawing beside the first
+        cfg = dataclasses.replace(cfg, seed=clipart.free_seed(args.out, name, cfg.seed))
+    inputs = [*cfg.images, cfg.style, cfg.init_svg]
+    paths = clipart.plan_outputs(args.out, name, cfg.seed, kinds, args.force, inputs=inputs)
     if (
         not args.quiet
         and not args.jsonl
@@ -185,17 +198,8 @@ def _cmd_draw(args: argparse.Namespace) -> int:
     try:
         for event in clipart.steps(config=cfg):
             if args.jsonl:
-                print(
-                    json.dumps(
-                        {
-                            "step": event.step,
-                            "total": event.total,
-                            "loss": round(event.loss, 5),
-                            "elapsed": round(event.elapsed, 3),
-                        }
-                    ),
-                    flush=True,
-                )
+                _jsonl(step=event.step, total=event.total, loss=_number(event.loss, 5),
+                       elapsed=round(event.elapsed, 3))  # fmt: skip
             elif not args.quiet:
                 if bar is None:
                     from tqdm import tqdm
@@ -209,9 +213,10 @@ def _cmd_draw(args: argparse.Namespace) -> int:
         if event is None:
             print("clipart: interrupted before the first step; nothing written", file=sys.stderr)
             return 130
-        event.drawing().save_all(paths, png_size=args.png_size)
+        written = event.drawing().save_all(paths, png_size=args.png_size, force=args.force)
         print(
-            f"clipart: interrupted at step {event.step}; saved the drawing so far to {paths['svg']}",
+            f"clipart: interrupted at step {event.step}; saved the drawing so far to {written['svg']} "
+            f"(seed {cfg.seed})",
             file=sys.stderr,
         )
         return 130
@@ -220,15 +225,27 @@ def _cmd_draw(args: argparse.Namespace) -> int:
             bar.close()
     assert event is not None
     drawing = event.drawing()
-    drawing.save_all(paths, png_size=args.png_size)
+    written = drawing.save_all(paths, png_size=args.png_size, force=args.force)
     if args.jsonl:
-        done = {"done": True, "files": {k: str(v) for k, v in paths.items()}, "credit": drawing.credit}
-        print(json.dumps(done), flush=True)
+        _jsonl(done=True, files={k: str(v) for k, v in written.items()}, seed=cfg.seed, credit=drawing.credit)
     elif not args.quiet:
-        print(f"wrote {', '.join(str(v) for v in paths.values())}", file=sys.stderr)
+        print(f"wrote {', '.join(str(v) for v in written.values())} (seed {cfg.seed})", file=sys.stderr)
         if drawing.credit:
             print(drawing.credit, file=sys.stderr)
     return 0
+
+
+def _number(value: float, digits: int) -> float | None:
+    """A number for a JSON line: rounded, and null when it is not finite (JSON has no NaN)."""
+    return round(value, digits) if math.isfinite(value) else None
+
+
+def _jsonl(**record: Any) -> None:
+    """One JSON line on stdout; once stdout is gone (a reader that stopped), the drawing goes on without it."""
+    try:
+        print(json.dumps(record, allow_nan=False), flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
@@ -242,7 +259,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     rows = []
     batch = clipart.draw_batch(
         prompts,
-        args.out or "clipart-out",
+        args.out,
         force=args.force,
         gif=args.gif,
         png_size=args.png_size,
@@ -252,16 +269,29 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     say = not args.quiet and not args.jsonl
     if say:
         print(f"clipart: {len(mine)} of {len(prompts)} prompts to draw{where}", file=sys.stderr)
-    for k, result in enumerate(batch, start=1):
-        rows.append(result)
-        if args.jsonl:
-            print(json.dumps({"line": result.prompt.line, "prompt": result.prompt.text, "status": result.status,
-                              "seconds": round(result.seconds, 2), "error": result.error,
-                              "files": {kind: str(path) for kind, path in result.files.items()}}), flush=True)  # fmt: skip
-        elif say:
-            detail = result.error or str(result.files.get("svg", ""))
-            print(f"[{k}/{len(mine)}] line {result.prompt.line} {_short(result.prompt.words)!r}: {result.status} "
-                  f"{detail}", file=sys.stderr, flush=True)  # fmt: skip
+    try:
+        for k, result in enumerate(batch, start=1):
+            rows.append(result)
+            if args.jsonl:
+                _jsonl(line=result.prompt.line, prompt=result.prompt.text, status=result.status,
+                       seconds=round(result.seconds, 2), error=result.error, note=result.note,
+                       files={kind: str(path) for kind, path in result.files.items()})  # fmt: skip
+            if say:
+                detail = result.error or result.note or str(result.files.get("svg", ""))
+                print(f"[{k}/{len(mine)}] line {result.prompt.line} {_short(result.prompt.words)!r}: {result.status} "
+                      f"{detail}", file=sys.stderr, flush=True)  # fmt: skip
+            elif result.status == "failed":  # --quiet and --jsonl still say what failed
+                print(f"clipart: error: line {result.prompt.line} {_short(result.prompt.words)!r}: {result.error}",
+                      file=sys.stderr, flush=True)  # fmt: skip
+    except (clipart.OutputError, KeyboardInterrupt) as e:
+        if say:
+            _summary(rows, where)
+        drawn = sum(r.status == "drawn" for r in rows)
+        stop = f"error: {e}" if isinstance(e, clipart.OutputError) else "interrupted"
+        print(
+            f"clipart: {stop}; the batch stopped after {drawn} drawn (run it again to go on)", file=sys.stderr
+        )
+        return 1 if isinstance(e, clipart.OutputError) else 130
     if say:
         _summary(rows, where)
     failed = sum(r.status == "failed" for r in rows)

@@ -17,6 +17,7 @@ from clipart import ConfigError
 _TRAIN_EPILOG = """examples:
   clipart train --data pairs.csv --model ViT-B-32 --pretrained openai --epochs 5 --batch-size 256 --out runs/art
   clipart train --data 'shards/{00000..00127}.tar' --model recipes/clipart-mini.json --steps 20000 --out runs/mini
+  clipart train --data pairs.csv --model local-dir:runs/mini/export --adv-eps 1.0 --adv-loss fare --out runs/robust
   torchrun --nproc_per_node 8 -m clipart train ...      (same command; --batch-size is the global batch)
   clipart train --resume runs/mini                      (continues exactly where it stopped)"""
 
@@ -58,10 +59,32 @@ def _add_train(sub: Any) -> None:
                    help="area range of the random resized crop (0.9 1.0, open_clip's)")  # fmt: skip
     g.add_argument("--aug-perspective", type=float, metavar="D",
                    help="random perspective warp of distortion D on half the images, as drawing views (0: off)")  # fmt: skip
+    g.add_argument("--caption-variants", type=float, metavar="P",
+                   help="rewrite each caption as people type it (capitals, '.', '!', articles, ', digital art') "
+                   "with probability P (0: off)")  # fmt: skip
+    g = p.add_argument_group(
+        "adversarial fine-tuning",
+        "PGD in pixel space hardens the image tower, so that its gradients change what a person sees (a better "
+        "guide for drawing). tecoa trains the contrastive loss on attacked images; fare keeps the attacked "
+        "embedding near the starting model's clean one (needs --pretrained), beside the contrastive loss on "
+        "clean images. Each attack step costs about one more forward and backward pass of the image tower.",
+    )
+    g.add_argument("--adv-eps", type=float, metavar="EPS",
+                   help="attack radius in pixel units (images in [0, 1]), e.g. 1.0 for l2 or 0.0157 (4/255) for "
+                   "linf at 64 px; off when omitted")  # fmt: skip
+    g.add_argument("--adv-norm", choices=("l2", "linf"), help="norm of the attack radius (l2)")
+    g.add_argument("--adv-steps", type=int, metavar="N", help="PGD steps per micro-batch (2)")
+    g.add_argument("--adv-step-size", type=float, metavar="A", help="PGD step (2.5 x EPS / N)")
+    g.add_argument(
+        "--adv-loss", choices=("tecoa", "fare"), help="what the attack raises and training lowers (tecoa)"
+    )
+    g.add_argument("--adv-weight", type=float, metavar="W", help="fare: weight of the embedding term (1.0)")
+    g = p.add_argument_group("run")
     g.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"),
                    help="auto: bf16 on CUDA, fp32 on CPU")  # fmt: skip
     g.add_argument("--seed", type=int, help="seed of initialisation, data order and augmentation (0)")
-    g.add_argument("--device", help="auto, cpu, cuda (torchrun: cuda:LOCAL_RANK)")
+    g.add_argument("--device", help="auto, cpu, cuda[:N]; under torchrun auto and cuda mean cuda:LOCAL_RANK "
+                   "(and several processes refuse another cuda:N)")  # fmt: skip
     g = p.add_argument_group("run folder")
     g.add_argument("--out", help="run folder: config.json, metrics.jsonl, checkpoints/, export/")
     g.add_argument("--resume", metavar="RUN", help="continue the run in this folder")
@@ -105,6 +128,8 @@ def _add_eval(sub: Any) -> None:
     z.add_argument("--label-column", default="label", help="CSV column of class names (label)")
     z.add_argument("--template", dest="templates", action="append", metavar="TEXT",
                    help="prompt with {} for the class; repeat for an ensemble (a photo of a {}.)")  # fmt: skip
+    z.add_argument("--punctuated", action="store_true",
+                   help="also score the templates as people type them: with a full stop, and capitalised with '!'")  # fmt: skip
     r.add_argument("--caption-column", default="caption", help="CSV column of captions (caption)")
     p.set_defaults(func=_cmd_eval)
 
@@ -174,12 +199,19 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if args.eval_kind == "zeroshot":
         templates = args.templates or ["a photo of a {}."]
         result = clipart.train.evaluate_zeroshot(
-            args.model, args.data, templates, label_column=args.label_column, **common
+            args.model,
+            args.data,
+            templates,
+            label_column=args.label_column,
+            punctuated=args.punctuated,
+            **common,
         )
         text = (
             f"zero-shot top-1 {result['top1']:.4f}  top-5 {result['top5']:.4f}  "
             f"({result['images']} images, {result['classes']} classes, {len(templates)} template(s))"
         )
+        for name, scores in result.get("punctuated", {}).items():
+            text += f"\n  {name.replace('_', ' '):10s} top-1 {scores['top1']:.4f}  top-5 {scores['top5']:.4f}"
     else:
         result = clipart.train.evaluate_retrieval(
             args.model, args.data, caption_column=args.caption_column, **common

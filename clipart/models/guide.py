@@ -140,7 +140,11 @@ def _load(spec: ModelSpec, dev: torch.device) -> Guide:
     cached = _cached(spec, dev)
     if cached is not None:
         return cached
-    bundle = build_model(spec, device=dev)
+    # open_clip initialises on the CPU: random weights come from seed 0 on a fork of its generator, the same
+    # in every process (same seed and settings, same drawing), and the caller's random state stays as it was.
+    with torch.random.fork_rng(devices=[]):
+        torch.random.default_generator.manual_seed(0)
+        bundle = build_model(spec, device=dev)
     model = bundle.model.eval().requires_grad_(False)
     mean, std = _preprocess_stats(bundle.preprocess_cfg)
     guide = Guide(

@@ -21,6 +21,15 @@ from clipart.typecheck import check_fields
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DATA_FORMATS = ("auto", "csv", "folder", "webdataset")
+ADV_LOSSES = ("tecoa", "fare")
+ADV_NORMS = ("l2", "linf")
+ADV_DEFAULTS = {
+    "adv_norm": "l2",
+    "adv_steps": 2,
+    "adv_step_size": None,
+    "adv_loss": "tecoa",
+    "adv_weight": 1.0,
+}
 OPEN_CLIP_CROP = (0.9, 1.0)  # open_clip's random-resized-crop area range for training: the default views
 
 # Settings that may differ when a run is resumed: they do not change what is trained.
@@ -74,6 +83,13 @@ class TrainConfig:
     grad_clip: float | None = 1.0
     aug_crop: tuple[float, float] = OPEN_CLIP_CROP
     aug_perspective: float = 0.0
+    caption_variants: float = 0.0
+    adv_eps: float | None = None
+    adv_norm: str = ADV_DEFAULTS["adv_norm"]
+    adv_steps: int = ADV_DEFAULTS["adv_steps"]
+    adv_step_size: float | None = ADV_DEFAULTS["adv_step_size"]
+    adv_loss: str = ADV_DEFAULTS["adv_loss"]
+    adv_weight: float = ADV_DEFAULTS["adv_weight"]
     precision: str = "auto"
     seed: int = 0
     max_bad_fraction: float = 0.1
@@ -136,6 +152,9 @@ class TrainConfig:
             raise ConfigError(f"--aug-crop takes MIN MAX with 0 < MIN <= MAX <= 1, got {crop}")
         if not 0 <= self.aug_perspective <= 1:
             raise ConfigError(f"--aug-perspective must lie in [0, 1], got {self.aug_perspective}")
+        if not 0 <= self.caption_variants <= 1:
+            raise ConfigError(f"--caption-variants must lie in [0, 1], got {self.caption_variants}")
+        self._validate_adversarial()
         if not 0 <= self.max_bad_fraction <= 1:
             raise ConfigError(f"--max-bad-fraction must lie in [0, 1], got {self.max_bad_fraction}")
         if self.precision not in PRECISIONS:
@@ -149,6 +168,31 @@ class TrainConfig:
         check_device(self.device)
         parse_spec(self.model, self.pretrained)
         return self
+
+    def _validate_adversarial(self) -> None:
+        for name in ("adv_eps", "adv_step_size", "adv_weight"):
+            value = getattr(self, name)
+            if value is not None and not (value > 0 and math.isfinite(value)):
+                raise ConfigError(f"--{name.replace('_', '-')} must be a positive number, got {value}")
+        if self.adv_steps < 1:
+            raise ConfigError(f"--adv-steps must be at least 1, got {self.adv_steps}")
+        if self.adv_norm not in ADV_NORMS:
+            raise ConfigError(f"--adv-norm must be one of {', '.join(ADV_NORMS)}, got {self.adv_norm!r}")
+        if self.adv_loss not in ADV_LOSSES:
+            raise ConfigError(f"--adv-loss must be one of {', '.join(ADV_LOSSES)}, got {self.adv_loss!r}")
+        if self.adv_eps is None:
+            changed = [f"--{k.replace('_', '-')}" for k, v in ADV_DEFAULTS.items() if getattr(self, k) != v]
+            if changed:
+                raise ConfigError(
+                    f"{', '.join(changed)} set without --adv-eps: give --adv-eps to train adversarially"
+                )
+        elif self.lock_image:
+            raise ConfigError("adversarial training hardens the image tower: drop --lock-image or --adv-eps")
+        elif self.adv_loss == "fare" and not self.pretrained and not self.model.startswith("local-dir:"):
+            raise ConfigError(
+                "--adv-loss fare keeps image embeddings near the starting model's: give --pretrained WEIGHTS "
+                "(or a local-dir: model) to start from"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict of every setting."""

@@ -27,6 +27,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset, Sampler, get_worker_info
 
 from clipart.errors import ClipartError
+from clipart.train.captions import vary_caption
 from clipart.train.config import OPEN_CLIP_CROP
 from clipart.train.sources import PairTable, open_image, shard_sample_parts
 
@@ -127,9 +128,21 @@ def derive_seed(*parts: object) -> int:
 
 
 def _transform_all(
-    images: list, captions: list[str], transform: Callable, tokenizer: Callable, seeds: list[int]
+    images: list,
+    captions: list[str],
+    transform: Callable,
+    tokenizer: Callable,
+    seeds: list[int],
+    caption_variants: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Stack transformed images (each image's augmentation seeded by its own seed) and tokenised captions."""
+    """Stack transformed images (each image's augmentation seeded by its own seed) and tokenised captions, each
+    rewritten as people write (:func:`clipart.train.captions.vary_caption`) with probability ``caption_variants``."""
+    if caption_variants > 0:
+        rngs = [random.Random(derive_seed(seed, "caption")) for seed in seeds]
+        captions = [
+            vary_caption(c, r) if r.random() < caption_variants else c
+            for c, r in zip(captions, rngs, strict=True)
+        ]
     pixels = []
     with torch.random.fork_rng(devices=[]):
         state = random.getstate()
@@ -162,9 +175,17 @@ def _batch(
 class ListedBatches(Dataset):
     """Map-style: item ``g`` is micro-batch ``g`` of this rank, built from a listed PairTable."""
 
-    def __init__(self, table: PairTable, plan: Plan, transform: Callable, tokenizer: Callable, seed: int):
+    def __init__(
+        self,
+        table: PairTable,
+        plan: Plan,
+        transform: Callable,
+        tokenizer: Callable,
+        seed: int,
+        caption_variants: float = 0.0,
+    ):
         self.table, self.plan, self.seed = table, plan, seed
-        self.transform, self.tokenizer = transform, tokenizer
+        self.transform, self.tokenizer, self.caption_variants = transform, tokenizer, caption_variants
         self._perm_epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
 
     def __len__(self) -> int:
@@ -198,7 +219,9 @@ class ListedBatches(Dataset):
                     index = spare.randrange(p.num_samples)
             else:
                 raise ClipartError(f"100 images in a row could not be read (last: {example}): check the data")
-        pixels, tokens = _transform_all(images, captions, self.transform, self.tokenizer, seeds)
+        pixels, tokens = _transform_all(
+            images, captions, self.transform, self.tokenizer, seeds, self.caption_variants
+        )
         return _batch(pixels, tokens, g, bad, len(indices) + bad, example, slot=0, raw_pos=0)
 
 
@@ -236,9 +259,10 @@ class ShardBatches(IterableDataset):
         shuffle_buffer: int,
         start: int = 0,
         positions: dict[int, int] | None = None,
+        caption_variants: float = 0.0,
     ):
         self.shards, self.sizes, self.plan = shards, sizes, plan
-        self.transform, self.tokenizer = transform, tokenizer
+        self.transform, self.tokenizer, self.caption_variants = transform, tokenizer, caption_variants
         self.seed, self.workers, self.shuffle_buffer = seed, max(1, workers), shuffle_buffer
         self.start, self.positions = start, dict(positions or {})
 
@@ -317,7 +341,9 @@ class ShardBatches(IterableDataset):
             bad += len(errors)
             example = example or (errors[0] if errors else None)
             errors.clear()
-            pixels, tokens = _transform_all(images, captions, self.transform, self.tokenizer, seeds)
+            pixels, tokens = _transform_all(
+                images, captions, self.transform, self.tokenizer, seeds, self.caption_variants
+            )
             yield _batch(pixels, tokens, g, bad, p.micro_size + bad, example, slot=logical, raw_pos=raw_pos)
 
 

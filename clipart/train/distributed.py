@@ -3,14 +3,14 @@ the loop needs. A plain ``python`` launch is world size 1 and makes no process g
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.distributed as dist
 
-from clipart.models.device import resolve_device
+from clipart.errors import ConfigError
+from clipart.models.device import launch_ranks, resolve_device
 
 
 @dataclass
@@ -25,13 +25,16 @@ class Dist:
 
     @classmethod
     def from_env(cls, device: str = "auto") -> Dist:
-        """Join torchrun's process group when ``WORLD_SIZE`` > 1; pick the device (``cuda:LOCAL_RANK``)."""
-        world = int(os.environ.get("WORLD_SIZE", "1"))
-        rank = int(os.environ.get("RANK", "0"))
-        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        """Join torchrun's process group when ``WORLD_SIZE`` > 1; pick the device (``auto`` and ``cuda`` are
+        ``cuda:LOCAL_RANK``; with several processes an explicit ``cuda:N`` must be that one too)."""
+        rank, world, local_rank = launch_ranks()
         dev = resolve_device(device)
         if dev.type == "cuda":
-            dev = torch.device("cuda", local_rank if world > 1 else (dev.index or 0))
+            if world > 1 and dev.index != local_rank:
+                raise ConfigError(
+                    f"--device {device} under torchrun: each process trains on its own GPU (cuda:LOCAL_RANK, "
+                    f"here cuda:{local_rank}): give --device cuda or auto"
+                )
             torch.cuda.set_device(dev)
         owns = False
         if world > 1 and not dist.is_initialized():

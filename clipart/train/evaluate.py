@@ -19,6 +19,7 @@ from clipart.errors import ClipartError
 from clipart.models.build import ModelBundle, build_model
 from clipart.models.device import check_device, resolve_device
 from clipart.models.spec import parse_spec
+from clipart.train.captions import punctuated_templates
 from clipart.train.sources import IMAGE_EXTENSIONS, open_image, read_table, resolve_paths
 
 
@@ -143,30 +144,40 @@ def evaluate_zeroshot(
     batch_size: int = 64,
     workers: int = 0,
     device: str | torch.device = "auto",
+    punctuated: bool = False,
 ) -> dict[str, Any]:
     """Zero-shot accuracy: each class's text feature is the mean over ``templates`` (an ensemble).
 
     Returns ``{"top1", "top5", "images", "classes", "unreadable"}``; top-5 is top-k with k = min(5, classes).
+    With ``punctuated``, also ``"punctuated": {"full_stop": {"top1", "top5"}, "exclaimed": {...}}``: the same
+    templates as people type them (:func:`clipart.train.captions.punctuated_templates`).
     """
     if not templates or any(not isinstance(t, str) or "{}" not in t for t in templates):
         raise ClipartError("each template must contain {} where the class name goes")
     _check_model(model, pretrained, device)
     paths, labels, names = read_labelled(data, image_column, label_column)
     bundle = _bundle(model, pretrained, resolve_device(device))
-    texts = [t.format(name) for name in names for t in templates]
-    class_feats = encode_texts(bundle, texts).view(len(names), len(templates), -1).mean(dim=1)
-    class_feats = F.normalize(class_feats, dim=-1)
     indices, image_feats = encode_images(bundle, paths, batch_size, workers)
     target = torch.tensor(labels)[indices]
-    top = (image_feats @ class_feats.T).topk(min(5, len(names)), dim=1).indices.cpu()
-    hits = top == target[:, None]
-    return {
-        "top1": hits[:, 0].float().mean().item(),
-        "top5": hits.any(dim=1).float().mean().item(),
+
+    def accuracy(wording: Sequence[str]) -> dict[str, float]:
+        texts = [t.format(name) for name in names for t in wording]
+        class_feats = encode_texts(bundle, texts).view(len(names), len(wording), -1).mean(dim=1)
+        class_feats = F.normalize(class_feats, dim=-1)
+        top = (image_feats @ class_feats.T).topk(min(5, len(names)), dim=1).indices.cpu()
+        hits = top == target[:, None]
+        return {"top1": hits[:, 0].float().mean().item(), "top5": hits.any(dim=1).float().mean().item()}
+
+    result: dict[str, Any] = {
+        **accuracy(templates),
         "images": len(indices),
         "classes": len(names),
         "unreadable": len(paths) - len(indices),
     }
+    if punctuated:
+        variants = punctuated_templates(list(templates))
+        result["punctuated"] = {k: accuracy(v) for k, v in variants.items() if k != "plain"}
+    return result
 
 
 def _recall(similarity: torch.Tensor, relevant: torch.Tensor, ks: Sequence[int]) -> dict[int, float]:

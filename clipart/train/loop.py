@@ -16,15 +16,26 @@ import random
 import shutil
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 from clipart.errors import ClipartError, ConfigError, require_extra
 from clipart.models.build import ModelBundle, build_model
+from clipart.train.adversarial import Adversary, Attack
 from clipart.train.config import TrainConfig, normalise_paths, read_run_config
-from clipart.train.data import ListedBatches, Plan, ShardBatches, make_loader, make_plan, train_transform
+from clipart.train.data import (
+    ListedBatches,
+    Plan,
+    ShardBatches,
+    derive_seed,
+    make_loader,
+    make_plan,
+    train_transform,
+)
 from clipart.train.distributed import Dist
 from clipart.train.export import export_model
 from clipart.train.logs import TrainLog
@@ -77,6 +88,19 @@ def _check_eval_data(config: TrainConfig) -> None:
         read_retrieval(config.eval_retrieval)
 
 
+def _adversary(config: TrainConfig, bundle: ModelBundle) -> Adversary | None:
+    """The run's attacker (``--adv-eps``), or None for plain contrastive training."""
+    if config.adv_eps is None:
+        return None
+    from open_clip.transform import PreprocessCfg
+
+    preprocess = PreprocessCfg(**bundle.preprocess_cfg)
+    attack = Attack(config.adv_eps, config.adv_norm, config.adv_steps, config.adv_step_size)
+    return Adversary(
+        bundle.model, preprocess.mean, preprocess.std, attack, config.adv_loss, config.adv_weight
+    )
+
+
 def _undo_new_run(path: Path, existed: bool) -> None:
     """Remove what a new run wrote into ``path`` (the folder itself too when this run made it)."""
     if not existed:
@@ -116,6 +140,9 @@ class _Trainer:
         self.bundle: ModelBundle = build_model(config.model, config.pretrained, "cpu")
         self.bundle.model.to(self.device)
         lock_towers(self.bundle.model, config.lock_image, config.lock_text)
+        self.adversary = _adversary(
+            config, self.bundle
+        )  # before a resume loads the run's weights: FARE's anchor
         self._setup_data()
         self.optimizer = make_optimizer(
             self.bundle.model, config.lr, config.weight_decay, (config.beta1, config.beta2), config.eps
@@ -142,6 +169,8 @@ class _Trainer:
         self.loss_fn = ClipLoss(
             local_loss=True, gather_with_grad=True, cache_labels=True, rank=dist.rank, world_size=dist.world
         )
+        self.attack_loss = ClipLoss()  # TeCoA's attack: each process attacks its own micro-batches
+        self.window_fare = torch.zeros((), device=self.device)
 
     # -- set-up -------------------------------------------------------------------------------------------
     def _list_data(self) -> None:
@@ -191,10 +220,11 @@ class _Trainer:
                 c.shuffle_buffer,
                 start,
                 positions,
+                c.caption_variants,
             )
         else:
             assert table is not None
-            dataset = ListedBatches(table, self.plan, transform, tok, c.seed)
+            dataset = ListedBatches(table, self.plan, transform, tok, c.seed, c.caption_variants)
             self.make_dataset = lambda start, positions: dataset
 
     def _restore(self, state: dict[str, Any]) -> None:
@@ -281,10 +311,14 @@ class _Trainer:
             last = self.step == p.total_steps
             if self.step % c.log_every == 0 or last:
                 elapsed = time.perf_counter() - window_start
-                loss_sum, bad, seen = self.dist.sum([window_loss.item(), window_bad, window_seen])
+                loss_sum, fare_sum, bad, seen = self.dist.sum(
+                    [window_loss.item(), self.window_fare.item(), window_bad, window_seen]
+                )
                 self.bad, self.seen = self.bad + int(bad), self.seen + int(seen)
-                self._log(log, loss_sum / (self.dist.world * window_steps), window_steps, elapsed, micro)
+                runs = self.dist.world * window_steps
+                self._log(log, loss_sum / runs, fare_sum / runs, window_steps, elapsed, micro)
                 window_loss.zero_()
+                self.window_fare.zero_()
                 window_steps, window_bad, window_seen, window_start = 0, 0, 0, time.perf_counter()
             every = c.eval_every and self.step % c.eval_every == 0
             if (c.eval_zeroshot or c.eval_retrieval) and (last or every):
@@ -306,15 +340,64 @@ class _Trainer:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
+    def _attack(
+        self, images: list[torch.Tensor], texts: list[torch.Tensor]
+    ) -> tuple[list[torch.Tensor], list[torch.Tensor] | None, list[torch.Tensor] | None]:
+        """(the images to train on, FARE's attacked images, FARE's anchor embeddings) for each micro-batch."""
+        adversary, model = self.adversary, self.bundle.model
+        if adversary is None:
+            return images, None, None
+        with self._autocast():
+            seeds = [
+                derive_seed(self.config.seed, "attack", self.step, self.dist.rank, j)
+                for j in range(len(images))
+            ]
+            if adversary.loss == "tecoa":
+                attacked = []
+                for image, text, seed in zip(images, texts, seeds, strict=True):
+                    with torch.no_grad():
+                        text_f = F.normalize(model.encode_text(text).float(), dim=-1)
+                        scale = model.logit_scale.exp().float()
+                    objective = partial(self.attack_loss, text_features=text_f, logit_scale=scale)
+                    attacked.append(adversary.perturb(model, image, objective, seed))
+                return attacked, None, None
+            anchors = [adversary.anchor_features(image) for image in images]
+            attacked = [
+                adversary.perturb(model, image, lambda f, a=anchor: (f - a).pow(2).sum(dim=-1).mean(), seed)
+                for image, anchor, seed in zip(images, anchors, seeds, strict=True)
+            ]
+        return images, attacked, anchors
+
+    def _forward(
+        self,
+        image: torch.Tensor,
+        text: torch.Tensor,
+        attacked: torch.Tensor | None,
+        anchor: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """(image features, text features, logit scale, FARE term or None) of one micro-batch, in one forward
+        pass (attacked images ride along with the clean ones, so DDP sees a single pass)."""
+        if attacked is None:
+            return (*self.model(image, text)[:3], None)
+        features, text_f, scale = self.model(torch.cat([image, attacked]), text)[:3]
+        image_f, attacked_f = features.split(image.shape[0])
+        return image_f, text_f, scale, self.adversary.fare_term(attacked_f, anchor)
+
     def _train_step(self, micro: list[dict[str, Any]]) -> torch.Tensor:
         """One optimiser step over the micro-batches; returns the loss (a 0-d tensor, not synchronised)."""
         c, accum = self.config, len(micro)
         images = [b["images"].to(self.device, non_blocking=True) for b in micro]
         texts = [b["texts"].to(self.device, non_blocking=True) for b in micro]
+        images, attacked, anchors = self._attack(images, texts)
         if accum == 1:
             with self._autocast():
-                image_f, text_f, scale = self.model(images[0], texts[0])[:3]
+                image_f, text_f, scale, fare = self._forward(
+                    images[0], texts[0], attacked and attacked[0], anchors and anchors[0]
+                )
                 loss = self.loss_fn(image_f, text_f, scale)
+                if fare is not None:
+                    self.window_fare += fare.detach().float()
+                    loss = loss + fare
             self.scaler.scale(loss).backward()
         else:
             with torch.no_grad(), self._autocast():
@@ -323,12 +406,17 @@ class _Trainer:
                 sync = j == accum - 1 or not isinstance(self.model, torch.nn.parallel.DistributedDataParallel)
                 with contextlib.nullcontext() if sync else self.model.no_sync():
                     with self._autocast():
-                        image_f, text_f, scale = self.model(images[j], texts[j])[:3]
+                        image_f, text_f, scale, fare = self._forward(
+                            images[j], texts[j], attacked and attacked[j], anchors and anchors[j]
+                        )
                         # every pass sees the whole loss: give the scale 1/accum of its gradient each time
                         scale = scale / accum + (scale - scale / accum).detach()
                         all_image = torch.cat([image_f if k == j else f for k, (f, _) in enumerate(cached)])
                         all_text = torch.cat([text_f if k == j else f for k, (_, f) in enumerate(cached)])
                         loss = self.loss_fn(all_image, all_text, scale)
+                        if fare is not None:  # each micro-batch's term is its share of the batch's mean
+                            self.window_fare += fare.detach().float() / accum
+                            loss = loss + fare / accum
                     self.scaler.scale(loss).backward()
         if c.grad_clip is not None:
             self.scaler.unscale_(self.optimizer)
@@ -344,7 +432,7 @@ class _Trainer:
 
     # -- logging, evaluation, checkpoints -----------------------------------------------------------------
     def _log(
-        self, log: TrainLog, loss: float, steps: int, elapsed: float, micro: list[dict[str, Any]]
+        self, log: TrainLog, loss: float, fare: float, steps: int, elapsed: float, micro: list[dict[str, Any]]
     ) -> None:
         c, p = self.config, self.plan
         if not math.isfinite(loss) and not self.scaler.is_enabled():
@@ -365,6 +453,11 @@ class _Trainer:
                 "samples_per_s": steps * p.batch_size / max(elapsed, 1e-9),
                 "bad_samples": self.bad,
                 "seen_samples": self.seen,
+                **(
+                    {"fare_term": fare}
+                    if self.adversary is not None and self.adversary.loss == "fare"
+                    else {}
+                ),
             }
         )
 

@@ -62,25 +62,39 @@ def read_table(
     if not path.is_file():
         raise ClipartError(f"data file not found: {path}")
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f, delimiter=delimiter)
-        header = reader.fieldnames or []
-        missing = [c for c in columns if c not in header]
-        if missing:
-            kind = "TSV" if delimiter == "\t" else "CSV"
-            raise ClipartError(
-                f"{path.name} has no column {', '.join(repr(c) for c in missing)} (its {kind} header: "
-                f"{', '.join(header) or 'empty'}); {hint}"
-            )
-        out: dict[str, list[str]] = {c: [] for c in columns}
-        dropped = 0
-        for row in reader:
-            values = [(row.get(c) or "").strip() for c in columns]
-            if not all(values):
-                dropped += 1
-                continue
-            for c, v in zip(columns, values, strict=True):
-                out[c].append(v)
+    kind = "TSV" if delimiter == "\t" else "CSV"
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            return _read_rows(path, csv.DictReader(f, delimiter=delimiter), columns, kind, hint)
+    except UnicodeDecodeError:
+        raise ClipartError(
+            f"{path} is not a UTF-8 {kind} file (give a table of image paths and captions)"
+        ) from None
+    except csv.Error as e:
+        raise ClipartError(f"{path} is not a readable {kind} file: {e}") from None
+    except OSError as e:
+        raise ClipartError(f"cannot read {path}: {e.strerror}") from None
+
+
+def _read_rows(
+    path: Path, reader: csv.DictReader, columns: list[str], kind: str, hint: str
+) -> tuple[dict[str, list[str]], int]:
+    header = reader.fieldnames or []
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ClipartError(
+            f"{path.name} has no column {', '.join(repr(c) for c in missing)} (its {kind} header: "
+            f"{', '.join(header) or 'empty'}); {hint}"
+        )
+    out: dict[str, list[str]] = {c: [] for c in columns}
+    dropped = 0
+    for row in reader:
+        values = [(row.get(c) or "").strip() for c in columns]
+        if not all(values):
+            dropped += 1
+            continue
+        for c, v in zip(columns, values, strict=True):
+            out[c].append(v)
     return out, dropped
 
 
