@@ -179,7 +179,7 @@ class DrawConfig:
                 raise ConfigError(f"the initial SVG does not exist: {self.init_svg}")
             from clipart.svg import read_svg_file
 
-            read_svg_file(self.init_svg, warn=False)  # its strokes are read now, not after the models load
+            read_svg_file(self.init_svg, warn=False)  # quietly: a bad one is refused before any work
         if (
             not isinstance(self.respawn_every, int)
             or isinstance(self.respawn_every, bool)
