@@ -40,6 +40,7 @@ _LAZY = {
     "ModelSpec": "clipart.models",
     "parse_spec": "clipart.models",
     "load_model": "clipart.models",
+    "check_device": "clipart.models",
     "list_models": "clipart.models",
     "list_architectures": "clipart.models",
     "Scene": "clipart.scene",
@@ -58,6 +59,7 @@ __all__ = [
     "BatchPrompt",
     "BatchResult",
     "build_index",
+    "check_device",
     "check_png_size",
     "ClipartError",
     "CLIPDRAW_NEGATIVES",
@@ -109,7 +111,14 @@ if TYPE_CHECKING:
     )
     from clipart.drawing import DEFAULT_KINDS, OUTPUT_KINDS, Drawing, check_png_size, free_seed, plan_outputs
     from clipart.loop import Progress, draw, steps
-    from clipart.models import ModelSpec, list_architectures, list_models, load_model, parse_spec
+    from clipart.models import (
+        ModelSpec,
+        check_device,
+        list_architectures,
+        list_models,
+        load_model,
+        parse_spec,
+    )
     from clipart.scene import Scene
     from clipart.search_index import SearchHit, build_index, search
 

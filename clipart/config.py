@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 import sys
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,9 @@ from typing import Any
 from clipart.colors import parse_color
 from clipart.errors import ClipartError, ConfigError
 from clipart.imagefile import open_image
+from clipart.models.device import check_device
 from clipart.models.spec import EMBEDDED_NAME, ModelSpec, parse_spec
+from clipart.typecheck import check_fields, check_value, short
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -95,28 +97,19 @@ class DrawConfig:
         ``limits`` lowers caps of :data:`LIMITS` (a face's, such as the web app's); model specs given as text
         are parsed into :class:`~clipart.models.ModelSpec` here.
         """
+        check_fields(self, hints=_HINTS)
         caps = {k: min(v, (limits or {}).get(k, v)) for k, v in LIMITS.items()}
-        if not (self.prompts or self.images) or any(
-            not isinstance(p, str) or not p.strip() for p in self.prompts
-        ):
+        if not (self.prompts or self.images) or any(not p.strip() for p in self.prompts):
             raise ConfigError('the prompt is empty: give a text such as "a red circle" (or an image prompt)')
-        if any(len(p) > caps["prompt_chars"] for p in [*self.prompts, *self.negatives]):
-            raise ConfigError(f"the prompt is too long: at most {caps['prompt_chars']} characters")
         if len(self.negatives) > caps["negatives"]:
             raise ConfigError(f"give at most {caps['negatives']} negative prompts")
         for text in [*self.prompts, *self.negatives]:
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ConfigError(
-                    f"the prompt {text.encode('utf-8', 'backslashreplace').decode()!r} is not valid text "
-                    "(undecodable bytes): check your terminal's encoding (UTF-8)"
-                ) from None
+            check_text(text, "prompt", caps["prompt_chars"])
         for name in FLOAT_SETTINGS:
             values = getattr(self, name)
             for value in values if isinstance(values, (list, tuple)) else [values]:
                 if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-                    raise ConfigError(f"{name} must be a finite number, got {value!r}")
+                    raise ConfigError(f"{name} must be a finite number, got {short(value)}")
         for name in ("prompt_weights", "negative_weights", "image_weights"):
             if any(abs(w) > MAX_WEIGHT for w in getattr(self, name)):
                 raise ConfigError(f"prompt weights must lie in [-{MAX_WEIGHT:g}, {MAX_WEIGHT:g}]")
@@ -125,15 +118,15 @@ class DrawConfig:
             or isinstance(self.seed, bool)
             or not 0 <= self.seed < 2**63 - LIMITS["candidates"]
         ):
-            raise ConfigError(f"seed must be a whole number from 0 to 2**63 - 65, got {self.seed!r}")
+            raise ConfigError(f"seed must be a whole number from 0 to 2**63 - 65, got {short(self.seed)}")
         if len(self.prompt_weights) != len(self.prompts):
             raise ConfigError("give one weight per prompt")
         if len(self.image_weights) != len(self.images):
             raise ConfigError("give one weight per image prompt")
-        for path in self.images:
-            open_image(path)
+        for path in self.images:  # read now (quietly: the drawing warns of a partly read SVG when it uses it)
+            open_image(path, warn=False)
         if self.style is not None:
-            open_image(self.style, "style image")
+            open_image(self.style, "style image", warn=False)
         if not 0 <= self.style_weight <= MAX_WEIGHT * 100:
             raise ConfigError(f"style_weight must lie in [0, {MAX_WEIGHT * 100:g}], got {self.style_weight}")
         if len(self.negative_weights) != len(self.negatives):
@@ -146,14 +139,14 @@ class DrawConfig:
         for name in WHOLE_NUMBERS:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1 or value > caps[name]:
-                raise ConfigError(f"{name} must be a whole number from 1 to {caps[name]}, got {value!r}")
+                raise ConfigError(f"{name} must be a whole number from 1 to {caps[name]}, got {short(value)}")
         if (
             not isinstance(self.threads, int)
             or isinstance(self.threads, bool)
             or not 0 <= self.threads <= 1024
         ):
             raise ConfigError(
-                f"threads must be a whole number from 0 (automatic) to 1024, got {self.threads!r}"
+                f"threads must be a whole number from 0 (automatic) to 1024, got {short(self.threads)}"
             )
         if self.size < 16:
             raise ConfigError(f"size must be at least 16 px, got {self.size}")
@@ -175,21 +168,25 @@ class DrawConfig:
         if not self.min_width <= self.init_width <= self.max_width:
             raise ConfigError("init_width must lie between min_width and max_width")
         if self.init_color not in ("random", "black", "gray"):
-            raise ConfigError(f"init_color must be random, black or gray, got {self.init_color!r}")
+            raise ConfigError(f"init_color must be random, black or gray, got {short(self.init_color)}")
         parse_color(self.background, "background")
         if self.icon_pen:
             parse_color(self.icon_pen, "icon_pen")
         if self.start not in ("random", "icon"):
-            raise ConfigError(f"start must be random or icon, got {self.start!r}")
-        if self.init_svg is not None and not Path(self.init_svg).is_file():
-            raise ConfigError(f"the initial SVG does not exist: {self.init_svg}")
+            raise ConfigError(f"start must be random or icon, got {short(self.start)}")
+        if self.init_svg is not None:
+            if not Path(self.init_svg).is_file():
+                raise ConfigError(f"the initial SVG does not exist: {self.init_svg}")
+            from clipart.svg import read_svg_file
+
+            read_svg_file(self.init_svg, warn=False)  # quietly: a bad one is refused before any work
         if (
             not isinstance(self.respawn_every, int)
             or isinstance(self.respawn_every, bool)
             or self.respawn_every < 0
         ):
             raise ConfigError(
-                f"respawn_every must be a whole number of steps (0: never), got {self.respawn_every!r}"
+                f"respawn_every must be a whole number of steps (0: never), got {short(self.respawn_every)}"
             )
         if not 0.0 <= self.respawn_alpha <= 1.0:
             raise ConfigError(f"respawn_alpha must be in [0, 1], got {self.respawn_alpha}")
@@ -197,8 +194,7 @@ class DrawConfig:
             raise ConfigError(f"prune must be in [0, 1] (0: off), got {self.prune}")
         if self.preview_every < 1:
             raise ConfigError("preview_every must be at least 1")
-        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", str(self.device)):
-            raise ConfigError(f"device must be auto, cpu, cuda[:N] or mps, got {self.device!r}")
+        check_device(self.device)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -206,7 +202,25 @@ class DrawConfig:
         return {**dataclasses.asdict(self), "models": [str(m) for m in self.models]}
 
 
+def check_text(text: str, what: str = "prompt", most: int = LIMITS["prompt_chars"]) -> str:
+    """``text`` unless it is longer than ``most`` characters or not valid text (undecodable bytes from a shell);
+    ConfigError in one line naming ``what`` it is."""
+    if len(text) > most:
+        raise ConfigError(f"the {what} is too long: at most {most} characters")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(
+            f"the {what} {short(text.encode('utf-8', 'backslashreplace').decode())} is not valid text "
+            "(undecodable bytes): check your terminal's encoding (UTF-8)"
+        ) from None
+    return text
+
+
 _FIELDS = {f.name: f for f in dataclasses.fields(DrawConfig)}
+# the type each setting takes; models also as spec texts (validate parses them)
+_HINTS = {**typing.get_type_hints(DrawConfig), "models": list[ModelSpec | str]}
+MAX_PRESET_BYTES = 1_000_000  # a preset is a few settings
 _PRESET_KEYS = set(_FIELDS) - {"prompts", "prompt_weights", "images", "image_weights", "style", "preset", "init_svg", "seed",
                                "threads"}  # fmt: skip
 
@@ -219,31 +233,8 @@ def _preset_dir() -> Path:
 
 
 def _check_type(name: str, value: Any, where: str) -> Any:
-    default = _FIELDS[name].default
-    if default is dataclasses.MISSING:
-        default = _FIELDS[name].default_factory()  # type: ignore[misc]
-    if isinstance(default, bool):
-        ok = isinstance(value, bool)
-    elif isinstance(default, int):
-        if isinstance(value, float) and value.is_integer():  # 96.0 from a JSON number or a web slider
-            value = int(value)
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif isinstance(default, float):
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif isinstance(default, str):
-        ok = isinstance(value, str)
-    elif isinstance(default, tuple):
-        ok = isinstance(value, (list, tuple)) and len(value) == len(default)
-        ok = ok and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-        value = tuple(float(v) for v in value) if ok else value
-    elif isinstance(default, list):
-        ok = isinstance(value, list)
-    else:
-        ok = True
-    if not ok:
-        raise ConfigError(f"{where}: {name} has the wrong type ({type(value).__name__}: {value!r})")
-    return value
+    """``value`` as the setting ``name`` takes it, or ConfigError naming the setting and what it takes."""
+    return check_value(name, value, _HINTS[name], where)
 
 
 def _preset_path(name: str) -> Path:
@@ -255,21 +246,34 @@ def _preset_path(name: str) -> Path:
     path = _preset_dir() / f"{name}.toml"
     if not path.is_file():
         known = ", ".join(sorted(list_presets()))
-        raise ConfigError(f"unknown preset {name!r}; known presets: {known} (or give a .toml file)")
+        raise ConfigError(f"unknown preset {short(name)}; known presets: {known} (or give a .toml file)")
     return path
 
 
 def load_preset(name: str) -> dict[str, Any]:
     """Settings of a preset (a shipped name such as ``quick``, or a path to a ``.toml`` file), validated."""
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"a preset is a name or a .toml file, got {short(name)}")
     path = _preset_path(name)
     try:
+        if path.stat().st_size > MAX_PRESET_BYTES:
+            raise ConfigError(f"preset {path.name} is too large ({path.stat().st_size:,} bytes): a preset is a "
+                              "few settings")  # fmt: skip
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ConfigError(f"cannot read preset {path}: {e.strerror or type(e).__name__}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"preset {path.name} is not valid TOML: {e}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"preset {path.name} nests lists or tables too deeply: a preset is flat settings"
+        ) from None
     data.pop("description", None)
     unknown = sorted(set(data) - _PRESET_KEYS)
     if unknown:
-        raise ConfigError(f"preset {path.name}: unknown setting(s) {', '.join(unknown)}")
+        shown = ", ".join(k if len(k) <= 40 else f"{k[:39]}…" for k in unknown[:5])
+        more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
+        raise ConfigError(f"preset {path.name}: unknown setting(s) {shown}{more}")
     settings = {k: _check_type(k, v, f"preset {path.name}") for k, v in data.items()}
     if "models" in settings:
         try:
@@ -295,7 +299,7 @@ def split_weight(text: str, default: float = 1.0) -> tuple[str, float]:
         try:
             return head.strip(), float(tail)
         except ValueError:
-            raise ConfigError(f"bad prompt weight in {text!r}: write 'text::1.5'") from None
+            raise ConfigError(f"bad prompt weight in {short(text)}: write 'text::1.5'") from None
     return text.strip(), default
 
 
@@ -320,20 +324,23 @@ def make_config(
     gives weights to the model in the same place. ``limits`` lowers the caps of :data:`LIMITS`.
     """
     settings: dict[str, Any] = {}
-    if preset:
+    if preset is not None:  # None: no preset; an empty name is refused, not taken for none
         settings.update(load_preset(preset))
         settings["preset"] = preset
-    prompts = [prompt] if isinstance(prompt, str) else list(prompt or [])
-    parsed = [split_weight(p) if isinstance(p, str) else (p, 1.0) for p in prompts]
+    parsed = [split_weight(p) if isinstance(p, str) else (p, 1.0) for p in _several("prompt", prompt)]
     settings["prompts"] = [p for p, _ in parsed]
     settings["prompt_weights"] = [w for _, w in parsed]
-    images = [image] if isinstance(image, (str, Path)) else list(image or [])
-    pictures = [split_weight(str(p)) for p in images]
+    pictures = [split_weight(str(p)) for p in _several("image", image)]
     settings["images"] = [p for p, _ in pictures]
     settings["image_weights"] = [w for _, w in pictures]
+    if negative_weight is not None:
+        negative_weight = check_value("negative_weight", negative_weight, float, "setting")
     weight = DEFAULT_NEGATIVE_WEIGHT if negative_weight is None else negative_weight
     if negatives is not None:
-        neg = [split_weight(n, weight) for n in negatives]
+        neg = [
+            split_weight(n, weight) if isinstance(n, str) else (n, weight)
+            for n in _several("negatives", negatives)
+        ]
         settings["negatives"] = [n for n, _ in neg]
         settings["negative_weights"] = [w for _, w in neg]
     elif "negatives" in settings and (negative_weight is not None or "negative_weights" not in settings):
@@ -344,9 +351,21 @@ def make_config(
         if value is None:
             continue
         if key not in _FIELDS:
-            raise ConfigError(f"unknown setting {key!r}")
+            raise ConfigError(f"unknown setting {short(key)}")
         settings[key] = _check_type(key, value, "setting")
     return DrawConfig(**settings).validate(limits)
+
+
+def _several(name: str, value: Any) -> list:
+    """A text (or a file's path) or a list of them as a list; ConfigError for anything else."""
+    if value is None:
+        return []
+    if isinstance(value, (str, Path)):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    raise ConfigError(f"setting: {name} has the wrong type: it takes a text or a list of texts, got "
+                      f"{type(value).__name__}")  # fmt: skip
 
 
 def _models(
@@ -355,12 +374,12 @@ def _models(
     """The guides: ``model`` (or the preset's, or the embedded one), ``pretrained[i]`` giving the weights of the
     i-th (replacing a preset model's own tag)."""
     if model is not None:
-        specs: list = [model] if isinstance(model, (str, ModelSpec)) else list(model)
+        specs: list = list(model) if isinstance(model, (list, tuple)) else [model]
     else:
         specs = [dataclasses.replace(m, pretrained=None) for m in preset or [parse_spec(EMBEDDED_NAME)]]
     if pretrained is None:
         return [parse_spec(m) for m in specs]
-    tags = [pretrained] if isinstance(pretrained, str) else list(pretrained)
+    tags = list(pretrained) if isinstance(pretrained, (list, tuple)) else [pretrained]
     if len(tags) > len(specs):
         raise ConfigError("give at most one --pretrained per --model, in the same order")
     tags += [None] * (len(specs) - len(tags))

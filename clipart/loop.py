@@ -20,7 +20,7 @@ from clipart.colors import parse_color
 from clipart.config import DrawConfig, make_config
 from clipart.drawing import Drawing, to_image
 from clipart.errors import ConfigError
-from clipart.models import load_model, resolve_device
+from clipart.models import load_models, resolve_device
 from clipart.objective import Views, build_objective
 from clipart.prune import prune, view_score
 from clipart.render import render, render_batch
@@ -149,10 +149,10 @@ class _Run:
         if cpu is not None:
             cpu.apply()
         k = cfg.candidates
-        # before the models load, so that a bad --init fails at once
+        # a bad --init was refused by validate; a partly readable one warns once the models have loaded
         from_icon = cfg.start == "icon" and not cfg.init_svg and any(w > 0 for w in cfg.prompt_weights)
+        guides = load_models(cfg.models, device=cfg.device)
         scenes = [] if from_icon else [_init_scene(cfg, cfg.seed + i, device) for i in range(k)]
-        guides = [load_model(m, device=cfg.device) for m in cfg.models]
         if from_icon:
             background = parse_color(cfg.background)
             seeds = [cfg.seed + i for i in range(k)]

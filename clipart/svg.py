@@ -153,7 +153,7 @@ def _stroke(
     return pts + [pts[-1]] * (POINTS_PER_STROKE - len(pts)), k, width, rgb + [alpha]
 
 
-def read_svg_file(path: str | Path) -> Scene:
+def read_svg_file(path: str | Path, *, warn: bool = True) -> Scene:
     """Read an ``--init`` SVG file: any file gives a Scene or a one-line ClipartError (see :func:`svg_to_scene`)."""
     try:
         data = Path(path).read_bytes()
@@ -167,14 +167,15 @@ def read_svg_file(path: str | Path) -> Scene:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ClipartError(f"the initial SVG is not UTF-8 text (is it an SVG file?): {path}") from None
-    return svg_to_scene(text)
+    return svg_to_scene(text, warn=warn)
 
 
-def svg_to_scene(text: str) -> Scene:
+def svg_to_scene(text: str, *, warn: bool = True) -> Scene:
     """Read an SVG made of open cubic paths (as written by :func:`scene_to_svg`) back into a Scene.
 
     Paths that cannot be read (other commands, bad numbers or colours) are skipped with one warning saying how
-    many and why; an SVG with no readable path, no usable canvas size or that is not XML raises ClipartError.
+    many and why (none with ``warn=False``: a check that reads the file before its use); an SVG with no readable
+    path, no usable canvas size or that is not XML raises ClipartError.
     """
     try:
         root = ET.fromstring(text)
@@ -202,7 +203,7 @@ def svg_to_scene(text: str) -> Scene:
     if not rows:
         reason = f" ({len(skipped)} unreadable: {skipped[0]})" if skipped else ""
         raise ClipartError(f"the SVG holds no <path> strokes clipart can read{reason}")
-    if skipped:
+    if skipped and warn:
         warnings.warn(
             f"skipped {len(skipped)} unreadable part(s) of the SVG, the first: {skipped[0]}", stacklevel=2
         )

@@ -202,8 +202,80 @@ def test_serve_command_line(tiny_model: str, tmp_path: Path) -> None:
     )
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
-        "clipart: error: --concurrency and --max-queue must be at least 1"
+        "clipart: error: --concurrency must be a whole number from 1 to 256, got 0"
     ]
+
+
+SERVE_REFUSALS = [
+    *[([f"--max-seconds={v}"], "--max-seconds must be a positive number of seconds") for v in ("nan", "inf", "-inf", "0", "-1")],
+    *[(["--device", v], "device must be auto, cpu, cuda[:N] or mps") for v in ("tpu", "cuda:x", "", "cuda:99999")],
+    *[(["--port", v], "--port must be a whole number from 1 to 65535") for v in ("0", "65536", "-1")],
+    *[(["--concurrency", v], "--concurrency must be a whole number from 1 to 256") for v in ("0", "-1", "257")],
+    *[(["--max-queue", v], "--max-queue must be a whole number from 1 to 100000") for v in ("0", "100001")],
+    (["--host", ""], "--host must be an address"),
+    (["--host", "no such host.invalid"], "unknown --host"),
+    (["--search-folder", "/no/such/folder"], "--search-folder /no/such/folder is not a folder"),
+    (["--search-folder", __file__], "is not a folder"),
+    (["--search-folder", ""], "--search-folder is empty"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("argv", "words"), SERVE_REFUSALS, ids=[" ".join(a) for a, _ in SERVE_REFUSALS])
+def test_every_serve_option_is_checked_before_the_app_is_built(
+    argv: list[str], words: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    import clipart.app.server as server
+    from clipart.cli import main
+
+    def never(*_: object, **__: object) -> None:
+        raise AssertionError("the app was built before its settings were checked")
+
+    monkeypatch.setattr(server, "build_app", never)
+    assert main(["serve", *argv]) == 2  # each refusal comes before the port is probed
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("clipart: error: ") and words in lines[0], lines
+
+
+def test_serve_refuses_a_device_this_machine_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from clipart import ClipartError
+    from clipart.app.server import check_settings
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ClipartError, match="CUDA is not available"):
+        check_settings("127.0.0.1", 1, device="cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ClipartError, match="cuda:1.* 1 CUDA device"):
+        check_settings("127.0.0.1", 1, device="cuda:1")
+
+
+def test_launch_checks_its_models_and_limits(tiny_model: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import clipart.app.server as server
+    from clipart import ClipartError
+
+    monkeypatch.setattr(server, "build_app", lambda *a, **k: pytest.fail("built"))
+    for options, words in (
+        ({"models": [("NoSuchNet", "x")]}, "unknown model 'NoSuchNet'"),
+        ({"models": []}, "no guide model to offer"),
+        ({"models": [(tiny_model, "tiny")], "default_model": "clipart-mini"}, "not among the models offered"),
+        ({"max_seconds": True}, "--max-seconds must be a positive number"),
+        ({"port": "80"}, "--port must be a whole number"),
+        ({"concurrency": 2.0}, "--concurrency must be a whole number"),
+    ):
+        with pytest.raises(ClipartError, match=words):
+            server.launch(**{"port": 1, **options})
+
+
+def test_a_bad_port_in_the_environment_only_concerns_serve(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    from clipart.cli import build_parser
+
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "abc")
+    assert build_parser().parse_args(["presets"]).command == "presets"
+    with pytest.raises(SystemExit) as info:
+        build_parser().parse_args(["serve"])
+    assert info.value.code == 2 and "argument --port: invalid int value: 'abc'" in capsys.readouterr().err
 
 
 def test_build_app_offers_the_models_given(tiny_model: str, tmp_path: Path) -> None:

@@ -153,3 +153,19 @@ def test_draw_continues_from_what_it_could_read(tiny_model: str, tmp_path: Path)
     assert "clipart: warning: skipped 1 unreadable part(s) of the SVG" in proc.stderr, proc.stderr
     (svg,) = (tmp_path / "out").glob("*.svg")
     assert 1 <= len(svg_to_scene(svg.read_text(encoding="utf-8")).widths) <= 5
+
+
+def test_a_refused_draw_does_not_warn_of_its_partly_readable_init(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """The init SVG is read quietly when checked, and with its warning only once the models have loaded."""
+    import shutil
+
+    broken = shutil.copytree(tiny_model_dir, tmp_path / "broken")
+    (broken / "open_clip_model.safetensors").write_bytes(b"not weights")
+    init = tmp_path / "in.svg"
+    init.write_text(GOOD.replace('stroke-width="', 'stroke-width="x', 1), encoding="utf-8")
+    proc = _draw(tmp_path, init, f"local-dir:{broken}")
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("clipart: error: could not load model"), proc.stderr

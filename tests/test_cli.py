@@ -270,3 +270,12 @@ def test_train_reports_its_export_below_the_finished_bar(tmp_path: Path) -> None
     last_bar = max(i for i, s in enumerate(screens) if s.startswith("training:"))
     exported = [i for i, s in enumerate(screens) if s.startswith("exported to ")]
     assert exported and exported[0] > last_bar and "3/3" in screens[last_bar], screens
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
+    """`clipart presets | head -1` and the like: no BrokenPipeError traceback when the reader has gone."""
+    proc = subprocess.Popen([sys.executable, "-m", "clipart", "presets"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)  # fmt: skip
+    proc.stdout.close()  # the reader is gone before anything is written
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141 and err == b"", err

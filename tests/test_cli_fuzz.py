@@ -136,7 +136,7 @@ def cheap(tiny_model_dir: Path) -> Iterator[None]:
 
     tiny = build_model(f"local-dir:{tiny_model_dir}")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(clipart.loop, "load_model", _reached)
+        mp.setattr(clipart.loop, "load_models", _reached)
         mp.setattr(clipart.search_index, "load_model", _reached)
         mp.setattr(clipart.train.loop, "build_model", lambda *a, **k: tiny)
         mp.setattr(clipart.train.loop, "make_optimizer", _reached)

@@ -98,3 +98,104 @@ def test_a_presets_negative_weights_are_kept_unless_a_weight_is_given(
     preset.write_text("\n".join(lines) + "\n")
     cfg = make_config("a cat", preset=str(preset), negative_weight=given)
     assert cfg.negatives == ["blurry", "messy"] and cfg.negative_weights == expected
+
+
+BAD_PRESETS = [
+    ("negatives = [1, 2]", "negatives has the wrong type: it takes a list of texts, got list [1, 2]"),
+    ('negatives = [["a"], "b"]', "negatives has the wrong type: it takes a list of texts"),
+    (
+        'negatives = ["a"]\nnegative_weights = ["x"]',
+        "negative_weights has the wrong type: it takes a list of numbers",
+    ),
+    ('negatives = ["a"]\nnegative_weights = [true]', "negative_weights has the wrong type"),
+    ("models = [1]", "models has the wrong type: it takes a list of model specs or texts"),
+    ('models = "clipart-mini"', "models has the wrong type"),
+    ('models = [["clipart-mini"]]', "models has the wrong type"),
+    ('crop_scale = [0.5, "x"]', "crop_scale has the wrong type: it takes a list of 2 numbers"),
+    ("crop_scale = [0.5, 0.6, 0.7]", "crop_scale has the wrong type"),
+    ("crop_scale = [true, 0.9]", "crop_scale has the wrong type"),
+    ("animate = 1", "animate has the wrong type: it takes true or false, got int 1"),
+    ("background = 1979-05-27", "background has the wrong type: it takes a text, got date"),
+    ("strokes = inf", "strokes has the wrong type: it takes a whole number, got float inf"),
+    ("strokes = 1e300", "strokes has the wrong type"),
+    ('start = ["icon"]', "start has the wrong type: it takes a text"),
+    ("views = {a = 1}", "views has the wrong type"),
+    ("lr_points = " + "9" * 400, "lr_points has the wrong type: it takes a number"),
+    ("negatives = " + "[" * 5000 + "]" * 5000, "nests lists or tables too deeply"),
+    ("negatives = " + "{a=" * 3000 + "1" + "}" * 3000, "nests lists or tables too deeply"),
+    ("[" + ".".join(["negatives"] + ["a"] * 20000) + "]", "negatives has the wrong type"),
+    ("[" + ".".join(["x" * 100] * 3) + "]", "unknown setting(s) xxxxxxxx"),
+    ("\n".join(f"k{i} = 1" for i in range(9)), "unknown setting(s) k0, k1, k2, k3, k4 and 4 more"),
+]
+
+
+@pytest.mark.parametrize(("text", "words"), BAD_PRESETS, ids=[str(i) for i in range(len(BAD_PRESETS))])
+def test_preset_content_of_any_wrong_type_or_depth_is_one_line(tmp_path: Path, text: str, words: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text + "\n")
+    with pytest.raises(ConfigError) as info:
+        make_config("a cat", preset=str(path))
+    message = str(info.value)
+    assert words in message and message.startswith("preset bad.toml") and "\n" not in message, message
+    assert len(message) < 300, message
+
+
+def test_a_preset_file_too_large_or_unreadable_is_one_line(tmp_path: Path) -> None:
+    big = tmp_path / "big.toml"
+    big.write_text("# x\n" * 300_000)
+    with pytest.raises(ConfigError, match="preset big.toml is too large"):
+        load_preset(str(big))
+    folder = tmp_path / "folder.toml"
+    folder.mkdir()
+    with pytest.raises(ConfigError, match="preset file not found"):
+        load_preset(str(folder))
+    for bad in (5, None, ""):
+        with pytest.raises(ConfigError, match="a preset is a name or a .toml file"):
+            load_preset(bad)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="a preset is a name or a .toml file, got ''"):
+        make_config("a cat", preset="")  # an empty name is not "no preset" (that is None)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"negatives": [1]}, "negatives has the wrong type: it takes a list of texts"),
+        ({"negatives": "blurry"}, None),  # one text is one negative prompt
+        ({"negatives": 3}, "negatives has the wrong type"),
+        ({"prompt": 5}, "prompt has the wrong type"),
+        ({"prompt": [["a cat"]]}, "prompts has the wrong type"),
+        ({"image": 5}, "image has the wrong type"),
+        ({"negative_weight": "x"}, "negative_weight has the wrong type: it takes a number"),
+        ({"model": 5}, "a model spec is a text, got int"),
+        ({"model": "clipart-mini", "pretrained": 5}, "pretrained weights are a tag or a file's path"),
+        ({"crop_scale": [0.5, 0.9]}, None),  # a list for a pair is taken as the pair
+        ({"strokes": 12.0}, None),
+    ],
+)
+def test_the_api_checks_the_types_of_what_it_is_given(kwargs: dict, words: str | None) -> None:
+    from clipart.errors import ClipartError
+
+    kwargs = {"prompt": "a cat", **kwargs}
+    if words is None:
+        make_config(kwargs.pop("prompt"), **kwargs)
+        return
+    with pytest.raises(ClipartError, match=words) as info:
+        make_config(kwargs.pop("prompt"), **kwargs)
+    assert "\n" not in str(info.value)
+
+
+def test_a_config_built_by_hand_is_type_checked_by_validate() -> None:
+    from clipart.config import DrawConfig
+
+    for field, value, words in (
+        ("negatives", [1], "negatives has the wrong type"),
+        ("prompts", [None], "prompts has the wrong type"),
+        ("crop_scale", (0.5,), "crop_scale has the wrong type"),
+        ("seed", "0", "seed has the wrong type"),
+    ):
+        cfg = DrawConfig(prompts=["a cat"], prompt_weights=[1.0])
+        setattr(cfg, field, value)
+        with pytest.raises(ConfigError, match=words):
+            cfg.validate()
+    cfg = DrawConfig(prompts=["a cat"], prompt_weights=[1], crop_scale=[0.5, 0.9]).validate()  # type: ignore[arg-type]
+    assert cfg.crop_scale == (0.5, 0.9) and cfg.prompt_weights == [1.0]

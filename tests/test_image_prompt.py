@@ -98,3 +98,83 @@ def test_the_cli_draws_an_image_alone(pictures, tiny_model: str, tmp_path: Path)
     sidecar = json.loads((tmp_path / "ball-s0.json").read_text())
     assert sidecar["prompts"] == [] and sidecar["image_weights"] == [2.0]
     assert "<title>ball.png</title>" in (tmp_path / "ball-s0.svg").read_text()
+
+
+def test_an_svg_is_read_as_search_reads_it(tiny_model: str, tmp_path: Path) -> None:
+    """--image (and --style) take an SVG of strokes, rendered as `clipart search` renders the SVGs it indexes."""
+    folder = tmp_path / "drawings"
+    folder.mkdir()
+    drawing = clipart.draw("a cat", model=tiny_model, strokes=6, steps=2, size=32, views=2, device="cpu")
+    svg = drawing.save(folder / "cat.svg")
+    cfg = clipart.make_config(image=str(svg), style=str(svg), model=tiny_model, **SMALL)
+    guide = load_model(tiny_model, device="cpu")
+    target = ImageTerm([guide], cfg.images, cfg.image_weights).targets[0][0]
+    index = clipart.build_index(folder, tiny_model, device="cpu")
+    assert index.files == ["cat.svg"] and torch.allclose(target, index.embeddings[0], atol=1e-5)
+    hits = clipart.search(image=svg, folder=folder, model=tiny_model, device="cpu")
+    assert hits[0].score == pytest.approx(1.0, abs=1e-4)
+
+
+def test_the_cli_draws_from_an_svg_and_refuses_one_without_strokes(tiny_model: str, tmp_path: Path) -> None:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    drawing = clipart.draw("a cat", model=tiny_model, strokes=6, steps=2, size=32, views=2, device="cpu")
+    svg = drawing.save(tmp_path / "cat.svg")
+    empty = tmp_path / "empty.svg"
+    empty.write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 9 9"><rect/></svg>')
+    argv = [
+        "draw",
+        "--model",
+        tiny_model,
+        "--steps",
+        "2",
+        "--strokes",
+        "8",
+        "--size",
+        "32",
+        "--views",
+        "2",
+        "-q",
+    ]
+    ok = subprocess.run([sys.executable, "-m", "clipart", *argv, "--image", str(svg), "--out", f"{tmp_path}/o/"],
+                        capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert ok.returncode == 0 and ok.stderr == "", ok.stderr
+    assert "<title>cat.svg</title>" in (tmp_path / "o" / "cat-s0.svg").read_text()
+    bad = subprocess.run([sys.executable, "-m", "clipart", *argv, "--image", str(empty), "--out", f"{tmp_path}/n/"],
+                         capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert bad.returncode == 2 and bad.stderr.splitlines() == [
+        f"clipart: error: the image prompt {empty} cannot be read: the SVG holds no <path> strokes clipart can read"
+    ]
+    assert not (tmp_path / "n").exists()
+
+
+def test_a_partly_read_svg_warns_only_when_the_drawing_uses_it(tiny_model: str, tmp_path: Path) -> None:
+    """Checked quietly before the work: a command refused for another reason prints only its refusal."""
+    drawing = clipart.draw("a cat", model=tiny_model, strokes=6, steps=2, size=32, views=2, device="cpu")
+    text = drawing.svg().replace('stroke-width="', 'stroke-width="x', 1)
+    partial = tmp_path / "partial.svg"
+    partial.write_text(text, encoding="utf-8")
+    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    base = [
+        sys.executable,
+        "-m",
+        "clipart",
+        "draw",
+        "--model",
+        tiny_model,
+        "--size",
+        "32",
+        "--views",
+        "2",
+        "-q",
+    ]
+    for option in ("--image", "--style", "--init"):
+        refused = subprocess.run([*base, "a cat", option, str(partial), "--steps", "0", "--out", f"{tmp_path}/r/"],
+                                 capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+        assert refused.returncode == 2 and refused.stderr.splitlines() == [
+            "clipart: error: steps must be a whole number from 1 to 100000, got 0"
+        ], refused.stderr
+    drawn = subprocess.run([*base, "--image", str(partial), "--steps", "1", "--out", f"{tmp_path}/d/"],
+                           capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert (
+        drawn.returncode == 0 and "clipart: warning: skipped 1 unreadable part(s) of the SVG" in drawn.stderr
+    )

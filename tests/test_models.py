@@ -159,3 +159,53 @@ def test_draw_with_a_file_model_prints_only_clipart_lines(
         assert proc.stderr.count("\n") == 1 and expected[1] in proc.stderr, proc.stderr
     else:
         assert proc.stderr == "" and len(list((tmp_path / "out").glob("*.svg"))) == 1
+
+
+def test_an_ensemble_checks_every_model_before_it_loads_any(tiny_model: str, monkeypatch) -> None:
+    """A refused ensemble says only why: no model was built, so no warning about one of them comes first."""
+    import warnings
+
+    import clipart.models.guide as guide
+
+    def never(*_: object, **__: object) -> None:
+        raise AssertionError("a model was built before every model of the ensemble was checked")
+
+    monkeypatch.setattr(guide, "build_model", never)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        with pytest.raises(ModelError, match="not in the local cache and HF_HUB_OFFLINE is set"):
+            guide.load_models(["ViT-B-32", "hf-hub:nobody/no-such-model"], device="cpu")
+    assert [str(w.message) for w in seen] == []
+
+
+def test_the_random_weights_warning_is_alone_in_a_refused_draw(tmp_path: Path) -> None:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", HF_HOME=str(tmp_path / "hf"))
+    argv = ["draw", "a cat", "--model", "ViT-B-32", "--model", "hf-hub:nobody/no-such-model", "--out", "o/"]
+    proc = subprocess.run([sys.executable, "-m", "clipart", *argv], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2 and proc.stderr.splitlines() == [
+        "clipart: error: model hf-hub:nobody/no-such-model is not in the local cache and HF_HUB_OFFLINE is set: "
+        "download it once online"
+    ], proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_model_exported_again_in_place_is_loaded_again(tmp_path: Path) -> None:
+    from conftest import TINY_CFG, make_tiny_model_dir
+
+    folder = make_tiny_model_dir(tmp_path / "m")
+    first = load_model(f"local-dir:{folder}", device="cpu")
+    assert load_model(f"local-dir:{folder}", device="cpu") is first
+    make_tiny_model_dir(folder, seed=1, cfg={**TINY_CFG, "embed_dim": 48})
+    again = load_model(f"local-dir:{folder}", device="cpu")
+    assert again is not first and again.encode_text(["a cat"]).shape == (1, 48)
+
+
+@pytest.mark.parametrize("device", ["tpu", "cuda:x", "cuda:", "meta", "cpu:0", "", "cuda:99999"])
+def test_devices_are_one_name_check(device: str) -> None:
+    from clipart.errors import ClipartError
+    from clipart.models import check_device, resolve_device
+
+    for check in (check_device, resolve_device):
+        with pytest.raises(ClipartError, match="device"):
+            check(device)

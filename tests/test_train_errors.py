@@ -265,3 +265,78 @@ def test_a_run_that_fails_on_its_data_leaves_the_disk_as_it_was(
         err = capsys.readouterr().err
         assert "could not be read" in err.strip().splitlines()[-1] and "Traceback" not in err, err
         assert (out.is_dir() and not any(out.iterdir())) if out_kind == "empty folder" else not out.exists()
+
+
+def _never(*_: object, **__: object) -> None:
+    raise AssertionError("the model was built (or the data listed) before the arguments were checked")
+
+
+BEFORE_THE_MODEL = [
+    ({"--data": "missing.csv"}, "training data not found"),
+    ({"--batch-size": "64"}, "fewer than one batch of 64"),
+    ({"--eval-zeroshot": "nowhere"}, "evaluation data not found: nowhere"),
+    ({"--eval-retrieval": "nowhere.csv"}, "retrieval data not found"),
+    ({"--weight-decay": "nan"}, "--weight-decay must be a number, 0 or more, got nan"),
+    ({"--weight-decay": "inf"}, "--weight-decay must be a number"),
+    ({"--grad-clip": "nan"}, "--grad-clip must be a positive number"),
+    ({"--grad-clip": "inf"}, "--grad-clip must be a positive number"),
+    ({"--seed": "-1"}, "--seed must be a whole number from 0"),
+    ({"--seed": str(2**63)}, "--seed must be a whole number from 0"),
+    ({"--device": "tpu"}, "device must be auto, cpu, cuda[:N] or mps, got 'tpu'"),
+    ({"--device": "cuda:x"}, "device must be auto, cpu, cuda[:N] or mps"),
+    ({"--data": ""}, "--data is empty"),
+    ({"--model": "NoSuchNet"}, "unknown model 'NoSuchNet'"),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "match"), BEFORE_THE_MODEL, ids=[" ".join(c) for c, _ in BEFORE_THE_MODEL]
+)
+def test_train_checks_settings_and_data_before_it_builds_the_model(
+    setup: dict, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch, change: dict, match: str
+) -> None:
+    import clipart.train.loop as loop
+
+    monkeypatch.setattr(loop, "build_model", _never)
+    args = list(setup["base"])
+    for flag, value in change.items():
+        if flag in args:
+            args[args.index(flag) + 1] = value
+        else:
+            args += [flag, value]
+    _fails([*args, *_new_out(setup, "never")], capsys, match)
+    assert not (setup["root"] / "never").exists()
+
+
+def test_a_config_json_of_the_wrong_types_is_one_line(setup: dict, capsys: pytest.CaptureFixture) -> None:
+    run = _copy_run(setup, "cfg-types")
+    stored = json.loads((run / "config.json").read_text())
+    for field, value in (("batch_size", "8"), ("eval_templates", [1]), ("aug_crop", [0.5]), ("lr", None)):
+        (run / "config.json").write_text(json.dumps({**stored, field: value}))
+        _fails(["train", "--resume", str(run)], capsys, f"{field} has the wrong type")
+
+
+def test_eval_checks_the_model_and_device_before_it_lists_the_data(
+    setup: dict, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import clipart.train.evaluate as evaluate
+
+    monkeypatch.setattr(evaluate, "read_labelled", _never)
+    monkeypatch.setattr(evaluate, "read_retrieval", _never)
+    model = f"local-dir:{setup['run'] / 'export'}"
+    for kind in ("zeroshot", "retrieval"):
+        data = ["--data", str(setup["csv"])]
+        _fails(["eval", kind, "--model", "NoSuchNet", *data], capsys, "unknown model 'NoSuchNet'")
+        _fails(["eval", kind, "--model", model, *data, "--device", "tpu"], capsys, "device must be auto")
+    monkeypatch.undo()
+    _fails(["eval", "zeroshot", "--model", model, "--data", ""], capsys, "the evaluation data path is empty")
+
+
+def test_evaluation_data_without_eval_every_is_evaluated_at_the_end(setup: dict) -> None:
+    from test_train_support import labelled_folder
+
+    labelled = labelled_folder(setup["root"] / "labelled", 2)
+    run = setup["root"] / "end-eval"
+    assert main([*setup["base"], "--steps", "2", "--eval-zeroshot", str(labelled), "--out", str(run)]) == 0
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if "zeroshot_top1" in r] == [2]

@@ -11,6 +11,7 @@ for clipart's errors and for the system's refusals of a path the user gave (a na
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -38,16 +39,21 @@ def build_parser() -> argparse.ArgumentParser:
 def run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     """Run a sub-command's handler: clipart's warnings as ``clipart: warning:`` lines (others hidden), a
     :class:`clipart.ClipartError` or an ``OSError`` (a path the system refuses) as one ``clipart: error:`` line
-    and exit code 2."""
+    and exit code 2; output piped into a reader that stops early (``| head``) ends the command quietly."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         warnings.filterwarnings("always", module="clipart")
         warnings.showwarning = _show_warning
         try:
-            return handler(args)
+            code = handler(args)
+            sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+            return code
         except clipart.ClipartError as e:
             print(f"clipart: error: {e}", file=sys.stderr)
             return 2
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+            return 141  # as a shell reports SIGPIPE
         except OSError as e:  # e.g. a name past the file system's limit, which pathlib's checks raise for
             where = f"{e.filename}: " if e.filename else ""
             print(f"clipart: error: {where}{e.strerror or e}", file=sys.stderr)

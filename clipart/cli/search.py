@@ -22,7 +22,11 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("words", nargs="+", metavar="[QUERY] FOLDER", help="a text query and the folder to search")
-    p.add_argument("--image", metavar="FILE", help="search by example: the files closest to this picture")
+    p.add_argument(
+        "--image",
+        metavar="FILE",
+        help="search by example: the files closest to this picture (an image or an SVG)",
+    )
     p.add_argument("--top", type=int, default=8, help="how many files to list (default: %(default)s)")
     p.add_argument("--model", default="clipart-mini", help="the guide that embeds (default: %(default)s)")
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda[:N], mps")
@@ -48,17 +52,16 @@ def _cmd_search(args: argparse.Namespace) -> int:
 
             bar = tqdm(total=total, unit="file", desc="indexing", file=sys.stderr)
         bar.update(done - bar.n)
+        if done >= total:  # closed before any warning about the files it went through
+            bar.close()
+            bar = None
 
-    try:
-        index = clipart.build_index(folder, args.model, device=args.device, progress=progress)
+    try:  # the query, --top, the model and the device are checked before the folder is listed or embedded
+        hits = clipart.search(query, folder, image=args.image, model=args.model, top=args.top, device=args.device,
+                              progress=progress)  # fmt: skip
     finally:
         if bar is not None:
             bar.close()
-    if index.skipped and not args.quiet:
-        print(f"clipart: warning: skipped {len(index.skipped)} unreadable file(s), e.g. {index.skipped[0]}",
-              file=sys.stderr)  # fmt: skip
-    hits = clipart.search(query, folder, image=args.image, model=args.model, top=args.top, device=args.device,
-                          index=index)  # fmt: skip
     for hit in hits:
         if args.json:
             print(json.dumps({"score": hit.score, "path": str(hit.path)}))

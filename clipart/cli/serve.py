@@ -20,11 +20,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port",
         type=int,
-        default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-        help="default: %(default)s",
+        default=os.environ.get("GRADIO_SERVER_PORT", "7860"),  # a text: argparse checks it as if typed
+        help="1 to 65535 (default: %(default)s)",
     )
     parser.add_argument(
-        "--concurrency", type=int, default=1, help="drawings run at the same time (default: %(default)s)"
+        "--concurrency",
+        type=int,
+        default=1,
+        help="drawings run at the same time, 1 to 256 (default: %(default)s)",
     )
     parser.add_argument(
         "--max-queue", type=int, default=16, help="drawings that may wait in the queue (default: %(default)s)"
@@ -33,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-seconds",
         type=float,
         default=900.0,
-        help="a drawing stops (keeping its result) after this long (default: %(default)s)",
+        help="a drawing stops (keeping its result) after this many seconds, a positive number (default: %(default)s)",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda[:N] or mps (default: %(default)s)")
     parser.add_argument("--search-folder", metavar="DIR",
@@ -41,9 +44,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def handler(args: argparse.Namespace) -> int:
-    """Run ``clipart serve`` with parsed arguments; returns the exit code."""
-    if not 0 < args.port < 65536:
-        raise clipart.ClipartError(f"--port must be from 1 to 65535, got {args.port}")
+    """Run ``clipart serve`` with parsed arguments; returns the exit code. Every option is checked (by
+    :func:`clipart.app.launch`) before Gradio loads or the port is taken."""
     clipart.require_extra("gradio", "app", "the web app")
     from clipart.app import launch
 

@@ -93,7 +93,7 @@ def _add_train(sub: Any) -> None:
     g.add_argument("--log-every", type=int, help="steps between metric lines (10)")
     g.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     g = p.add_argument_group("evaluation during training")
-    g.add_argument("--eval-every", type=int, help="steps between evaluations")
+    g.add_argument("--eval-every", type=int, help="steps between evaluations (default: only at the end)")
     g.add_argument("--eval-zeroshot", metavar="DATA", help="labelled folder or CSV for zero-shot accuracy")
     g.add_argument("--eval-retrieval", metavar="DATA", help="CSV of held-out pairs for recall@K")
     g.add_argument("--template", dest="eval_templates", action="append", metavar="TEXT",

@@ -20,12 +20,15 @@ _LAZY = {
     "Guide": "clipart.models.guide",
     "PromptTruncatedWarning": "clipart.models.guide",
     "load_model": "clipart.models.guide",
+    "load_models": "clipart.models.guide",
     "list_models": "clipart.models.guide",
     "list_architectures": "clipart.models.guide",
     "ModelBundle": "clipart.models.build",
     "build_model": "clipart.models.build",
+    "check_available": "clipart.models.build",
     "quiet_open_clip": "clipart.models.build",
     "read_json_config": "clipart.models.build",
+    "check_device": "clipart.models.device",
     "resolve_device": "clipart.models.device",
     "ensure_hub": "clipart.models.hub",
     "hub_reachable": "clipart.models.hub",
@@ -33,6 +36,8 @@ _LAZY = {
 
 __all__ = [
     "build_model",
+    "check_available",
+    "check_device",
     "EMBEDDED_DIR",
     "EMBEDDED_NAME",
     "EMBEDDED_NAMES",
@@ -42,6 +47,7 @@ __all__ = [
     "list_architectures",
     "list_models",
     "load_model",
+    "load_models",
     "ModelBundle",
     "ModelSpec",
     "parse_spec",
@@ -52,14 +58,21 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from clipart.models.build import ModelBundle, build_model, quiet_open_clip, read_json_config
-    from clipart.models.device import resolve_device
+    from clipart.models.build import (
+        ModelBundle,
+        build_model,
+        check_available,
+        quiet_open_clip,
+        read_json_config,
+    )
+    from clipart.models.device import check_device, resolve_device
     from clipart.models.guide import (
         Guide,
         PromptTruncatedWarning,
         list_architectures,
         list_models,
         load_model,
+        load_models,
     )
     from clipart.models.hub import ensure_hub, hub_reachable
 

@@ -86,6 +86,7 @@ def build_model(
     """
     spec = parse_spec(spec, pretrained)
     dev = resolve_device(device)
+    check_available(spec)
     try:
         return _build(spec, dev)
     except ModelError:
@@ -95,11 +96,32 @@ def build_model(
         raise ModelError(f"could not load model {spec.description}: {message}") from None
 
 
+def check_available(spec: ModelSpec) -> None:
+    """ModelError in one line unless the model can be built now: its config reads as one, and weights that come
+    from the Hugging Face hub are cached or downloadable. Cheap (no weights are read): an ensemble checks every
+    model before it loads any."""
+    if spec.kind == "hf-hub":
+        ensure_hub(f"model {spec}", spec.name)
+    elif spec.kind == "json":
+        read_json_config(Path(spec.name))
+    elif spec.folder is not None:
+        read_json_config(spec.folder / "open_clip_config.json")
+    elif spec.pretrained and not Path(spec.pretrained).is_file():
+        import open_clip
+
+        repo = (open_clip.get_pretrained_cfg(spec.name, spec.pretrained).get("hf_hub") or "").rstrip("/")
+        if repo:
+            ensure_hub(f"{spec.name} weights '{spec.pretrained}'", repo)
+        elif not hub_reachable():
+            raise ModelError(
+                f"{spec.name} weights '{spec.pretrained}' must be downloaded, and the internet cannot be reached"
+            )
+
+
 def _build(spec: ModelSpec, device: torch.device) -> ModelBundle:
     if spec.kind == "hf-hub":
         from huggingface_hub import hf_hub_download
 
-        ensure_hub(f"model {spec}", spec.name)
         config = Path(hf_hub_download(spec.name, "open_clip_config.json"))
         return _create(str(spec), None, device, config, spec)
     if spec.kind == "json":
@@ -113,16 +135,6 @@ def _build(spec: ModelSpec, device: torch.device) -> ModelBundle:
         weights = spec.name if spec.kind == "checkpoint" else spec.pretrained
         config = folder / "open_clip_config.json"
         return _create(f"{LOCAL_DIR}{folder}", weights, device, config, spec, own_weights=weights is not None)
-    if spec.pretrained and not Path(spec.pretrained).is_file():
-        import open_clip
-
-        repo = (open_clip.get_pretrained_cfg(spec.name, spec.pretrained).get("hf_hub") or "").rstrip("/")
-        if repo:
-            ensure_hub(f"{spec.name} weights '{spec.pretrained}'", repo)
-        elif not hub_reachable():
-            raise ModelError(
-                f"{spec.name} weights '{spec.pretrained}' must be downloaded, and the internet cannot be reached"
-            )
     return _create(spec.name, spec.pretrained, device, None, spec)
 
 

@@ -1,16 +1,34 @@
-"""The one device resolver of drawing, training and evaluation, and the launch's ranks as torchrun sets them.
+"""The one device resolver of drawing, training, evaluation, search and the web app, and the launch's ranks as
+torchrun sets them.
 
-Under torchrun every process on a machine gets its own ``LOCAL_RANK``: ``auto`` (when it picks CUDA) and ``cuda``
-without an index mean ``cuda:LOCAL_RANK`` there, so each process uses its own GPU; ``cuda:N`` is taken as written.
+:func:`check_device` is the check every face runs before its first expensive step; torch is imported only when a
+device other than ``auto`` or ``cpu`` is named (its availability can only be asked of torch). Under torchrun every
+process on a machine gets its own ``LOCAL_RANK``: ``auto`` (when it picks CUDA) and ``cuda`` without an index mean
+``cuda:LOCAL_RANK`` there, so each process uses its own GPU; ``cuda:N`` is taken as written.
 """
 
 from __future__ import annotations
 
 import os
-
-import torch
+import re
+from typing import TYPE_CHECKING
 
 from clipart.errors import ConfigError, ModelError
+
+if TYPE_CHECKING:
+    import torch
+
+DEVICE_NAMES = re.compile(r"auto|cpu|mps|cuda(:\d{1,4})?")
+
+
+def check_device(device: object) -> str:
+    """``device`` when it names a device this machine has (``auto``, ``cpu``, ``cuda[:N]``, ``mps``), else one
+    line: ConfigError for a bad name, ModelError for a device that is not there."""
+    if not isinstance(device, str) or not DEVICE_NAMES.fullmatch(device):
+        raise ConfigError(f"device must be auto, cpu, cuda[:N] or mps, got {device!r}")
+    if device not in ("auto", "cpu"):
+        resolve_device(device)
+    return device
 
 
 def launch_ranks() -> tuple[int, int, int]:
@@ -37,6 +55,8 @@ def launch_ranks() -> tuple[int, int, int]:
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``auto`` → CUDA, then MPS, then CPU; anything else is checked to exist. CUDA without an index is
     ``cuda:LOCAL_RANK`` (``cuda:0`` outside torchrun). Raises ModelError for a device this machine lacks."""
+    import torch
+
     if isinstance(device, torch.device):
         return device
     if device == "auto":
@@ -45,10 +65,9 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    try:
-        dev = torch.device(device)
-    except RuntimeError:
-        raise ModelError(f"unknown device {device!r}: use auto, cpu, cuda[:N] or mps") from None
+    if not isinstance(device, str) or not DEVICE_NAMES.fullmatch(device):
+        raise ModelError(f"unknown device {device!r}: use auto, cpu, cuda[:N] or mps")
+    dev = torch.device(device)
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise ModelError(f"device {device!r} was asked for but CUDA is not available: use --device cpu")
@@ -60,6 +79,8 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 def _cuda(index: int | None) -> torch.device:
     """``cuda:index``, or ``cuda:LOCAL_RANK`` without one; checked against the visible devices."""
+    import torch
+
     count = torch.cuda.device_count()
     if index is None:
         local = launch_ranks()[2]

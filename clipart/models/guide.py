@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from clipart.models.build import build_model
+from clipart.models.build import build_model, check_available
 from clipart.models.device import resolve_device
 from clipart.models.spec import EMBEDDED_DIR, EMBEDDED_NAME, ModelSpec, parse_spec
 
@@ -105,7 +106,7 @@ def _token_count(tokenizer: object, text: str) -> int | None:
     return len(encode(text)) + 2  # start and end tokens
 
 
-_CACHE: dict[tuple[str, str], Guide] = {}
+_CACHE: dict[tuple[str, str], tuple[tuple, Guide]] = {}  # (spec, device) → (the spec's version, its guide)
 _LOCK = threading.Lock()
 
 
@@ -113,34 +114,56 @@ def load_model(
     spec: str | ModelSpec = EMBEDDED_NAME, pretrained: str | None = None, device: str = "auto"
 ) -> Guide:
     """Load (once per process) a frozen guide model. Raises ModelError with a one-line fix on failure."""
-    spec = parse_spec(spec, pretrained)
+    return load_models([parse_spec(spec, pretrained)], device)[0]
+
+
+def load_models(specs: Sequence[str | ModelSpec], device: str = "auto") -> list[Guide]:
+    """Load (once per process each) the guides of an ensemble. Every model is checked to be available before any
+    loads, and the warning about random weights comes once all have loaded: a refused ensemble says only why."""
+    parsed = [parse_spec(s) for s in specs]
     dev = resolve_device(device)
-    key = (str(spec), str(dev))
     with _LOCK:
-        if key in _CACHE:
-            return _CACHE[key]
+        fresh = [spec for spec in parsed if _cached(spec, dev) is None]
+        for spec in fresh:
+            check_available(spec)
+        guides = [_load(spec, dev) for spec in parsed]
+    for spec in dict.fromkeys(fresh):
         if spec.random_init:
             warnings.warn(
                 f"model {spec} has no pretrained weights: it guides with random weights", stacklevel=2
             )
-        # open_clip initialises on the CPU: random weights come from seed 0 on a fork of its generator, the same
-        # in every process (same seed and settings, same drawing), and the caller's random state stays as it was.
-        with torch.random.fork_rng(devices=[]):
-            torch.random.default_generator.manual_seed(0)
-            bundle = build_model(spec, device=dev)
-        model = bundle.model.eval().requires_grad_(False)
-        mean, std = _preprocess_stats(bundle.preprocess_cfg)
-        guide = Guide(
-            name=bundle.description,
-            model=model,
-            tokenizer=bundle.tokenizer,
-            image_size=bundle.image_size,
-            mean=torch.tensor(mean, device=dev).view(1, 3, 1, 1),
-            std=torch.tensor(std, device=dev).view(1, 3, 1, 1),
-            context_length=int(getattr(bundle.tokenizer, "context_length", 77)),
-        )
-        _CACHE[key] = guide
-        return guide
+    return guides
+
+
+def _load(spec: ModelSpec, dev: torch.device) -> Guide:
+    """The guide of ``spec`` on ``dev``, from the cache or built (call under ``_LOCK``)."""
+    cached = _cached(spec, dev)
+    if cached is not None:
+        return cached
+    # open_clip initialises on the CPU: random weights come from seed 0 on a fork of its generator, the same
+    # in every process (same seed and settings, same drawing), and the caller's random state stays as it was.
+    with torch.random.fork_rng(devices=[]):
+        torch.random.default_generator.manual_seed(0)
+        bundle = build_model(spec, device=dev)
+    model = bundle.model.eval().requires_grad_(False)
+    mean, std = _preprocess_stats(bundle.preprocess_cfg)
+    guide = Guide(
+        name=bundle.description,
+        model=model,
+        tokenizer=bundle.tokenizer,
+        image_size=bundle.image_size,
+        mean=torch.tensor(mean, device=dev).view(1, 3, 1, 1),
+        std=torch.tensor(std, device=dev).view(1, 3, 1, 1),
+        context_length=int(getattr(bundle.tokenizer, "context_length", 77)),
+    )
+    _CACHE[(str(spec), str(dev))] = (spec.version, guide)  # replaces an older export's
+    return guide
+
+
+def _cached(spec: ModelSpec, dev: torch.device) -> Guide | None:
+    """The cached guide of ``spec`` on ``dev``, unless its files changed since it was loaded."""
+    version, guide = _CACHE.get((str(spec), str(dev)), (None, None))
+    return guide if guide is not None and version == spec.version else None
 
 
 def _preprocess_stats(preprocess_cfg: dict) -> tuple[list[float], list[float]]:

@@ -78,6 +78,26 @@ class ModelSpec:
             return Path(self.name).parent
         return None
 
+    @property
+    def files(self) -> list[Path]:
+        """The local files the model is read from (its config and weights), those that exist; none for a hub
+        model or an open_clip tag (the spec names those weights)."""
+        found: list[Path] = []
+        if self.kind in ("checkpoint", "json"):
+            found = [Path(self.name)]
+        if self.folder is not None:
+            found += [self.folder / "open_clip_config.json"]
+            found += [self.folder / f for f in WEIGHT_FILES] if self.kind in ("embedded", "folder") else []
+        if self.pretrained:
+            found.append(Path(self.pretrained))
+        return [f for f in found if f.is_file()]
+
+    @property
+    def version(self) -> tuple[tuple[str, int, int], ...]:
+        """The name, size and modification time of each of :attr:`files`: another value once the model is exported
+        again in place (a cached guide or a search index of the old one is not used for it)."""
+        return tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in self.files)
+
 
 def parse_spec(spec: str | ModelSpec, pretrained: str | None = None) -> ModelSpec:
     """Parse a model spec (see the module doc) with optional weights; ModelError with a one-line fix if bad."""
@@ -85,7 +105,11 @@ def parse_spec(spec: str | ModelSpec, pretrained: str | None = None) -> ModelSpe
         if pretrained:
             raise ModelError(f"{spec} already names its weights: drop --pretrained {pretrained!r}")
         return spec
-    if not isinstance(spec, str) or not spec.strip():
+    if not isinstance(spec, str):
+        raise ModelError(f"a model spec is a text, got {type(spec).__name__}: {_HELP}")
+    if pretrained is not None and not isinstance(pretrained, str):
+        raise ModelError(f"pretrained weights are a tag or a file's path, got {type(pretrained).__name__}")
+    if not spec.strip():
         raise ModelError(f"the model spec is empty: {_HELP}")
     text = spec.strip()
     if "::" in text and pretrained is None:

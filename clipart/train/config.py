@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from clipart.errors import ConfigError
+from clipart.models.device import check_device
+from clipart.models.spec import parse_spec
+from clipart.typecheck import check_fields
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 DATA_FORMATS = ("auto", "csv", "folder", "webdataset")
@@ -107,7 +110,12 @@ class TrainConfig:
             self.aug_crop = tuple(self.aug_crop)
 
     def validate(self) -> TrainConfig:
-        """Check every setting; raise ConfigError with the fix. Returns self."""
+        """Check every setting (types, ranges, the model spec and the device: all that needs no data and no
+        weights); raise ConfigError (or ModelError) with the fix. Returns self."""
+        check_fields(self)
+        for name in ("data", "out"):
+            if not getattr(self, name).strip():
+                raise ConfigError(f"--{name} is empty: give a path")
         if self.batch_size < 2:
             raise ConfigError(
                 f"--batch-size {self.batch_size}: a contrastive batch needs at least 2 image–text pairs"
@@ -130,12 +138,14 @@ class TrainConfig:
         for name in ("lr", "eps"):
             if not (getattr(self, name) > 0 and math.isfinite(getattr(self, name))):
                 raise ConfigError(f"--{name} must be a positive number, got {getattr(self, name)}")
-        if self.weight_decay < 0:
-            raise ConfigError(f"--weight-decay must be 0 or more, got {self.weight_decay}")
+        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+            raise ConfigError(f"--weight-decay must be a number, 0 or more, got {self.weight_decay}")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ConfigError("Adam betas must lie in [0, 1)")
-        if self.grad_clip is not None and self.grad_clip <= 0:
-            raise ConfigError(f"--grad-clip must be positive (or omitted), got {self.grad_clip}")
+        if self.grad_clip is not None and not (self.grad_clip > 0 and math.isfinite(self.grad_clip)):
+            raise ConfigError(f"--grad-clip must be a positive number (or 0 for none), got {self.grad_clip}")
+        if not 0 <= self.seed < 2**63:
+            raise ConfigError(f"--seed must be a whole number from 0 to 2**63 - 1, got {self.seed}")
         crop = self.aug_crop
         if not (isinstance(crop, tuple) and len(crop) == 2 and 0 < crop[0] <= crop[1] <= 1):
             crop = " ".join(map(str, crop)) if isinstance(crop, tuple) else repr(crop)
@@ -155,6 +165,8 @@ class TrainConfig:
             raise ConfigError("--eval-every needs --eval-zeroshot DATA and/or --eval-retrieval DATA")
         if not self.eval_templates or any("{}" not in t for t in self.eval_templates):
             raise ConfigError("each --template must contain {} where the class name goes")
+        check_device(self.device)
+        parse_spec(self.model, self.pretrained)
         return self
 
     def _validate_adversarial(self) -> None:
@@ -209,12 +221,16 @@ def _positive(config: TrainConfig, *names: str) -> None:
 
 def normalise_paths(config: TrainConfig) -> TrainConfig:
     """Make file paths absolute so that a run folder can be resumed from any working directory."""
-    updates: dict[str, Any] = {"out": str(Path(config.out).expanduser().resolve())}
+    check_fields(config)  # the types first: a hand-edited config.json may hold anything
+    # an empty path stays empty (validate refuses it), never the working directory
+    updates: dict[str, Any] = {}
+    if config.out.strip():
+        updates["out"] = str(Path(config.out).expanduser().resolve())
     for name in ("eval_zeroshot", "eval_retrieval", "pretrained"):
         value = getattr(config, name)
-        if value and Path(value).expanduser().exists():
+        if value and value.strip() and Path(value).expanduser().exists():
             updates[name] = str(Path(value).expanduser().resolve())
-    if Path(config.data).expanduser().exists():
+    if config.data.strip() and Path(config.data).expanduser().exists():
         updates["data"] = str(Path(config.data).expanduser().resolve())
     elif any(c in config.data for c in "{*?[:") and "://" not in config.data:  # a local shard pattern
         updates["data"] = "::".join(os.path.abspath(os.path.expanduser(p)) for p in config.data.split("::"))

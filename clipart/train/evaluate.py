@@ -17,7 +17,8 @@ from torch.utils.data import DataLoader, Dataset
 
 from clipart.errors import ClipartError
 from clipart.models.build import ModelBundle, build_model
-from clipart.models.device import resolve_device
+from clipart.models.device import check_device, resolve_device
+from clipart.models.spec import parse_spec
 from clipart.train.captions import punctuated_templates
 from clipart.train.sources import IMAGE_EXTENSIONS, open_image, read_table, resolve_paths
 
@@ -51,6 +52,14 @@ def _bundle(model: str | ModelBundle, pretrained: str | None, device: torch.devi
     bundle = build_model(model, pretrained, device)
     bundle.model.eval()
     return bundle
+
+
+def _check_model(model: str | ModelBundle, pretrained: str | None, device: str | torch.device) -> None:
+    """The model spec and the device, checked before the data is listed (ClipartError in one line)."""
+    if not isinstance(model, ModelBundle):
+        parse_spec(model, pretrained)
+    if not isinstance(device, torch.device):
+        check_device(device)
 
 
 @torch.no_grad()
@@ -96,6 +105,8 @@ def read_labelled(
     data: str | Path, image_column: str = "filepath", label_column: str = "label"
 ) -> tuple[list[str], list[int], list[str]]:
     """(image paths, class indices, class names) of a labelled folder or CSV/TSV file."""
+    if not str(data).strip():  # not the working directory
+        raise ClipartError("the evaluation data path is empty: give a labelled folder or a CSV/TSV file")
     path = Path(data).expanduser()
     if not path.exists():
         raise ClipartError(f"evaluation data not found: {data}")
@@ -141,8 +152,9 @@ def evaluate_zeroshot(
     With ``punctuated``, also ``"punctuated": {"full_stop": {"top1", "top5"}, "exclaimed": {...}}``: the same
     templates as people type them (:func:`clipart.train.captions.punctuated_templates`).
     """
-    if not templates or any("{}" not in t for t in templates):
+    if not templates or any(not isinstance(t, str) or "{}" not in t for t in templates):
         raise ClipartError("each template must contain {} where the class name goes")
+    _check_model(model, pretrained, device)
     paths, labels, names = read_labelled(data, image_column, label_column)
     bundle = _bundle(model, pretrained, resolve_device(device))
     indices, image_feats = encode_images(bundle, paths, batch_size, workers)
@@ -175,6 +187,20 @@ def _recall(similarity: torch.Tensor, relevant: torch.Tensor, ks: Sequence[int])
     return {k: hit_rank[:, min(k, order.shape[1]) - 1].float().mean().item() for k in ks}
 
 
+def read_retrieval(
+    data: str | Path, image_column: str = "filepath", caption_column: str = "caption"
+) -> list[tuple[str, str]]:
+    """(image path, caption) pairs of a CSV/TSV file for retrieval; ClipartError when there are fewer than 2."""
+    path = Path(data).expanduser()
+    if not path.is_file():
+        raise ClipartError(f"retrieval data not found: {data} (give a CSV/TSV of images and captions)")
+    table, _ = read_table(path, [image_column, caption_column])
+    pairs = list(zip(resolve_paths(table[image_column], path.parent), table[caption_column], strict=True))
+    if len(pairs) < 2:
+        raise ClipartError(f"{path} needs at least 2 image–caption pairs for retrieval")
+    return pairs
+
+
 def evaluate_retrieval(
     model: str | ModelBundle,
     data: str | Path,
@@ -191,13 +217,8 @@ def evaluate_retrieval(
 
     Returns ``{"image_to_text_R@1", ..., "text_to_image_R@10", "images", "texts", "unreadable"}``.
     """
-    path = Path(data).expanduser()
-    if not path.is_file():
-        raise ClipartError(f"retrieval data not found: {data} (give a CSV/TSV of images and captions)")
-    table, _ = read_table(path, [image_column, caption_column])
-    pairs = list(zip(resolve_paths(table[image_column], path.parent), table[caption_column], strict=True))
-    if len(pairs) < 2:
-        raise ClipartError(f"{path} needs at least 2 image–caption pairs for retrieval")
+    _check_model(model, pretrained, device)
+    pairs = read_retrieval(data, image_column, caption_column)
     images = sorted({p for p, _ in pairs})
     texts = sorted({c for _, c in pairs})
     bundle = _bundle(model, pretrained, resolve_device(device))

@@ -42,6 +42,7 @@ from clipart.train.logs import TrainLog
 from clipart.train.modeling import cosine_with_warmup, lock_towers, make_optimizer
 from clipart.train.runfolder import RunFolder
 from clipart.train.sources import (
+    PairTable,
     detect_format,
     list_shards,
     read_pairs_folder,
@@ -75,6 +76,16 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         raise
     finally:
         dist.close()
+
+
+def _check_eval_data(config: TrainConfig) -> None:
+    """List the evaluation sets now (ClipartError in one line), not at the first evaluation after many steps."""
+    from clipart.train.evaluate import read_labelled, read_retrieval
+
+    if config.eval_zeroshot:
+        read_labelled(config.eval_zeroshot)
+    if config.eval_retrieval:
+        read_retrieval(config.eval_retrieval)
 
 
 def _adversary(config: TrainConfig, bundle: ModelBundle) -> Adversary | None:
@@ -123,6 +134,8 @@ class _Trainer:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
 
+        _check_eval_data(config)  # the data is listed before the model is built: bad data costs no model
+        self._list_data()
         torch.manual_seed(config.seed)
         self.bundle: ModelBundle = build_model(config.model, config.pretrained, "cpu")
         self.bundle.model.to(self.device)
@@ -160,16 +173,18 @@ class _Trainer:
         self.window_fare = torch.zeros((), device=self.device)
 
     # -- set-up -------------------------------------------------------------------------------------------
-    def _setup_data(self) -> None:
+    def _list_data(self) -> None:
+        """List the training pairs (or shards) and plan the run: no model needed, so bad data fails first."""
         c = self.config
         fmt = detect_format(c.data, c.data_format)
-        transform = train_transform(self.bundle.preprocess_cfg, c.aug_crop, c.aug_perspective)
         self.shards: list[str] | None = None
+        self.shard_sizes: list[int] = []
+        self.table: PairTable | None = None
         if fmt == "webdataset":
             require_extra("webdataset", "train", "training on webdataset shards")
             self.shards = list_shards(c.data)
-            sizes = [1] * len(self.shards) if c.samples_per_epoch else shard_sizes(self.shards)
-            num = c.samples_per_epoch or sum(sizes)
+            self.shard_sizes = [1] * len(self.shards) if c.samples_per_epoch else shard_sizes(self.shards)
+            num = c.samples_per_epoch or sum(self.shard_sizes)
             self.listing_dropped = 0
         else:
             table = (
@@ -177,7 +192,7 @@ class _Trainer:
                 if fmt == "folder"
                 else read_pairs_table(c.data, c.image_column, c.caption_column)
             )
-            num, self.listing_dropped = len(table.paths), table.dropped
+            num, self.listing_dropped, self.table = len(table.paths), table.dropped, table
             if table.dropped > c.max_bad_fraction * (num + table.dropped):
                 raise ClipartError(
                     f"{table.dropped} of {num + table.dropped} pairs in {c.data} have no caption, more than "
@@ -186,7 +201,13 @@ class _Trainer:
         self.plan: Plan = make_plan(
             num, c.batch_size, self.dist.world, self.dist.rank, c.accum, c.steps, c.epochs
         )
+
+    def _setup_data(self) -> None:
+        """The datasets of the listed data, with the model's preprocessing and tokenizer."""
+        c = self.config
+        transform = train_transform(self.bundle.preprocess_cfg, c.aug_crop, c.aug_perspective)
         tok = self.bundle.tokenizer
+        sizes, table = self.shard_sizes, self.table
         if self.shards is not None:
             self.make_dataset = lambda start, positions: ShardBatches(
                 self.shards,
@@ -202,6 +223,7 @@ class _Trainer:
                 c.caption_variants,
             )
         else:
+            assert table is not None
             dataset = ListedBatches(table, self.plan, transform, tok, c.seed, c.caption_variants)
             self.make_dataset = lambda start, positions: dataset
 
@@ -298,7 +320,8 @@ class _Trainer:
                 window_loss.zero_()
                 self.window_fare.zero_()
                 window_steps, window_bad, window_seen, window_start = 0, 0, 0, time.perf_counter()
-            if c.eval_every and (self.step % c.eval_every == 0 or last):
+            every = c.eval_every and self.step % c.eval_every == 0
+            if (c.eval_zeroshot or c.eval_retrieval) and (last or every):
                 self._evaluate(log)
             if self.step % c.checkpoint_every == 0 or last:
                 self._checkpoint()
