@@ -238,11 +238,13 @@ ROLES: dict[str, str] = {
 }
 
 
-def select(folder: Path, roles: dict[str, str] | None = None) -> tuple[list[Icon], dict[str, dict]]:
+def select(
+    folder: Path, roles: dict[str, str] | None = None, names: frozenset[str] = frozenset()
+) -> tuple[list[Icon], dict[str, dict]]:
     """Every icon of the corpus (training and held out) and the info block of each set used.
 
-    ``roles`` maps each set to "pictorial" (all its concepts), "line" (only concepts the pictorial sets name)
-    or "held-out" (the whole set is an evaluation set); default :data:`ROLES`."""
+    ``roles`` maps each set to "pictorial" (all its concepts), "line" (only concepts the pictorial sets name, or
+    ``names``) or "held-out" (the whole set is an evaluation set); default :data:`ROLES`."""
     roles = ROLES if roles is None else roles
     sets = {prefix: load_set(folder, prefix) for prefix in roles}
     infos = {}
@@ -263,7 +265,7 @@ def select(folder: Path, roles: dict[str, str] | None = None) -> tuple[list[Icon
 
     vocabulary = {c for p, r in roles.items() if r == "pictorial" for n, _ in _set_icons(p, sets[p])
                   if (c := concept_for(p, n))}  # fmt: skip
-    vocabulary |= {n for names in EXTRA_NAMES.values() for n in names}
+    vocabulary |= {n for extra in EXTRA_NAMES.values() for n in extra} | names
     icons: list[Icon] = []
     for prefix, role in roles.items():
         data = sets[prefix]
@@ -441,12 +443,14 @@ def _read_settings(tmp: Path) -> dict | None:
 
 
 def build(folder: Path, out: Path, seed: int = 0, size: int = 64, workers: int = 1, quiet: bool = False,
-          roles: dict[str, str] | None = None, scribble_count: int = 3000) -> dict:  # fmt: skip
-    """Render the corpus into ``out`` (via ``out.partial``, resumable); return the manifest."""
+          roles: dict[str, str] | None = None, scribble_count: int = 3000,
+          names: frozenset[str] = frozenset()) -> dict:  # fmt: skip
+    """Render the corpus into ``out`` (via ``out.partial``, resumable); return the manifest. ``names`` are
+    concepts that line sets add even where no pictorial set names them (see :func:`select`)."""
     if out.exists():
         raise RecipeError(f"{out} already exists: remove it to rebuild")
     _require_renderer()
-    icons, infos = select(folder, roles)
+    icons, infos = select(folder, roles, names)
     listing = hashlib.sha256(repr([(i.set, i.name, i.split) for i in icons]).encode()).hexdigest()[:16]
     settings = {"package": PACKAGE, "seed": seed, "size": size, "icons": len(icons), "listing": listing,
                 "chunk": CHUNK, "scribbles": scribble_count}  # fmt: skip

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import json
 import re
 import sys
 from pathlib import Path
@@ -51,8 +52,11 @@ ROLES = {
     **{p: "line" for p in ("carbon", "bi", "ion", "solar", "boxicons", "uil", "heroicons", "clarity", "majesticons",
                            "streamline-ultimate", "iconamoon", "mynaui", "tdesign", "akar-icons",
                            "streamline-color", "streamline-ultimate-color", "streamline-sharp-color",
-                           "streamline-kameleon-color")},
+                           "streamline-kameleon-color", "at-icons", "griddy-icons", "whh", "marketeq", "pinhead",
+                           "temaki")},
 }  # fmt: skip
+NOUNS = frozenset(noun(p) for p in PROMPTS)  # line sets draw these even where no emoji set names them
+MIN_PICTURES = 4  # training pictures of each benchmark prompt, at least
 NEAR_COPIES = {"fluent-emoji-flat": ("fluent-emoji-high-contrast", "fluent-emoji"), "lucide": ("feather",)}
 TRAIN_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--steps", "1500", "--lr", "1e-3",
               "--warmup", "100", "--weight-decay", "0.1", "--workers", "1", "--seed", str(SEED),
@@ -73,12 +77,32 @@ REFINE_ARGS = ["--model", str(MODEL_JSON), "--batch-size", "256", "--warmup", "5
 STAGES = ("data", "train", "refine", "export", "eval")
 
 
+def check_data(data: Path) -> None:
+    """RecipeError unless ``data`` was rendered from exactly :data:`ROLES`' sets (an icon folder of an older
+    judge would bring the bank's sets back) and has training pictures of every benchmark prompt."""
+    manifest = json.loads((data / "manifest.json").read_text(encoding="utf-8"))
+    if set(manifest["licences"]) != set(ROLES):
+        raise icondata.RecipeError(f"{data} holds other icon sets than this judge's: remove it to rebuild")
+    counts = dict.fromkeys(NOUNS, 0)
+    pattern = _noun_pattern()
+    with open(data / "train.csv", newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            found = pattern.search(row["caption"])
+            if found:
+                counts[found.group(1)] += 1
+    scarce = sorted(n for n, k in counts.items() if k < MIN_PICTURES)
+    if scarce:
+        raise icondata.RecipeError(f"fewer than {MIN_PICTURES} training pictures of: {', '.join(scarce)}")
+
+
+def _noun_pattern() -> re.Pattern[str]:
+    return re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(NOUNS, key=len, reverse=True)) + r")\b")
+
+
 def write_tables(data: Path) -> tuple[Path, Path]:
     """train.csv with the benchmark's pictures listed three times, and eval.csv (one in ten of them)."""
     nouns = {noun(p): p for p in PROMPTS}
-    pattern = re.compile(
-        r"\b(" + "|".join(re.escape(n) for n in sorted(nouns, key=len, reverse=True)) + r")\b"
-    )
+    pattern = _noun_pattern()
     train, held = [], []
     with open(data / "train.csv", newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
@@ -118,11 +142,14 @@ def main() -> int:
     if "data" in stages:
         try:
             if not data.exists():
-                icondata.build(icondata.fetched(args.cache), data, SEED, 64, workers=2, roles=ROLES)
+                icondata.build(
+                    icondata.fetched(args.cache), data, SEED, 64, workers=2, roles=ROLES, names=NOUNS
+                )
+            check_data(data)
+            write_tables(data)
         except icondata.RecipeError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        write_tables(data)
     if "train" in stages:
         if (run / "config.json").exists():
             clipart("train", "--resume", str(run), "--quiet")
