@@ -2,13 +2,16 @@
 
     python recipes/wordmap.py --out clipart/models/embedded/icon-bank/words.json    # needs Debian's wordnet-base
 
-For each concrete noun of WordNet 3.0 (animals, artifacts, food, plants, natural objects, body parts) that
-is not a concept of the bank, its commonest sense names its stand-in, tried in this order: a synonym the bank has ("synonym"); a kind of it the bank has ("kind": refrigerator -> fridge); the X of
-a gloss "young X" ("young": kitten -> cat); what it is a kind of, one or two levels up ("is a": stallion ->
-horse). A bank concept counts only in its own
-commonest sense (the bank's "lighter" is no boat, its "soul" no person). Irregular plurals of the
-bank's own concepts and of the stand-ins' words are listed too ("mice" -> mouse). A word with none of these has
-no entry: the drawing then says so instead of guessing.
+For each concrete noun of WordNet 3.0 (animals, artifacts, food, plants, natural objects, body parts) that the
+bank lacks and that the start's own name matching does not find, its commonest sense names its stand-in, tried in
+this order: a synonym the bank has ("synonym"); a kind of it named by the word with words before it ("kind": cup
+-> coffee cup); the X of a gloss that is just "young X" ("young": kitten -> cat); what it is directly a kind of
+("is a": terrier -> dog, one level up or two through a parent that is
+itself named in its commonest sense). A bank concept counts only in its own commonest sense, and only where WordNet's tagged
+texts ranked its senses (the bank's "lighter" is no boat, its "turtle" no turtleneck); concepts whose icons draw a
+sign or a place (SIGNS) never stand in. Irregular plurals of the bank's concepts and of the stand-ins' words are
+listed too ("mice" -> mouse). A word with none of these has no entry: the drawing then says so instead of
+guessing.
 
 WordNet 3.0 is Princeton University's, under its own permissive licence (the copyright notice travels with the map:
 words-LICENSE.txt beside it).
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +31,9 @@ BANK = Path(__file__).resolve().parent.parent / "clipart" / "models" / "embedded
 # Lexicographer files of things one can draw: noun.animal, noun.artifact, noun.body, noun.food, noun.object,
 # noun.plant (not noun.person: its slang senses make a jailer a screw and a hit man a torpedo).
 CONCRETE = {"05", "06", "08", "13", "17", "20"}
+# Bank concepts whose icons draw a sign or a place, not the thing WordNet means by their name.
+SIGNS = frozenset({"male", "female", "fuji", "honeypot", "sling", "upgrade", "station", "middle finger", "lever",
+                   "character", "soul"})  # fmt: skip
 
 
 @dataclass
@@ -67,7 +74,8 @@ def read_synsets(folder: Path) -> dict[str, Synset]:
 
 
 def read_index(folder: Path) -> dict[str, list[str]]:
-    """Each noun lemma's synset offsets, commonest sense first."""
+    """Each noun lemma's synset offsets, commonest sense first; a lemma of several senses none of which was
+    counted in WordNet's tagged texts lists them in no meaningful order, and gets an empty list."""
     senses = {}
     with open(folder / "index.noun", encoding="latin-1") as handle:
         for line in handle:
@@ -75,7 +83,8 @@ def read_index(folder: Path) -> dict[str, list[str]]:
                 continue
             parts = line.split()
             count = int(parts[2])
-            senses[parts[0].replace("_", " ")] = parts[-count:]
+            tagged = int(parts[-count - 1])
+            senses[parts[0].replace("_", " ")] = parts[-count:] if count == 1 or tagged else []
     return senses
 
 
@@ -90,10 +99,13 @@ def stand_in(
     def meant(lemma: str, offset: str) -> bool:
         """Whether ``offset`` is the lemma's commonest sense: the bank's "lighter" is no boat, its "soul" no
         person."""
-        return index.get(lemma, [""])[0] == offset
+        return index.get(lemma, [""])[:1] == [offset]
 
     def first_in_bank(candidates: list[tuple[str, str]]) -> str | None:
-        return next((lemma for lemma, o in candidates if lemma in bank and meant(lemma, o)), None)
+        return next(
+            (lemma for lemma, o in candidates if lemma in bank and lemma not in SIGNS and meant(lemma, o)),
+            None,
+        )
 
     def lemmas_of(offsets: list[str]) -> list[tuple[str, str]]:
         return [(lemma, o) for o in offsets for lemma in synsets[o].lemmas]
@@ -102,35 +114,46 @@ def stand_in(
         synset = synsets[offset]
         if synset.lexfile not in CONCRETE:
             continue
-        parents = synset.hypernyms
-        grandparents = [g for p in parents for g in synsets[p].hypernyms]
         found = first_in_bank(lemmas_of([offset]))
         if found:
             return found, "synonym"
-        found = first_in_bank(lemmas_of(synset.hyponyms))
+        kinds = [
+            (lemma, o)
+            for lemma, o in lemmas_of(synset.hyponyms)
+            if lemma.endswith(tuple(f" {w}" for w in synset.lemmas))
+        ]
+        found = first_in_bank(kinds)  # cup -> coffee cup, not box -> coffin
         if found:
             return found, "kind"
         words = synset.gloss.split(";")[0].split()
         if words[:1] == ["a"]:
             words = words[1:]
-        if words[:1] == ["young"] and len(words) > 1:
-            found = next((w for w in (" ".join(words[-2:]), words[-1]) if w in bank), None)
+        if words[:1] == ["young"] and 2 <= len(words) <= 3:  # "young domestic cat", not "young of any of ..."
+            found = next((w for w in (" ".join(words[1:]), words[-1]) if w in bank), None)
             if found:
                 return found, "young"
-        found = first_in_bank(lemmas_of(parents + grandparents))
+        # one level up, or two through a parent named in its own commonest sense (tab key -> key, the lock's
+        # key first, so no lever)
+        parents = [p for p in synset.hypernyms]
+        clear = [p for p in parents if any(meant(lemma, p) for lemma in synsets[p].lemmas)]
+        found = first_in_bank(lemmas_of(parents)) or first_in_bank(
+            lemmas_of([g for p in clear for g in synsets[p].hypernyms])
+        )
         if found:
             return found, "is a"
     return None
 
 
-def build(folder: Path, bank_concepts: list[str]) -> dict[str, list[str]]:
-    """word -> [bank concept, how] for every concrete WordNet noun the bank lacks that has a stand-in, and
-    irregular plurals."""
+def build(
+    folder: Path, bank_concepts: list[str], named: Callable[[str], bool] = lambda _: False
+) -> dict[str, list[str]]:
+    """word -> [bank concept, how] for every concrete WordNet noun that the bank lacks (nor ``named`` finds: the
+    start's own name matching) and that has a stand-in, and irregular plurals."""
     bank = set(bank_concepts)
     synsets, index = read_synsets(folder), read_index(folder)
     words: dict[str, list[str]] = {}
     for lemma, offsets in sorted(index.items()):
-        if lemma in bank or not lemma.replace(" ", "").replace("-", "").isalpha():
+        if lemma in bank or not lemma.replace(" ", "").replace("-", "").isalpha() or named(lemma):
             continue
         found = stand_in(offsets, synsets, index, bank)
         if found:
@@ -138,7 +161,7 @@ def build(folder: Path, bank_concepts: list[str]) -> dict[str, list[str]]:
     with open(folder / "noun.exc", encoding="latin-1") as handle:
         for line in handle:
             plural, singular = (w.replace("_", " ") for w in line.split()[:2])
-            if plural == singular or plural in bank:
+            if plural == singular or plural in bank or named(plural):
                 continue
             if singular in bank:
                 words[plural] = [singular, "plural"]
@@ -171,7 +194,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no WordNet in {args.wordnet}: apt-get install wordnet-base", file=sys.stderr)
         return 2
     concepts = json.loads((args.bank / "bank.json").read_text(encoding="utf-8"))["concepts"]
-    words = build(args.wordnet, concepts)
+    named = None
+    if (args.bank / "bank.safetensors").is_file():
+        from clipart.start import IconBank
+
+        named = IconBank(args.bank).named_in
+    words = build(args.wordnet, concepts, (lambda word: bool(named(word))) if named else (lambda _: False))
     tmp = args.out.with_suffix(".tmp")
     tmp.write_text(json.dumps(words, sort_keys=True, separators=(",", ":")) + "\n", encoding="utf-8")
     tmp.replace(args.out)

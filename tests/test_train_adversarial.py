@@ -13,8 +13,9 @@ from safetensors.torch import load_file
 from test_train_support import shapes_csv, tiny_model_json
 
 from clipart.cli import main
+from clipart.errors import ConfigError
 from clipart.train import TrainConfig, train
-from clipart.train.adversarial import Attack, pgd
+from clipart.train.adversarial import Adversary, Attack, pgd
 from clipart.train.captions import punctuated_templates, vary_caption
 
 
@@ -95,6 +96,11 @@ def test_an_adversarial_run_resumes_exactly(data: dict, tmp_path: Path) -> None:
         (["--adv-eps", "1", "--adv-loss", "fare"], "--adv-loss fare keeps image embeddings near"),
         (["--adv-eps", "1", "--lock-image"], "adversarial training hardens the image tower"),
         (["--caption-variants", "1.5"], "--caption-variants must lie in [0, 1]"),
+        (["--adv-eps", "1", "--adv-norm", "linf"], "would replace whole images"),
+        (
+            ["--adv-eps", "1", "--adv-weight", "2"],
+            "--adv-weight weighs fare's embedding term: tecoa has none",
+        ),
     ],
 )
 def test_bad_adversarial_settings_are_one_line_and_exit_2(
@@ -133,9 +139,82 @@ def test_caption_variants_reach_the_training_batches() -> None:
 
 
 def test_punctuated_templates() -> None:
-    variants = punctuated_templates(["{}", "a drawing of a {}"])
+    variants = punctuated_templates(["{}", "a drawing of a {}", "a photo of a {}."])
     assert variants == {
-        "plain": ["{}", "a drawing of a {}"],
-        "full_stop": ["{}.", "a drawing of a {}."],
-        "exclaimed": ["{}!", "A drawing of a {}!"],
+        "full_stop": ["{}.", "a drawing of a {}.", "a photo of a {}."],
+        "exclaimed": ["{}!", "A drawing of a {}!", "A photo of a {}!"],
     }
+
+
+def test_fare_starts_from_any_model_that_brings_weights(data: dict, tmp_path: Path) -> None:
+    fare = {"adv_eps": 1.0, "adv_loss": "fare"}
+    for model in ("clipart-mini", f"local-dir:{data['weights'].parent}"):
+        _config({**data, "model": model}, tmp_path / "run", **fare).validate()
+    with pytest.raises(ConfigError, match="start from weights"):
+        _config(data, tmp_path / "run", **fare).validate()
+
+
+class _TinyConvNet(torch.nn.Module):
+    """A CLIP-like image tower with a batch norm, for the attack."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.visual = torch.nn.Sequential(
+            torch.nn.Conv2d(3, 8, 3),
+            torch.nn.BatchNorm2d(8),
+            torch.nn.ReLU(),
+            torch.nn.Flatten(),
+            torch.nn.LazyLinear(16),
+        )
+        self.visual(torch.zeros(2, 3, 8, 8))
+
+    def encode_image(self, images: torch.Tensor) -> torch.Tensor:
+        return self.visual(images)
+
+
+@pytest.mark.parametrize("norm", ["l2", "linf"])
+def test_the_attack_beats_its_random_start_and_leaves_the_model_as_it_was(norm: str) -> None:
+    model = _TinyConvNet().train()
+    model.visual[1].eval()  # as the trainer keeps batch norms while training adversarially
+    buffers = {k: v.clone() for k, v in model.state_dict().items()}
+    mean, std = (0.5, 0.4, 0.3), (0.2, 0.25, 0.3)
+    eps = 0.5 if norm == "l2" else 0.03
+    adversary = Adversary(model, mean, std, Attack(eps, norm, steps=5), "fare", 1.0)
+    torch.manual_seed(1)
+    pixels = torch.rand(6, 3, 8, 8)
+    images = (pixels - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+    anchor = adversary.anchor_features(images)
+
+    def distance(features: torch.Tensor) -> torch.Tensor:
+        return (features - anchor).pow(2).sum(dim=-1).mean()
+
+    def score(batch: torch.Tensor) -> float:
+        with torch.no_grad():
+            model.eval()
+            value = distance(torch.nn.functional.normalize(model.encode_image(batch), dim=-1)).item()
+            model.train()
+            model.visual[1].eval()
+            return value
+
+    attacked = adversary.perturb(model, images, distance, seed=3)
+    start = Adversary(model, mean, std, Attack(eps, norm, steps=1, step_size=1e-12), "fare", 1.0)
+    random_start = start.perturb(model, images, distance, seed=3)
+    assert score(attacked) > score(random_start) > score(images) - 1e-6
+    back = attacked * torch.tensor(std).view(1, 3, 1, 1) + torch.tensor(mean).view(1, 3, 1, 1)
+    delta = (back - pixels).flatten(1)
+    size = delta.norm(dim=1) if norm == "l2" else delta.abs().amax(dim=1)
+    assert (size <= eps + 1e-4).all() and back.min() >= -1e-5 and back.max() <= 1 + 1e-5
+    assert model.training and not model.visual[1].training  # each module's mode as it was
+    assert all(
+        torch.equal(buffers[k], v) for k, v in model.state_dict().items()
+    )  # running statistics untouched
+
+
+def test_caption_variants_change_what_the_text_tower_learns(data: dict, tmp_path: Path) -> None:
+    plain = train(_config(data, tmp_path / "plain", steps=2, pretrained=str(data["weights"])))
+    varied = train(
+        _config(data, tmp_path / "varied", steps=2, pretrained=str(data["weights"]), caption_variants=1.0)
+    )
+    a, b = _weights(plain), _weights(varied)
+    assert any(not torch.equal(a[k], b[k]) for k in a if k.startswith("transformer."))

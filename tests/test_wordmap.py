@@ -50,16 +50,43 @@ def _wordnet(folder: Path) -> Path:
 
 
 def test_stand_ins_are_synonyms_kinds_young_and_parents(tmp_path: Path) -> None:
-    words = wordmap.build(_wordnet(tmp_path / "wn"), ["cat", "dog", "fridge", "lighter", "mouse"])
+    bank = ["cat", "dog", "electric refrigerator", "lighter", "mouse"]
+    words = wordmap.build(_wordnet(tmp_path / "wn"), bank)
     assert words["kitten"] == ["cat", "young"] and words["kitty"] == ["cat", "young"]
     assert words["puppy"] == ["dog", "young"]
     assert words["tabby"] == ["cat", "is a"]
-    assert words["refrigerator"] == ["fridge", "kind"]
-    assert words["electric refrigerator"] == ["fridge", "synonym"]
+    assert words["refrigerator"] == ["electric refrigerator", "kind"]  # a kind named by the word
+    assert words["fridge"] == ["electric refrigerator", "synonym"]
     assert words["mice"] == ["mouse", "plural"]
     assert "barge" not in words  # the bank's "lighter" is the fire-lighting device, its commonest sense
     assert "happiness" not in words  # not a thing one draws
-    assert not set(words) & {"cat", "dog", "fridge", "lighter", "mouse"}
+    assert not set(words) & set(bank)
+
+
+def test_words_the_start_finds_itself_get_no_entry(tmp_path: Path) -> None:
+    words = wordmap.build(_wordnet(tmp_path / "wn"), ["cat", "dog"], named=lambda word: word == "tabby")
+    assert "tabby" not in words and words["puppy"] == ["dog", "young"]
+
+
+def test_the_shipped_map_stands_in_sensibly() -> None:
+    words = json.loads((Path(wordmap.BANK) / "words.json").read_text())
+    for word, concept in {
+        "kitten": "cat",
+        "puppy": "dog",
+        "foal": "horse",
+        "mice": "mouse",
+        "couch": "sofa",
+    }.items():
+        assert words[word][0] == concept, word
+    wrong = {
+        "t-shirt": "turtle",
+        "box": "coffin",
+        "finger": "middle finger",
+        "tab key": "lever",
+        "colt": "male",
+    }
+    assert not [w for w, c in wrong.items() if words.get(w, [None])[0] == c]
+    assert not {c for c, _ in words.values()} & wordmap.SIGNS
 
 
 def test_the_recipe_writes_the_map_and_wordnets_licence(tmp_path: Path) -> None:

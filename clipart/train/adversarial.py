@@ -7,7 +7,12 @@ Two losses, as in the robust-CLIP literature:
   attacked images with that loss.
 - ``fare`` (Schlarmann et al., ICML 2024): the attack pushes the image embedding away from the embedding the
   *starting* model gives the clean image, and a term ``adv_weight · ‖f(x_adv) − f₀(x)‖²`` pulls it back, beside the
-  usual contrastive loss on the clean images; the frozen start keeps zero-shot accuracy.
+  usual contrastive loss on the clean images; the frozen start keeps zero-shot accuracy. Embeddings are normalised,
+  so the term is 2 - 2 cos.
+
+TeCoA's attack contrasts each micro-batch with itself (not with the global batch), so its strength depends a little
+on the micro-batch size (``--batch-size`` / ``--accum`` / processes). While training adversarially, batch norms
+keep their running statistics.
 
 A robust image tower has gradients that change what a person sees (perceptually aligned gradients), which is what
 a drawing loop descending on it needs. The attack draws its random start from a generator of its own, seeded by run,
@@ -22,6 +27,10 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+
+# The attack's objective is multiplied by this before its gradient is taken, so that fp16 autocast keeps the small
+# pixel gradients (both step rules, sign and unit L2 step, ignore the scale).
+GRADIENT_SCALE = 4096.0
 
 
 @dataclass(frozen=True)
@@ -67,7 +76,8 @@ def pgd(
     delta = (pixels + delta).clamp(0, 1) - pixels
     for _ in range(attack.steps):
         delta.requires_grad_(True)
-        (grad,) = torch.autograd.grad(objective(pixels + delta), delta)
+        (grad,) = torch.autograd.grad(objective(pixels + delta) * GRADIENT_SCALE, delta)
+        grad = torch.nan_to_num(grad.float())
         with torch.no_grad():
             step = grad.sign() if attack.norm == "linf" else grad / _per_sample_norm(grad)
             delta = _project(delta + attack.alpha * step, attack)
@@ -115,7 +125,7 @@ class Adversary:
         draws from torch's default one). The model runs in eval mode meanwhile (batch-norm statistics stay
         untouched)."""
         generator = torch.Generator(images.device).manual_seed(seed)
-        was_training = model.training
+        modes = [(module, module.training) for module in model.modules()]
         model.eval()
         try:
 
@@ -124,7 +134,8 @@ class Adversary:
 
             attacked = pgd(on_pixels, images * self.std + self.mean, self.attack, generator)
         finally:
-            model.train(was_training)
+            for module, training in modes:
+                module.training = training
         return self._normalise(attacked)
 
     def fare_term(self, attacked_features: torch.Tensor, anchor: torch.Tensor) -> torch.Tensor:

@@ -42,14 +42,14 @@ def vary_caption(caption: str, rng: random.Random) -> str:
 
 
 def punctuated_templates(templates: list[str]) -> dict[str, list[str]]:
-    """The ways a zero-shot evaluation writes its templates: as given, with a full stop, and as a capitalised
-    exclamation (``{}`` stays where the class name goes)."""
+    """The other ways a zero-shot evaluation writes its templates: with a full stop, and as a capitalised
+    exclamation (``{}`` stays where the class name goes; a template's own end mark is replaced)."""
 
     def capitalised(template: str) -> str:
         return template[0].upper() + template[1:] if not template.startswith("{}") else template
 
+    bare = [t.rstrip(".!?;, ") for t in templates]  # "a photo of a {}." ends once, not twice
     return {
-        "plain": list(templates),
-        "full_stop": [t + "." for t in templates],
-        "exclaimed": [capitalised(t) + "!" for t in templates],
+        "full_stop": [t + "." for t in bare],
+        "exclaimed": [capitalised(t) + "!" for t in bare],
     }

@@ -188,10 +188,24 @@ class TrainConfig:
                 )
         elif self.lock_image:
             raise ConfigError("adversarial training hardens the image tower: drop --lock-image or --adv-eps")
-        elif self.adv_loss == "fare" and not self.pretrained and not self.model.startswith("local-dir:"):
+        else:
+            self._validate_attack()
+
+    def _validate_attack(self) -> None:
+        from clipart.models.spec import parse_spec
+
+        if self.adv_norm == "linf" and self.adv_eps >= 1:
             raise ConfigError(
-                "--adv-loss fare keeps image embeddings near the starting model's: give --pretrained WEIGHTS "
-                "(or a local-dir: model) to start from"
+                f"--adv-eps {self.adv_eps} with --adv-norm linf would replace whole images: use < 1"
+            )
+        if self.adv_loss == "tecoa" and self.adv_weight != ADV_DEFAULTS["adv_weight"]:
+            raise ConfigError(
+                "--adv-weight weighs fare's embedding term: tecoa has none (drop it or use --adv-loss fare)"
+            )
+        if self.adv_loss == "fare" and parse_spec(self.model, self.pretrained).random_init:
+            raise ConfigError(
+                "--adv-loss fare keeps image embeddings near the starting model's: start from weights (--pretrained, "
+                "or a model that brings its own, such as clipart-mini or local-dir:FOLDER)"
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -225,19 +239,19 @@ def normalise_paths(config: TrainConfig) -> TrainConfig:
     # an empty path stays empty (validate refuses it), never the working directory
     updates: dict[str, Any] = {}
     if config.out.strip():
-        updates["out"] = str(Path(config.out).expanduser().resolve())
+        updates["out"] = str(Path(os.path.expanduser(config.out)).resolve())
     for name in ("eval_zeroshot", "eval_retrieval", "pretrained"):
         value = getattr(config, name)
-        if value and value.strip() and Path(value).expanduser().exists():
-            updates[name] = str(Path(value).expanduser().resolve())
-    if config.data.strip() and Path(config.data).expanduser().exists():
-        updates["data"] = str(Path(config.data).expanduser().resolve())
+        if value and value.strip() and Path(os.path.expanduser(value)).exists():
+            updates[name] = str(Path(os.path.expanduser(value)).resolve())
+    if config.data.strip() and Path(os.path.expanduser(config.data)).exists():
+        updates["data"] = str(Path(os.path.expanduser(config.data)).resolve())
     elif any(c in config.data for c in "{*?[:") and "://" not in config.data:  # a local shard pattern
         updates["data"] = "::".join(os.path.abspath(os.path.expanduser(p)) for p in config.data.split("::"))
     if config.model.startswith("local-dir:"):
-        updates["model"] = "local-dir:" + str(Path(config.model[10:]).expanduser().resolve())
-    elif config.model.endswith(".json") and Path(config.model).expanduser().exists():
-        updates["model"] = str(Path(config.model).expanduser().resolve())
+        updates["model"] = "local-dir:" + str(Path(os.path.expanduser(config.model[10:])).resolve())
+    elif config.model.endswith(".json") and Path(os.path.expanduser(config.model)).exists():
+        updates["model"] = str(Path(os.path.expanduser(config.model)).resolve())
     return dataclasses.replace(config, **updates)
 
 
@@ -262,7 +276,7 @@ def resume_config(run_dir: str | Path, overrides: dict[str, Any] | None = None) 
     Overrides of runtime settings (workers, logging, evaluation, device) are taken; an override of any other
     setting must equal the stored value, else ConfigError names the conflicting settings.
     """
-    run_dir = Path(run_dir).expanduser().resolve()
+    run_dir = Path(os.path.expanduser(run_dir)).resolve()
     stored = read_run_config(run_dir)
     overrides = dict(overrides or {})
     overrides.pop("out", None)

@@ -292,7 +292,7 @@ class _Trainer:
             self.make_dataset(start_g, self.positions), start_g, c.workers, self.device.type == "cuda"
         )
         batches = iter(loader)
-        self.model.train()
+        self._train_mode()
         window_loss = torch.zeros((), device=self.device)
         window_steps, window_bad, window_seen, window_start = 0, 0, 0, time.perf_counter()
         while self.step < p.total_steps:
@@ -339,6 +339,16 @@ class _Trainer:
         if self.autocast_dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+
+    def _train_mode(self) -> None:
+        """Train mode; while training adversarially, batch norms keep their running statistics (clean and attacked
+        images share one forward pass, whose batch statistics would mix them, and the drawing loop uses the
+        running ones)."""
+        self.model.train()
+        if self.adversary is not None:
+            for module in self.bundle.model.modules():
+                if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                    module.eval()
 
     def _attack(
         self, images: list[torch.Tensor], texts: list[torch.Tensor]
@@ -389,14 +399,15 @@ class _Trainer:
         images = [b["images"].to(self.device, non_blocking=True) for b in micro]
         texts = [b["texts"].to(self.device, non_blocking=True) for b in micro]
         images, attacked, anchors = self._attack(images, texts)
+        fare_sum = torch.zeros((), device=self.device)  # FARE's term over the whole batch
         if accum == 1:
             with self._autocast():
                 image_f, text_f, scale, fare = self._forward(
                     images[0], texts[0], attacked and attacked[0], anchors and anchors[0]
                 )
-                loss = self.loss_fn(image_f, text_f, scale)
+                contrastive = loss = self.loss_fn(image_f, text_f, scale)
                 if fare is not None:
-                    self.window_fare += fare.detach().float()
+                    fare_sum += fare.detach().float()
                     loss = loss + fare
             self.scaler.scale(loss).backward()
         else:
@@ -413,9 +424,9 @@ class _Trainer:
                         scale = scale / accum + (scale - scale / accum).detach()
                         all_image = torch.cat([image_f if k == j else f for k, (f, _) in enumerate(cached)])
                         all_text = torch.cat([text_f if k == j else f for k, (_, f) in enumerate(cached)])
-                        loss = self.loss_fn(all_image, all_text, scale)
+                        contrastive = loss = self.loss_fn(all_image, all_text, scale)
                         if fare is not None:  # each micro-batch's term is its share of the batch's mean
-                            self.window_fare += fare.detach().float() / accum
+                            fare_sum += fare.detach().float() / accum
                             loss = loss + fare / accum
                     self.scaler.scale(loss).backward()
         if c.grad_clip is not None:
@@ -428,7 +439,8 @@ class _Trainer:
         self.scheduler.step()
         with torch.no_grad():
             self.bundle.model.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
-        return loss.detach().float()
+        self.window_fare += fare_sum
+        return contrastive.detach().float() + fare_sum
 
     # -- logging, evaluation, checkpoints -----------------------------------------------------------------
     def _log(
@@ -479,7 +491,7 @@ class _Trainer:
                         self.bundle, c.eval_retrieval, workers=c.workers, device=self.device
                     )
                     row.update({f"retrieval_{k}": v for k, v in result.items()})
-            model.train()
+            self._train_mode()
             log.metrics(row)
             log.message(
                 f"step {self.step}: "
