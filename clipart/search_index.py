@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -128,7 +129,7 @@ def _embed(
 def _folder(folder: str | Path) -> Path:
     if not isinstance(folder, (str, Path)) or not str(folder).strip():
         raise ConfigError(f"give the folder to search, got {folder!r}")
-    path = Path(folder).expanduser()
+    path = Path(os.path.expanduser(folder))
     if not path.exists():
         raise ConfigError(f"search folder not found: {path}")
     if not path.is_dir():

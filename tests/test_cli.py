@@ -279,3 +279,21 @@ def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
     proc.stdout.close()  # the reader is gone before anything is written
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 141 and err == b"", err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["draw", "a cat", "--image", "~nosuchuser9/x.png"],
+        ["draw", "a cat", "--model", "local-dir:~nosuchuser9/m"],
+        ["eval", "zeroshot", "--model", "clipart-mini", "--data", "~nosuchuser9/d"],
+        ["train", "--data", "~nosuchuser9/pairs.csv", "--out", "~nosuchuser9/run"],
+        ["search", "a cat", "~nosuchuser9/pictures"],
+    ],
+)
+def test_a_tilde_naming_no_user_is_a_plain_missing_path(argv: list[str], capsys: pytest.CaptureFixture) -> None:
+    from clipart.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("clipart: error:") and "~nosuchuser9" in err[0], err

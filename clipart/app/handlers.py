@@ -6,6 +6,7 @@ is checked here is only what the page itself offers (its models and presets).
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
@@ -128,7 +129,7 @@ class Handlers:
         search_folder: str | Path | None = None,
     ) -> None:
         self.specs = specs
-        self.search_folder = Path(search_folder).expanduser() if search_folder else None
+        self.search_folder = Path(os.path.expanduser(search_folder)) if search_folder else None
         self.presets = clipart.list_presets()
         self.device = device
         self.out_dir = out_dir

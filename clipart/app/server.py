@@ -63,7 +63,7 @@ def launch(
                 share=False,
                 allowed_paths=[
                     str(out_dir),
-                    *([str(Path(search_folder).expanduser())] if search_folder else []),
+                    *([str(Path(os.path.expanduser(search_folder)))] if search_folder else []),
                 ],
                 footer_links=["api"],
                 ssr_mode=False,
@@ -118,7 +118,7 @@ def check_settings(
     clipart.check_device(device)
     if search_folder is not None and not str(search_folder).strip():
         raise clipart.ClipartError("--search-folder is empty: give the folder the Search tab searches")
-    if search_folder is not None and not Path(search_folder).expanduser().is_dir():
+    if search_folder is not None and not Path(os.path.expanduser(search_folder)).is_dir():
         raise clipart.ClipartError(f"--search-folder {search_folder} is not a folder")
     offered = list(models) if models is not None else clipart.list_models()
     if not offered:
