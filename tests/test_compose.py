@@ -328,3 +328,44 @@ def test_one_noun_and_pair_drawings_are_byte_identical_to_before(prompt: str) ->
     assert d.svg() == (FIXTURES / f"{name}-steps3-seed0.svg").read_text(encoding="utf-8")
     if "horse" in prompt:
         assert [t["thing"] for t in d.layout["things"]] == ["horse", "cupcake"]  # both shown
+
+
+def test_a_settings_canvas_reaches_the_drawing_unless_the_user_sets_one() -> None:
+    import clipart
+
+    night = clipart.draw("a cat at night", steps=1, views=1, threads=1)
+    assert '<rect width="224" height="224" fill="#141c45"/>' in night.svg()
+    assert night.layout["settings"] == ["night"] and night.sidecar()["layout"]["background"] == "#141c45"
+    white = clipart.draw("a cat at night", steps=1, views=1, threads=1, background="#ffffff")
+    assert '<rect width="224" height="224" fill="#ffffff"/>' in white.svg()
+    assert night.config.background == "" and white.config.background == "#ffffff"
+    sketch = clipart.draw("a red cat at night", preset="sketch", steps=1, views=1, threads=1)
+    assert sketch.scene.background == (1.0, 1.0, 1.0)  # a pen draws on white
+    (cat,) = sketch.layout["things"]
+    a, b = cat["strokes"][0]
+    assert bool((sketch.scene.colors[:a, :3] == 0).all()) and shows_colour(
+        render(sketch.scene.subset(torch.arange(sketch.scene.num_strokes) >= a), 112), (1.0, 1.0, 1.0), "red"
+    )  # the pen draws the moon and stars, the red cat stays red
+    assert b == sketch.scene.num_strokes
+
+
+def test_the_cli_says_a_cap_in_one_warning_line_and_credits_the_scene(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    argv = [sys.executable, "-m", "clipart", "draw", "a million cats in the rain", "--steps", "1", "--views", "1",
+            "--out", str(tmp_path / "c.svg")]  # fmt: skip
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    warned = [line for line in proc.stderr.splitlines() if line.startswith("clipart: warning:")]
+    assert warned == [
+        "clipart: warning: the scene is more than a drawing holds (12 of a thing, 6 things, 1024 strokes): "
+        "1000000 cats become 12"
+    ], proc.stderr
+    credit = proc.stderr.strip().splitlines()[-1]
+    assert credit.startswith("Started from the icon 'cat'") and "'cloud'" in credit
+    sidecar = json.loads((tmp_path / "c.json").read_text())
+    assert sidecar["credit"] == credit and sidecar["layout"]["things"][0]["count"] == 12
+    assert len(sidecar["layout"]["things"][0]["strokes"]) == 12
