@@ -6,11 +6,12 @@ the bank's concepts as :class:`~clipart.start.IconBank` matches names), the rela
 next ("a cat on a chair", "a man riding a horse and wearing a hat": the verb after "and" belongs to the first
 thing) and settings ("at night", "in the rain"). Counts are number words (one to twenty, a dozen, a pair of,
 hundreds and more, which the caps then cut), digits, or 3 for "several", "many", "some", "a few" and for a
-plural without a number ("cats"). :func:`cap` keeps a plan within :data:`MAX_COUNT` of a thing, :data:`MAX_THINGS`
-things and :data:`STROKE_BUDGET` strokes, with one warning. :func:`compose` lays a plan out: each thing's
-instances in a row, a grid or a ring, the things by one geometric rule a relation (:data:`RULES`), placed by
-each icon's real stroke box and drawn in an order that puts what is behind first; a colour word recolours its
-thing's strokes; a setting sets the canvas colour and adds what belongs there (a moon and stars, rain, sand).
+plural without a number ("cats"); none, or zero, is one. Commas list things as "and" does. :func:`cap` keeps
+a plan within :data:`MAX_COUNT` of a thing, :data:`MAX_THINGS` things and :data:`STROKE_BUDGET` strokes, with one
+warning. :func:`compose` lays a plan out: each thing's instances in a row, a ring or a grid, the things by one
+geometric rule a relation (:data:`RULES`), placed by each icon's real stroke box and drawn in an order that puts
+what is behind first; a colour word recolours its thing's strokes; a setting sets the canvas colour and adds what
+belongs there (a moon and stars, rain, sand).
 
 Strokes and data only: no CLIP here. Where a noun fits several concepts ("a hat": top hat, cowboy hat, ...)
 :mod:`clipart.start` lets the guide choose before composing.
@@ -376,7 +377,7 @@ def cap(plan: Plan, bank: IconBank) -> Plan:
         cuts.append(f"{things.pop().words!r} is left out")
     for t, a, c in zip(things, asked, counts, strict=False):
         if c < a:
-            cuts.insert(0, f"{a} {t.words} become {c}")
+            cuts.insert(0, f"{a if a < 10**9 else 'over a billion'} {t.words} become {c}")
     if cuts:
         warnings.warn(
             f"the scene is more than a drawing holds ({MAX_COUNT} of a thing, {MAX_THINGS} things, "
@@ -394,9 +395,6 @@ def cap(plan: Plan, bank: IconBank) -> Plan:
 
 
 # ---------------------------------------------------------------- layout
-
-# relation -> (the object is the anchor, the dependent's box from the anchor's box and its own aspect, the
-# dependent is drawn after the anchor)
 
 
 def _fit(aspect: float, w: float, h: float) -> tuple[float, float]:
@@ -473,6 +471,8 @@ def _eating(a: Box, r: float) -> Box:  # smaller, at the eater's side, high (its
     return _centred(a[2] + 0.2 * w, a[1] + 0.35 * (a[3] - a[1]), (w, h))
 
 
+# relation -> (the object is the anchor, the dependent's box from the anchor's box and its own aspect, the
+# dependent is drawn after the anchor)
 RULES: dict[str, tuple[bool, Callable[[Box, float], Box], bool]] = {
     "on": (True, _on, True),
     "in": (True, _in, True),
