@@ -203,6 +203,9 @@ class Composition:
     scene: Scene
     credit: str
     layout: dict[str, Any]
+    # each stroke's share of the drawing's point rate: an icon drawn at scale k moves at k / LINE_SCALE (at most 1),
+    # so that a small icon keeps its shape as a large one does; the settings' generated strokes stay put (0)
+    rates: Tensor
 
 
 # ---------------------------------------------------------------- parsing
@@ -765,16 +768,17 @@ def _setting_strokes(settings: tuple[str, ...], bank: IconBank) -> int:
     return total
 
 
-def _icons_scene(bank: IconBank, placed: list[tuple[int, float, float, float]], background: RGB) -> Scene:
-    """:meth:`IconBank.scene` with lines that thin less than the icons shrink: an icon drawn at scale ``k`` has
-    its widths at ``sqrt(LINE_SCALE * k)`` of the bank's, as a one-icon start has them at ``LINE_SCALE``."""
+def _icons_scene(
+    bank: IconBank, placed: list[tuple[int, float, float, float]], background: RGB
+) -> tuple[Scene, Tensor]:
+    """:meth:`IconBank.scene` with lines that thin less than the icons shrink (an icon drawn at scale ``k`` has
+    its widths at ``sqrt(LINE_SCALE * k)`` of the bank's, as a one-icon start has them at ``LINE_SCALE``), and
+    each stroke's point rate (:attr:`Composition.rates`)."""
     scene = bank.scene(placed, background)
     sizes = [int(bank.first[i + 1] - bank.first[i]) for i, *_ in placed]
-    factor = torch.cat(
-        [torch.full((n,), math.sqrt(LINE_SCALE / k)) for n, (*_, k) in zip(sizes, placed, strict=True)]
-    )
-    scene.widths = scene.widths * factor
-    return scene
+    scales = torch.cat([torch.full((n,), k) for n, (*_, k) in zip(sizes, placed, strict=True)])
+    scene.widths = scene.widths * (LINE_SCALE / scales).sqrt()
+    return scene, (scales / LINE_SCALE).clamp(max=1.0)
 
 
 def _cat(parts: list[Scene], background: RGB) -> Scene:
@@ -826,16 +830,18 @@ def compose(plan: Plan, bank: IconBank, seed: int, background: RGB | None = None
     canvas = _fit_box(whole, stage, any(s.ground for s in settings))
     dark = _lightness(background) < 0.35
     parts: list[Scene] = []
+    rates: list[Tensor] = []
     count = 0
     extras: list[list[int]] = []
     for k, s in enumerate(settings):
         generated = _generated(s.strokes, seed + k)
         placed = _setting_icons(s, bank)
-        for part in ([generated] if generated is not None else []) + (
-            [_icons_scene(bank, placed, background)] if placed else []
-        ):
+        for part, rate in (
+            [(generated, torch.zeros(generated.num_strokes))] if generated is not None else []
+        ) + ([_icons_scene(bank, placed, background)] if placed else []):
             extras.append([count, count + part.num_strokes])
             parts.append(part)
+            rates.append(rate)
             count += part.num_strokes
     records: list[dict[str, Any]] = [
         {"thing": bank.concepts[t.concepts[0]], "words": t.words, "icon": bank.icons[i], "count": t.count,
@@ -847,7 +853,9 @@ def compose(plan: Plan, bank: IconBank, seed: int, background: RGB | None = None
         target = _map(boxes[j], whole, canvas)
         ink = _ink(bank, icon)
         for box in group:
-            part = _icons_scene(bank, [_slot(bank, icon, _map(box, _bounds(group), target))], background)
+            part, rate = _icons_scene(
+                bank, [_slot(bank, icon, _map(box, _bounds(group), target))], background
+            )
             if dark:
                 light = torch.tensor([_lightness(tuple(c)) < 0.18 for c in part.colors[:, :3].tolist()])
                 part.colors[light, :3] = 0.85
@@ -855,6 +863,7 @@ def compose(plan: Plan, bank: IconBank, seed: int, background: RGB | None = None
                 part.colors = recolour(part.colors, ink, t.colour)
             records[j]["strokes"].append([count, count + part.num_strokes])
             parts.append(part)
+            rates.append(rate)
             count += part.num_strokes
     scene = _cat(parts, background)
     used: list[str] = []
@@ -870,4 +879,4 @@ def compose(plan: Plan, bank: IconBank, seed: int, background: RGB | None = None
         "extras": extras,
         "background": "#" + "".join(f"{round(c * 255):02x}" for c in background),
     }
-    return Composition(scene, bank.credit(used), layout)
+    return Composition(scene, bank.credit(used), layout, torch.cat(rates))

@@ -172,6 +172,9 @@ class _Run:
         k = cfg.candidates
         # before the models load, so that a bad --init fails at once
         from_icon = cfg.start == "icon" and not cfg.init_svg and any(w > 0 for w in cfg.prompt_weights)
+        point_rates: list[
+            Tensor
+        ] = []  # each stroke's share of the points' rate, where a composed start has them
         scenes = [] if from_icon else [_init_scene(cfg, cfg.seed + i, device) for i in range(k)]
         guides = [load_model(m, device=cfg.device) for m in cfg.models]
         if from_icon:
@@ -184,6 +187,13 @@ class _Run:
             self.credits = [s.credit for s in starts]
             self.layouts = [s.layout for s in starts]
             scenes = [_with_pen(s.scene, cfg, s.layout).to(device) for s in starts]
+            if any(s.rates is not None for s in starts):  # a composed scene: small icons move less
+                point_rates = [
+                    (s.rates if s.rates is not None else torch.ones(s.scene.num_strokes))
+                    .view(-1, 1, 1)
+                    .to(device)
+                    for s in starts
+                ]
         self.models = [g.name for g in guides]
         objective = build_objective(cfg, guides)
         out_size = max(g.image_size for g in guides)
@@ -226,7 +236,11 @@ class _Run:
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
                 per_drawing.sum().backward()
+                before = [s.points.detach().clone() for s in scenes] if point_rates else []
                 optimizer.step()
+                with torch.no_grad():
+                    for s, was, rate in zip(scenes, before, point_rates, strict=False):
+                        s.points.copy_(was + rate * (s.points - was))
             for s in scenes:
                 s.clamp_(min_w, max_w)
             if cfg.respawn_every and step % cfg.respawn_every == 0 and step <= 0.75 * cfg.steps:

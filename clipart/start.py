@@ -178,6 +178,9 @@ class Start(NamedTuple):
     scene: Scene
     credit: str
     layout: dict[str, Any]
+    rates: Tensor | None = (
+        None  # each stroke's share of the point rate (a composed scene's); None: all move alike
+    )
 
 
 def icon_scenes(
@@ -214,7 +217,7 @@ def icon_scenes(
         starts = []
         for seed in seeds:
             c = compose(plan, bank, seed, background)
-            starts.append(Start(c.scene, c.credit, c.layout))
+            starts.append(Start(c.scene, c.credit, c.layout, c.rates))
         return starts
     named = bank.named_in(pairs[0][0])
     if len(named) == 1:

@@ -57,3 +57,10 @@ def test_the_measures_hold_for_a_composed_start_and_fail_when_it_is_lost() -> No
         and figures["colour_end"] == (0, 2)
         and figures["relation_end"] == (0, 1)
     )
+    scrambled = start.scene.snapshot()
+    noise = torch.randn(scrambled.points[c:d].shape, generator=torch.Generator().manual_seed(0))
+    scrambled.points[c:d] += 0.1 * noise
+    assert bench_scenes.measure(p, start.scene, scrambled, start.layout)["alive_end"] == (
+        1,
+        2,
+    )  # a lost chair

@@ -369,3 +369,23 @@ def test_the_cli_says_a_cap_in_one_warning_line_and_credits_the_scene(tmp_path: 
     sidecar = json.loads((tmp_path / "c.json").read_text())
     assert sidecar["credit"] == credit and sidecar["layout"]["things"][0]["count"] == 12
     assert len(sidecar["layout"]["things"][0]["strokes"]) == 12
+
+
+def test_small_icons_move_less_and_the_settings_strokes_stay(bank) -> None:  # noqa: ANN001
+    """Points move at a share of the rate that follows each icon's scale: a dozen small cats keep their shapes
+    as one large cat does, and the rain stays where it fell."""
+    import clipart
+
+    composed = compose(plan_of("twelve cats in the rain", bank), bank, 0)
+    (rain, *_), cats = composed.layout["extras"], composed.layout["things"][0]["strokes"]
+    assert bool((composed.rates[rain[0] : rain[1]] == 0).all()) and float(composed.rates.max()) <= 1.0
+    a, b = cats[0]
+    assert 0.1 < float(composed.rates[a]) < 0.5 and bool((composed.rates[a:b] == composed.rates[a]).all())
+    events = list(clipart.steps("twelve cats in the rain", steps=3, views=1, threads=1))
+    first, last = events[0].scene, events[-1].scene
+    assert torch.equal(first.points[rain[0] : rain[1]], last.points[rain[0] : rain[1]])
+    step = (
+        events[0].config.icon_lr_points / events[0].config.size
+    )  # the most a point moves a step, in canvas units
+    moved = (last.points[a:b] - first.points[a:b]).abs().amax()
+    assert 0 < float(moved) <= 2 * step * float(composed.rates[a]) * 1.05
