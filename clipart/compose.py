@@ -195,6 +195,16 @@ class Plan:
             and all(r.kind in ("eating", "holding") for r in self.relations)
         )
 
+    def known(self) -> Plan:
+        """The plan without the things whose words name no concept, and without their relations."""
+        index = {old: new for new, old in enumerate(i for i, t in enumerate(self.things) if t.concepts)}
+        relations = tuple(
+            Relation(index[r.subject], r.kind, index[r.object])
+            for r in self.relations
+            if r.subject in index and r.object in index
+        )
+        return Plan(tuple(t for t in self.things if t.concepts), relations, self.settings)
+
 
 @dataclass
 class Composition:
@@ -241,9 +251,7 @@ def _thing(words: list[str], bank: IconBank) -> Thing | None:
     for whole in (True, False):
         for i, w in enumerate(rest):
             hit = bank.name_at(rest, i, whole)
-            if hit[0] and (
-                w not in COLOURS or hit[1] >= 2
-            ):  # "red apple" names a thing, "orange cat" a colour
+            if hit[0] and (w not in COLOURS or hit[1] >= 2):  # "red apple" is a thing, "orange cat" a colour
                 found = hit
                 break
         if found[0]:
@@ -359,8 +367,8 @@ def cap(plan: Plan, bank: IconBank) -> Plan:
     """``plan`` within :data:`MAX_THINGS` things, :data:`MAX_COUNT` of each and :data:`STROKE_BUDGET` strokes
     (counted for each concept's largest icon, so that every seed fits), counts cut from the largest down, then
     things from the last; one warning says what was cut. Things without a concept are left out silently."""
-    keep = [i for i, t in enumerate(plan.things) if t.concepts]
-    things = [plan.things[i] for i in keep]
+    plan = plan.known()
+    things = list(plan.things)
     cuts: list[str] = []
     if len(things) > MAX_THINGS:
         cuts.append(f"{len(things)} things become {MAX_THINGS}")
@@ -378,22 +386,19 @@ def cap(plan: Plan, bank: IconBank) -> Plan:
     while total() > STROKE_BUDGET and len(counts) > 1:
         counts.pop()
         cuts.append(f"{things.pop().words!r} is left out")
-    for t, a, c in zip(things, asked, counts, strict=False):
-        if c < a:
-            cuts.insert(0, f"{a if a < 10**9 else 'over a billion'} {t.words} become {c}")
+    cuts = [
+        f"{a if a < 10**9 else 'over a billion'} {t.words} become {c}"
+        for t, a, c in zip(things, asked, counts, strict=False)
+        if c < a
+    ] + cuts
     if cuts:
         warnings.warn(
             f"the scene is more than a drawing holds ({MAX_COUNT} of a thing, {MAX_THINGS} things, "
             f"{STROKE_BUDGET} strokes): {'; '.join(cuts)}",
             stacklevel=2,
         )
-    index = {old: new for new, old in enumerate(keep[: len(things)])}
-    relations = tuple(
-        Relation(index[r.subject], r.kind, index[r.object])
-        for r in plan.relations
-        if r.subject in index and r.object in index
-    )
     capped = tuple(replace(t, count=c) for t, c in zip(things, counts, strict=False))
+    relations = tuple(r for r in plan.relations if r.subject < len(capped) and r.object < len(capped))
     return Plan(capped, relations, plan.settings)
 
 
@@ -800,15 +805,10 @@ def compose(plan: Plan, bank: IconBank, seed: int, background: RGB | None = None
     they show. The layout records, for each thing, its icon, count and colour and the strokes of each instance
     (ranges into the scene), the relations, the settings and the strokes the settings added.
     """
-    things = [t for t in plan.things if t.concepts]
+    plan = plan.known()
+    things, relations = list(plan.things), plan.relations
     if not things:
         raise ValueError("the plan names no thing of the bank")
-    keep = {old: new for new, old in enumerate(i for i, t in enumerate(plan.things) if t.concepts)}
-    relations = tuple(
-        Relation(keep[r.subject], r.kind, keep[r.object])
-        for r in plan.relations
-        if r.subject in keep and r.object in keep
-    )
     settings = [SETTINGS[s] for s in plan.settings]
     if background is None:
         if settings:

@@ -194,8 +194,9 @@ def icon_scenes(
 
     A prompt that asks for more than one icon shows (a count or a plural, a colour, a setting, three things, a
     relation such as "on" or "under": :attr:`clipart.compose.Plan.plain`) starts from its composed scene
-    (:mod:`clipart.compose`); where one of its nouns fits several concepts, or none, the guides' text towers
-    choose the concept whose caption is nearest to the noun's words. Any other prompt starts from an icon of
+    (:mod:`clipart.compose`): where one of its nouns fits several concepts the guides' text towers choose the
+    concept whose caption is nearest to the noun's words; a noun that fits none is left to the optimisation ("a
+    red apple on a table": the apple), unless none fits any (then the guides choose for each). Any other prompt starts from an icon of
     the first concept it names in words (:meth:`IconBank.named_in`; of several, and when it names none, of all
     concepts, the one whose caption the guides find nearest to the prompts); when it also calls other concepts
     by their whole names, the last of them (the object: "a horse eating a cupcake") goes beside it, smaller.
@@ -206,6 +207,8 @@ def icon_scenes(
     pairs = sorted(((p, w) for p, w in zip(prompts, weights, strict=True) if w > 0), key=lambda pw: -pw[1])
     bank = load_bank()
     plan = parse(pairs[0][0], bank)
+    if plan is not None and any(t.concepts for t in plan.things):
+        plan = plan.known()  # a word the bank lacks is left to the guide ("a red apple on a table")
     if plan is not None and not plan.plain:
         things = tuple(
             t

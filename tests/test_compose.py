@@ -389,3 +389,14 @@ def test_small_icons_move_less_and_the_settings_strokes_stay(bank) -> None:  # n
     )  # the most a point moves a step, in canvas units
     moved = (last.points[a:b] - first.points[a:b]).abs().amax()
     assert 0 < float(moved) <= 2 * step * float(composed.rates[a]) * 1.05
+
+
+def test_a_noun_the_bank_lacks_is_left_to_the_guide() -> None:
+    """'table' names no concept: the start holds what the bank knows, and no guess for the table (with no guide
+    passed, a guess would fail)."""
+    from clipart.start import icon_scenes
+
+    (apple,) = icon_scenes(["a red apple on a table"], [1.0], [], [0])
+    assert [t["thing"] for t in apple.layout["things"]] == ["red apple"] and apple.layout["relations"] == []
+    (cat,) = icon_scenes(["a cat on a table"], [1.0], [], [0])  # then plain: the one-icon start of before
+    assert [t["thing"] for t in cat.layout["things"]] == ["cat"] and cat.rates is None
