@@ -75,7 +75,8 @@ class DrawConfig:
     respawn_every: int = 0
     respawn_alpha: float = 0.05
     prune: float = 0.0  # at the end, drop strokes while the score holds within this fraction; 0: off
-    background: str = "#ffffff"
+    # the canvas colour; empty: white, or the colour of an icon start's scene (its setting's: "at night" is dark blue)
+    background: str = ""
     init_svg: str | None = None
     # random strokes (CLIPDraw), or "icon": the strokes of the bank's icon of what the prompt names (clipart/start.py;
     # `strokes` then does not apply). init_svg wins over it, and a drawing without a text prompt starts at random.
@@ -169,7 +170,8 @@ class DrawConfig:
             raise ConfigError("init_width must lie between min_width and max_width")
         if self.init_color not in ("random", "black", "gray"):
             raise ConfigError(f"init_color must be random, black or gray, got {short(self.init_color)}")
-        parse_color(self.background, "background")
+        if self.background:
+            parse_color(self.background, "background")
         if self.icon_pen:
             parse_color(self.icon_pen, "icon_pen")
         if self.start not in ("random", "icon"):

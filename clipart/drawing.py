@@ -67,6 +67,9 @@ class Drawing:
     scores: list[float] = field(default_factory=list)
     threads: int = 0
     credit: str = ""  # whose icon the drawing started from (start="icon"); the SVG carries it
+    # what an icon start placed (start="icon"): each thing's icon, count, colour and strokes (ranges into
+    # scene), the relations and settings of the prompt (clipart/compose.py); empty for other starts
+    layout: dict[str, Any] = field(default_factory=dict)
 
     def svg(self) -> str:
         """The drawing as an SVG document (one ``<path>`` per visible stroke) on the config's canvas size."""
@@ -103,6 +106,7 @@ class Drawing:
             "timings": self.timings,
             "cpu_threads": self.threads,
             "credit": self.credit,
+            "layout": self.layout,
             "torch_version": torch.__version__,
         }
 

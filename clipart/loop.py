@@ -59,7 +59,7 @@ class Progress:
 
 
 def _init_scene(cfg: DrawConfig, seed: int, device: torch.device) -> Scene:
-    background = parse_color(cfg.background)
+    background = parse_color(cfg.background or "#ffffff")
     if cfg.init_svg:
         return read_svg_file(cfg.init_svg).to(device)
     scene = Scene.random(
@@ -78,10 +78,16 @@ def _init_scene(cfg: DrawConfig, seed: int, device: torch.device) -> Scene:
     return scene.to(device)
 
 
-def _with_pen(scene: Scene, cfg: DrawConfig) -> Scene:
-    """An icon start redrawn in ``cfg.icon_pen`` at ``init_width`` px (alpha kept), or as it is without a pen."""
+def _with_pen(scene: Scene, cfg: DrawConfig, layout: dict[str, Any]) -> Scene:
+    """An icon start redrawn in ``cfg.icon_pen`` at ``init_width`` px (alpha kept), or as it is without a pen;
+    the strokes of a thing the prompt gave a colour ("a red cat") keep it."""
     if cfg.icon_pen:
-        scene.colors[:, :3] = torch.tensor(parse_color(cfg.icon_pen, "icon_pen"))
+        pen = torch.ones(scene.num_strokes, dtype=torch.bool)
+        for thing in layout.get("things", []):
+            if thing.get("colour"):
+                for a, b in thing["strokes"]:
+                    pen[a:b] = False
+        scene.colors[pen, :3] = torch.tensor(parse_color(cfg.icon_pen, "icon_pen"))
         scene.widths.fill_(cfg.init_width / cfg.size)
     return scene
 
@@ -97,6 +103,7 @@ class _Run:
         self.scores: list[float] = []
         self.threads = 0
         self.credits: list[str] = []  # whose icon each candidate started from (start="icon")
+        self.layouts: list[dict[str, Any]] = []  # what went where in each candidate's icon start
         self.best = 0  # the candidate shown
 
     def drawing(self, event: Progress) -> Drawing:
@@ -112,7 +119,21 @@ class _Run:
             scores=list(self.scores),
             threads=self.threads,
             credit=self.credits[self.best] if self.credits else "",
+            layout=self._layout(event),
         )
+
+    def _layout(self, event: Progress) -> dict[str, Any]:
+        """The shown candidate's layout; a pruned drawing's without stroke ranges (pruning renumbers strokes)."""
+        if not self.layouts:
+            return {}
+        layout = self.layouts[self.best]
+        if event.done and self.cfg.prune > 0:
+            layout = {
+                **layout,
+                "things": [{k: v for k, v in t.items() if k != "strokes"} for t in layout["things"]],
+            }
+            layout.pop("extras", None)
+        return layout
 
     def _respawn(
         self, scenes: list[Scene], optimizer: torch.optim.Optimizer | None, rng: torch.Generator
@@ -152,13 +173,26 @@ class _Run:
         # a bad --init was refused by validate; a partly readable one warns once the models have loaded
         from_icon = cfg.start == "icon" and not cfg.init_svg and any(w > 0 for w in cfg.prompt_weights)
         guides = load_models(cfg.models, device=cfg.device)
+        # each stroke's share of the points' rate, where a composed start has them
+        point_rates: list[Tensor] = []
         scenes = [] if from_icon else [_init_scene(cfg, cfg.seed + i, device) for i in range(k)]
         if from_icon:
-            background = parse_color(cfg.background)
+            # the canvas the user set; else white under a pen (a sketch), else the scene's (its setting's)
+            background = (
+                parse_color(cfg.background) if cfg.background else (1.0, 1.0, 1.0) if cfg.icon_pen else None
+            )
             seeds = [cfg.seed + i for i in range(k)]
             starts = icon_scenes(cfg.prompts, cfg.prompt_weights, guides, seeds, background)
-            self.credits = [credit for _, credit in starts]
-            scenes = [_with_pen(scene, cfg).to(device) for scene, _ in starts]
+            self.credits = [s.credit for s in starts]
+            self.layouts = [s.layout for s in starts]
+            scenes = [_with_pen(s.scene, cfg, s.layout).to(device) for s in starts]
+            if any(s.rates is not None for s in starts):  # a composed scene: small icons move less
+                point_rates = [
+                    (s.rates if s.rates is not None else torch.ones(s.scene.num_strokes))
+                    .view(-1, 1, 1)
+                    .to(device)
+                    for s in starts
+                ]
         self.models = [g.name for g in guides]
         objective = build_objective(cfg, guides)
         out_size = max(g.image_size for g in guides)
@@ -201,7 +235,11 @@ class _Run:
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
                 per_drawing.sum().backward()
+                before = [s.points.detach().clone() for s in scenes] if point_rates else []
                 optimizer.step()
+                with torch.no_grad():
+                    for s, was, rate in zip(scenes, before, point_rates, strict=False):
+                        s.points.copy_(was + rate * (s.points - was))
             for s in scenes:
                 s.clamp_(min_w, max_w)
             if cfg.respawn_every and step % cfg.respawn_every == 0 and step <= 0.75 * cfg.steps:

@@ -13,17 +13,20 @@ it towards the prompt as usual.
 from __future__ import annotations
 
 import json
-import re
 import threading
-import unicodedata
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
 
+from clipart.compose import Plan, cap, compose, parse, words_of
 from clipart.errors import ClipartError
 from clipart.scene import Scene
+
+__all__ = ["BANK_DIR", "IconBank", "Start", "icon_scenes", "load_bank", "words_of"]
 
 BANK_DIR = Path(__file__).parent / "models" / "embedded" / "icon-bank"
 ICON_SCALE = 0.8  # one icon fills the middle 80 % of the canvas
@@ -34,12 +37,6 @@ _FEATURES: dict[int, Tensor] = {}  # id(guide) -> its features of the bank's cap
 # Words too common to name a thing by the end of a longer name ("logic gate and", "dice two", "look at")
 SMALL_WORDS = frozenset({"a", "an", "and", "at", "by", "for", "from", "in", "is", "it", "me", "of", "off", "on", "one",
                          "or", "out", "the", "to", "two", "three", "up", "with"})  # fmt: skip
-
-
-def words_of(text: str) -> list[str]:
-    """Lower-case words with accents dropped: "Crème brûlée!" -> ["creme", "brulee"]."""
-    plain = unicodedata.normalize("NFKD", text.lower())
-    return re.findall(r"[^\W_]+", "".join(ch for ch in plain if not unicodedata.combining(ch)))
 
 
 class IconBank:
@@ -72,9 +69,10 @@ class IconBank:
                     continue
                 self._named.setdefault(tail, []).append(i)
 
-    def _name_at(self, words: list[str], i: int, whole: bool) -> tuple[list[int], int]:
+    def name_at(self, words: list[str], i: int, whole: bool) -> tuple[list[int], int, bool]:
         """The concepts named by the longest name starting at word ``i`` (a plural "s" or "es" may follow it),
-        whole names only or name endings only, and how many words it took; ([], 0) if none."""
+        whole names only or name endings only, how many words it took, and whether it was a plural; ([], 0,
+        False) if none."""
         for n in range(min(3, len(words) - i), 0, -1):
             *head, last = words[i : i + n]
             for form in (
@@ -84,8 +82,8 @@ class IconBank:
             ):
                 found = self._named.get((*head, form), []) if form else []
                 if found and (self.concepts[found[0]].split() == [*head, form]) == whole:
-                    return (found[:1] if whole else found), n
-        return [], 0
+                    return (found[:1] if whole else found), n, form != last
+        return [], 0, False
 
     def named_in(self, prompt: str) -> list[int]:
         """The concepts the prompt names: the concept called by the name at the earliest word that starts one
@@ -95,7 +93,7 @@ class IconBank:
         words = words_of(prompt)
         for whole in (True, False):
             for i in range(len(words)):
-                found, _ = self._name_at(words, i, whole)
+                found, _, _ = self.name_at(words, i, whole)
                 if found:
                     return found
         return []
@@ -107,7 +105,7 @@ class IconBank:
         found: list[int] = []
         i = 0
         while i < len(words):
-            hit, n = self._name_at(words, i, whole=True)
+            hit, n, _ = self.name_at(words, i, whole=True)
             found += hit
             i += max(n, 1)
         return found
@@ -173,24 +171,57 @@ def _nearest(bank: IconBank, prompts: list[str], weights: list[float], guides: l
     return int(candidates[sims[candidates].argmax()])
 
 
+class Start(NamedTuple):
+    """Where one candidate starts: its scene, its credit line (:meth:`IconBank.credit`) and what went where
+    (:func:`clipart.compose.compose`'s layout)."""
+
+    scene: Scene
+    credit: str
+    layout: dict[str, Any]
+    rates: Tensor | None = (
+        None  # each stroke's share of the point rate (a composed scene's); None: all move alike
+    )
+
+
 def icon_scenes(
     prompts: list[str],
     weights: list[float],
     guides: list,
     seeds: list[int],
-    background: tuple[float, float, float],
-) -> list[tuple[Scene, str]]:
-    """One starting scene a seed, each with its credit line (:meth:`IconBank.credit`): an icon of the first
-    concept the weightiest prompt names in words (:meth:`IconBank.named_in`; of several, and when it names none,
-    of all concepts, the one whose caption the guides' text towers find nearest to the prompts; positive weights
-    only). When that prompt also calls other concepts by their whole names, the last of them (the object: "a horse
-    eating a cupcake") goes beside it, smaller.
+    background: tuple[float, float, float] | None = None,
+) -> list[Start]:
+    """One starting scene a seed, from the weightiest prompt (positive weights only).
+
+    A prompt that asks for more than one icon shows (a count or a plural, a colour, a setting, three things, a
+    relation such as "on" or "under": :attr:`clipart.compose.Plan.plain`) starts from its composed scene
+    (:mod:`clipart.compose`): where one of its nouns fits several concepts the guides' text towers choose the
+    concept whose caption is nearest to the noun's words; a noun that fits none is left to the optimisation ("a
+    red apple on a table": the apple), unless none fits any (then the guides choose for each). Any other prompt starts from an icon of
+    the first concept it names in words (:meth:`IconBank.named_in`; of several, and when it names none, of all
+    concepts, the one whose caption the guides find nearest to the prompts); when it also calls other concepts
+    by their whole names, the last of them (the object: "a horse eating a cupcake") goes beside it, smaller.
 
     Each seed picks among each concept's icons (another set, another style), so seeds differ as they do with
-    random strokes.
+    random strokes. ``background``: the canvas colour the user set, or None (white, or the scene's setting's).
     """
     pairs = sorted(((p, w) for p, w in zip(prompts, weights, strict=True) if w > 0), key=lambda pw: -pw[1])
     bank = load_bank()
+    plan = parse(pairs[0][0], bank)
+    if plan is not None and any(t.concepts for t in plan.things):
+        plan = plan.known()  # a word the bank lacks is left to the guide ("a red apple on a table")
+    if plan is not None and not plan.plain:
+        things = tuple(
+            t
+            if len(t.concepts) == 1
+            else replace(t, concepts=(_nearest(bank, [t.words], [1.0], guides, list(t.concepts)),))
+            for t in plan.things
+        )
+        plan = cap(Plan(things, plan.relations, plan.settings), bank)
+        starts = []
+        for seed in seeds:
+            c = compose(plan, bank, seed, background)
+            starts.append(Start(c.scene, c.credit, c.layout, c.rates))
+        return starts
     named = bank.named_in(pairs[0][0])
     if len(named) == 1:
         best = named[0]
@@ -199,9 +230,17 @@ def icon_scenes(
     chosen = [best] + [c for c in bank.whole_names(pairs[0][0]) if c != best][-1:]  # the object comes last
     layout = PAIR if len(chosen) == 2 else ((0.5, 0.5, ICON_SCALE),)
     styles = [bank.icons_of(c) for c in chosen]
+    canvas = background or (1.0, 1.0, 1.0)
     starts = []
     for seed in seeds:
         picks = [icons[seed % len(icons)] for icons in styles]
-        scene = bank.scene([(i, *where) for i, where in zip(picks, layout, strict=True)], background)
-        starts.append((scene, bank.credit([bank.icons[i] for i in picks])))
+        scene = bank.scene([(i, *where) for i, where in zip(picks, layout, strict=True)], canvas)
+        sizes = [int(bank.first[i + 1] - bank.first[i]) for i in picks]
+        bounds = [sum(sizes[:k]) for k in range(len(sizes) + 1)]
+        things = [
+            {"thing": bank.concepts[c], "words": bank.concepts[c], "icon": bank.icons[i], "count": 1,
+             "colour": None, "strokes": [[bounds[k], bounds[k + 1]]]}
+            for k, (c, i) in enumerate(zip(chosen, picks, strict=True))
+        ]  # fmt: skip
+        starts.append(Start(scene, bank.credit([bank.icons[i] for i in picks]), {"things": things}))
     return starts

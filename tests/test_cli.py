@@ -291,7 +291,9 @@ def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
         ["search", "a cat", "~nosuchuser9/pictures"],
     ],
 )
-def test_a_tilde_naming_no_user_is_a_plain_missing_path(argv: list[str], capsys: pytest.CaptureFixture) -> None:
+def test_a_tilde_naming_no_user_is_a_plain_missing_path(
+    argv: list[str], capsys: pytest.CaptureFixture
+) -> None:
     from clipart.cli import main
 
     assert main(argv) == 2

@@ -23,8 +23,9 @@ def guide():  # noqa: ANN201 - a Guide
 
 
 def icon_scene(prompts: list[str], weights: list[float], guides: list, seed: int, background: tuple) -> tuple:
-    """The start of one seed."""
-    return icon_scenes(prompts, weights, guides, [seed], background)[0]
+    """The start of one seed: its scene and credit."""
+    start = icon_scenes(prompts, weights, guides, [seed], background)[0]
+    return start.scene, start.credit
 
 
 @pytest.mark.parametrize(

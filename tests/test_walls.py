@@ -83,8 +83,9 @@ def test_the_graph_is_read() -> None:
 
 
 def test_strokes_know_no_clip() -> None:
-    """render/, scene.py, svg.py (and the colours they parse) know nothing of CLIP, prompts or training."""
-    rooms = ("clipart.render", "clipart.scene", "clipart.svg", "clipart.colors")
+    """render/, scene.py, svg.py (and the colours they parse) know nothing of CLIP, prompts or training; the scene
+    composer reads prompts but knows no CLIP either."""
+    rooms = ("clipart.render", "clipart.scene", "clipart.svg", "clipart.colors", "clipart.compose")
     forbidden = ("clipart.models", "clipart.objective", "clipart.train", "clipart.config", "clipart.loop",
                  "clipart.drawing", "clipart.cli", "clipart.app")  # fmt: skip
     assert _offenders(rooms, forbidden, ("open_clip", "clipart")) == []

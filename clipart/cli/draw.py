@@ -92,7 +92,8 @@ def _add_draw(sub: Any) -> None:
     p.add_argument("--icon-pen", metavar="COLOUR",
                    help="redraw an icon start's strokes (--start icon) in this colour at the preset's init width, e.g. #000000; "
                    "'' keeps the icon's own (default: the preset's; sketch: #000000, quick: '')")  # fmt: skip
-    p.add_argument("--background", help="canvas colour, e.g. #ffffff")
+    p.add_argument("--background", help="canvas colour, e.g. #ffffff (default: white, or the colour of the setting an icon "
+                   "start's prompt names: 'at night' is dark blue)")  # fmt: skip
     p.add_argument(
         "--lr-points",
         type=float,

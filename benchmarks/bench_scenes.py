@@ -1,0 +1,233 @@
+"""Do scene drawings hold what their prompts ask? Counts, colours, relations and settings of the drawings of
+benchmarks/scene_prompts.py, read from the composer's bookkeeping (each drawing's ``layout``: which strokes are
+which instance of which thing) at the start and after the last step.
+
+    python benchmarks/bench_scenes.py [--limit N] [--steps S] [--preset quick] [--seed 0] [--category colour]
+                                      [--out DIR]
+
+Per category it prints: prompts read as asked (the things' concepts, counts after the caps, colours, the setting);
+instances placed of those asked; instances surviving (most strokes still visible, the centre on the canvas, the
+shape kept: points moved apart from the instance's own shift on average at most 3 % of its size, about twice what
+the quick preset does to one large icon) at the start and at the end; colours shown (the asked colour leads the
+thing's render apart from the background, by hue; black, grey and white by lightness among pixels without hue:
+:func:`clipart.compose.shows_colour`); relations holding (each relation's geometric rule, on the things' boxes);
+settings shown (the setting's canvas colour, and its extras' strokes still visible). "Start" is the drawing after
+its first step (points moved at most one step's rate from the composed start). ``--out`` saves each drawing's PNG
+and a contact sheet with the prompts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageDraw
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scene_prompts import PROMPTS, ScenePrompt  # noqa: E402
+
+Box = tuple[float, float, float, float]
+MAX_COUNT = 12
+# an instance keeps its shape while its points move apart from their common shift on average at most this share
+# of its size: about twice what the quick preset's redrawing does to one large icon
+KEPT = 0.03
+
+
+def _mask(n: int, ranges: list[list[int]]) -> torch.Tensor:
+    keep = torch.zeros(n, dtype=torch.bool)
+    for a, b in ranges:
+        keep[a:b] = True
+    return keep
+
+
+def _box(scene, ranges: list[list[int]]) -> Box | None:  # noqa: ANN001 - a Scene
+    """The box of the visible strokes' control points in ``ranges``; None when none is visible."""
+    keep = _mask(scene.num_strokes, ranges) & (scene.colors[:, 3] >= 0.02)
+    if not bool(keep.any()):
+        return None
+    idx = keep.nonzero().flatten().tolist()
+    pts = torch.cat([scene.points[k, : 3 * int(scene.segments[k]) + 1] for k in idx])
+    (x0, y0), (x1, y1) = pts.amin(0).tolist(), pts.amax(0).tolist()
+    return x0, y0, x1, y1
+
+
+def surviving(start, end, ranges: list[list[int]]) -> int:  # noqa: ANN001 - Scenes
+    """How many instances (one stroke range each) of ``end`` survive from ``start``: most of their strokes visible,
+    the centre of their box on the canvas, and their shape kept (their points moved, apart from the instance's
+    common shift, on average at most :data:`KEPT` of their first box's diagonal)."""
+    alive = 0
+    for a, b in ranges:
+        visible = float((end.colors[a:b, 3] >= 0.02).float().mean())
+        now, then = _box(end, [[a, b]]), _box(start, [[a, b]])
+        if visible < 0.5 or now is None or then is None:
+            continue
+        used = torch.arange(end.points.shape[1]).view(1, -1) < (3 * start.segments[a:b] + 1).view(-1, 1)
+        shift = end.points[a:b] - start.points[a:b]
+        moved = float((shift - shift[used].mean(0)).norm(dim=-1)[used].mean())
+        cx, cy = (now[0] + now[2]) / 2, (now[1] + now[3]) / 2
+        if 0 <= cx <= 1 and 0 <= cy <= 1 and moved <= KEPT * math.hypot(then[2] - then[0], then[3] - then[1]):
+            alive += 1
+    return alive
+
+
+def shows(scene, ranges: list[list[int]], colour: str) -> bool:  # noqa: ANN001 - a Scene
+    """Whether the strokes of ``ranges`` alone, rendered on the scene's canvas, lead with ``colour``."""
+    from clipart.compose import shows_colour
+    from clipart.render import render
+
+    part = scene.subset(_mask(scene.num_strokes, ranges))
+    with torch.no_grad():
+        return shows_colour(render(part, 224), scene.background, colour)
+
+
+def holds(kind: str, s: Box | None, o: Box | None, s_first: int, o_first: int) -> bool:
+    """Whether the boxes of subject ``s`` and object ``o`` (drawn from strokes ``s_first``, ``o_first``) keep
+    ``kind``'s rule."""
+    if s is None or o is None:
+        return False
+    sw, sh, ow, oh = s[2] - s[0], s[3] - s[1], o[2] - o[0], o[3] - o[1]
+    scx, scy, ocx, ocy = (s[0] + s[2]) / 2, (s[1] + s[3]) / 2, (o[0] + o[2]) / 2, (o[1] + o[3]) / 2
+    overlap = s[0] < o[2] and o[0] < s[2] and s[1] < o[3] and o[1] < s[3]
+    rules = {
+        "on": o[1] - 0.05 <= s[3] <= o[1] + 0.45 * oh and o[0] <= scx <= o[2],
+        "in": o[0] <= scx <= o[2] and o[1] <= scy <= o[3] and sw < ow,
+        "under": scy > ocy and s[3] >= o[3] - 0.1 * oh,
+        "below": s[1] >= o[3] - 0.02,
+        "above": s[3] <= o[1] + 0.02,
+        "beside": s[2] <= o[0] + 0.02 or o[2] <= s[0] + 0.02,
+        "behind": overlap and s_first < o_first,
+        "front": overlap and s_first > o_first,
+        "wearing": ocy < s[1] + 0.3 * sh and ow < sw,
+        "riding": scy < ocy and s[3] < o[3],
+        "holding": ocx > scx,
+        "eating": ocx > scx,
+    }
+    rules["and"] = rules["with"] = rules["beside"]
+    return bool(rules[kind])
+
+
+def _thing_ranges(layout: dict, i: int) -> list[list[int]]:
+    return layout["things"][i]["strokes"] if i < len(layout.get("things", [])) else []
+
+
+def measure(p: ScenePrompt, start, end, layout: dict) -> dict[str, tuple[int, int]]:  # noqa: ANN001 - Scenes
+    """The figures of one drawing: name -> (hits, out of)."""
+    things = layout.get("things", [])
+    got = [(t["thing"], t["count"], t["colour"]) for t in things]
+    want = [(name, min(count, MAX_COUNT), colour) for name, count, colour in p.things]
+    settings = layout.get("settings", [])
+    read = got == want and settings == ([p.setting] if p.setting else [])
+    out = {"read": (int(read), 1)}
+    asked = sum(min(c, MAX_COUNT) for _, c, _ in p.things)
+    placed = sum(len(t["strokes"]) for t in things[: len(p.things)])
+    out["placed"] = (placed, asked)
+    for when, scene in (("start", start), ("end", end)):
+        out[f"alive_{when}"] = (sum(surviving(start, scene, t["strokes"]) for t in things), placed)
+        colours = [(i, c) for i, (_, _, c) in enumerate(p.things) if c]
+        out[f"colour_{when}"] = (
+            sum(shows(scene, _thing_ranges(layout, i), c) for i, c in colours),
+            len(colours),
+        )
+        rel = 0
+        for s, kind, o in p.relations:
+            rs, ro = _thing_ranges(layout, s), _thing_ranges(layout, o)
+            if rs and ro:
+                rel += holds(kind, _box(scene, rs), _box(scene, ro), rs[0][0], ro[0][0])
+        out[f"relation_{when}"] = (rel, len(p.relations))
+        if p.setting:
+            from clipart.compose import SETTINGS
+
+            extras = layout.get("extras", [])
+            visible = (
+                bool(extras)
+                and float(scene.colors[_mask(scene.num_strokes, extras), 3].ge(0.02).float().mean()) > 0.5
+            )
+            out[f"setting_{when}"] = (int(scene.background == SETTINGS[p.setting].background and visible), 1)
+        else:
+            out[f"setting_{when}"] = (0, 0)
+    return out
+
+
+COLUMNS = ("read", "placed", "alive_start", "alive_end", "colour_start", "colour_end", "relation_start",
+           "relation_end", "setting_start", "setting_end")  # fmt: skip
+
+
+def _cell(hit: int, total: int) -> str:
+    return f"{hit}/{total}" if total else "-"
+
+
+def main() -> int:
+    """Draw the prompts, measure each drawing, print the table by category."""
+    import clipart
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=len(PROMPTS), help="only the first N prompts")
+    parser.add_argument(
+        "--every", type=int, default=1, help="every K-th prompt (a spread sample with --limit)"
+    )
+    parser.add_argument("--steps", type=int, help="optimisation steps (default: the preset's)")
+    parser.add_argument("--preset", default="quick")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--category", action="append", help="only these categories (repeatable)")
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--out", type=Path, help="save each drawing's PNG and a contact sheet here")
+    args = parser.parse_args()
+    if args.limit < 1 or args.every < 1:
+        parser.error("--limit and --every must be at least 1")
+    chosen = [p for p in PROMPTS if not args.category or p.category in args.category][:: args.every][
+        : args.limit
+    ]
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+    totals: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    images = []
+    t0 = time.perf_counter()
+    print(f"{'prompt':<48} " + " ".join(f"{c:>14}" for c in COLUMNS))
+    for p in chosen:
+        first = last = None
+        for event in clipart.steps(p.text, preset=args.preset, seed=args.seed, steps=args.steps,
+                                   threads=args.threads or None):  # fmt: skip
+            if first is None:
+                first = event.scene
+            last = event
+        drawing = last.drawing()
+        figures = measure(p, first, drawing.scene, drawing.layout)
+        for name, (hit, total) in figures.items():
+            for key in (p.category, "all"):
+                totals[key][name][0] += hit
+                totals[key][name][1] += total
+        print(f"{p.text[:48]:<48} " + " ".join(f"{_cell(*figures[c]):>14}" for c in COLUMNS), flush=True)
+        if args.out:
+            image = drawing.png(224)
+            image.save(args.out / f"{p.text.replace(' ', '-')}-s{args.seed}.png")
+            images.append((p.text, image))
+    print(f"\n{'category':<12} {'prompts':>7} " + " ".join(f"{c:>14}" for c in COLUMNS))
+    counts = defaultdict(int)
+    for p in chosen:
+        counts[p.category] += 1
+        counts["all"] += 1
+    for key in sorted(totals, key=lambda k: (k == "all", k)):
+        row = totals[key]
+        print(f"{key:<12} {counts[key]:>7} " + " ".join(f"{_cell(*row[c]):>14}" for c in COLUMNS))
+    steps = args.steps or "the preset's"
+    print(f"\n{len(chosen)} drawings, preset {args.preset}, seed {args.seed}, steps: {steps}; "
+          f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
+    if args.out and images:
+        columns = 4
+        sheet = Image.new("RGB", (columns * 230, -(-len(images) // columns) * 244), "white")
+        pen = ImageDraw.Draw(sheet)
+        for k, (text, image) in enumerate(images):
+            x, y = (k % columns) * 230, (k // columns) * 244
+            sheet.paste(image, (x, y))
+            pen.text((x + 2, y + 228), text[:38], fill="black")
+        sheet.save(args.out / "sheet.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""The scene benchmark (benchmarks/bench_scenes.py): its prompt list reads as it says, and its measures can fail."""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import bench_scenes  # noqa: E402
+from scene_prompts import PROMPTS  # noqa: E402
+
+from clipart.compose import MAX_COUNT, Plan, cap, compose, parse  # noqa: E402
+from clipart.start import load_bank  # noqa: E402
+
+
+def test_the_list_holds_minimal_pairs_of_every_category() -> None:
+    assert len(PROMPTS) >= 60 and len({p.text for p in PROMPTS}) == len(PROMPTS)
+    assert {p.category for p in PROMPTS} == {"count", "colour", "relation", "setting", "mixed", "plain"}
+    assert min(Counter(p.group for p in PROMPTS).values()) >= 2  # each group has a pair at least
+    assert bench_scenes.MAX_COUNT == MAX_COUNT
+
+
+@pytest.mark.parametrize("p", PROMPTS, ids=lambda p: p.text)
+def test_the_composer_reads_each_prompt_as_the_list_says(p) -> None:  # noqa: ANN001
+    bank = load_bank()
+    plan = parse(p.text, bank)
+    assert plan is not None and plan.plain == (p.category == "plain")
+    things = [(bank.concepts[t.concepts[0]], min(t.count, MAX_COUNT), t.colour) for t in plan.things]
+    assert things == [(name, min(count, MAX_COUNT), colour) for name, count, colour in p.things]
+    assert [(r.subject, r.kind, r.object) for r in plan.relations] == list(p.relations)
+    assert list(plan.settings) == ([p.setting] if p.setting else [])
+    assert all(len(t.concepts) == 1 for t in plan.things)  # whole names: no guide's choice in the figures
+
+
+def test_the_measures_hold_for_a_composed_start_and_fail_when_it_is_lost() -> None:
+    bank = load_bank()
+    p = next(q for q in PROMPTS if q.text == "a red cat on a blue chair")
+    parsed = parse(p.text, bank)
+    plan = cap(
+        Plan(tuple(replace(t, concepts=t.concepts[:1]) for t in parsed.things), parsed.relations), bank
+    )
+    start = compose(plan, bank, 0)
+    figures = bench_scenes.measure(p, start.scene, start.scene, start.layout)
+    assert all(hit == total for hit, total in figures.values()) and figures["colour_end"] == (2, 2)
+    lost = start.scene.snapshot()
+    (a, b), (c, d) = start.layout["things"][0]["strokes"][0], start.layout["things"][1]["strokes"][0]
+    lost.colors[a:b, 3] = 0.0  # the cat faded away
+    lost.colors[c:d, :3] = torch.tensor([1.0, 0.0, 0.0])  # the chair turned red
+    figures = bench_scenes.measure(p, start.scene, lost, start.layout)
+    assert (
+        figures["alive_end"] == (1, 2)
+        and figures["colour_end"] == (0, 2)
+        and figures["relation_end"] == (0, 1)
+    )
+    scrambled = start.scene.snapshot()
+    noise = torch.randn(scrambled.points[c:d].shape, generator=torch.Generator().manual_seed(0))
+    scrambled.points[c:d] += 0.1 * noise
+    assert bench_scenes.measure(p, start.scene, scrambled, start.layout)["alive_end"] == (
+        1,
+        2,
+    )  # a lost chair
