@@ -25,7 +25,7 @@ from clipart.objective import Views, build_objective
 from clipart.prune import prune, view_score
 from clipart.render import render, render_batch
 from clipart.scene import Scene
-from clipart.start import icon_scenes, stand_in_note
+from clipart.start import icon_scenes
 from clipart.svg import read_svg_file
 from clipart.threads import CpuShare
 
@@ -183,8 +183,7 @@ class _Run:
             )
             seeds = [cfg.seed + i for i in range(k)]
             starts = icon_scenes(cfg.prompts, cfg.prompt_weights, guides, seeds, background)
-            note = stand_in_note(cfg.prompts)
-            self.credits = [s.credit + note for s in starts]
+            self.credits = [s.credit for s in starts]
             self.layouts = [s.layout for s in starts]
             scenes = [_with_pen(s.scene, cfg, s.layout).to(device) for s in starts]
             if any(s.rates is not None for s in starts):  # a composed scene: small icons move less

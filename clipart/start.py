@@ -58,13 +58,8 @@ class IconBank:
             self.colors = t["colors"].float() / 255.0
             self.first = t["first"].long()
             self.concept = t["concept"].long()
-            words_file = folder / "words.json"  # stand-ins for words the bank lacks (recipes/wordmap.py)
-            self.stand_ins: dict[str, list[str]] = (
-                json.loads(words_file.read_text(encoding="utf-8")) if words_file.is_file() else {}
-            )
         except (OSError, ValueError, KeyError, TypeError, SafetensorError) as e:
             raise ClipartError(f"the icon bank is missing or unreadable ({e!r}): reinstall clipart") from None
-        self._index = {c: i for i, c in enumerate(self.concepts)}
         self._named: dict[tuple[str, ...], list[int]] = {}  # a concept's words, and its last one or two
         for i, c in enumerate(self.concepts):
             words = tuple(c.split())
@@ -88,42 +83,7 @@ class IconBank:
                 found = self._named.get((*head, form), []) if form else []
                 if found and (self.concepts[found[0]].split() == [*head, form]) == whole:
                     return (found[:1] if whole else found), n, form != last
-        if whole:  # a word the bank lacks, drawn by its stand-in ("kitten": a cat)
-            for n in range(min(2, len(words) - i), 0, -1):
-                stood, plural = self.stand_in_at(words, i, n)
-                if stood:
-                    return [self._index[stood[1]]], n, plural
         return [], 0, False
-
-    def stand_in_at(self, words: list[str], i: int, n: int) -> tuple[tuple[str, str, str] | None, bool]:
-        """((the words, the concept standing in for them, how) or None, whether a plural) for ``words[i:i+n]``."""
-        phrase = " ".join(words[i : i + n])
-        for form in (
-            phrase,
-            phrase[:-1] if phrase.endswith("s") else "",
-            phrase[:-2] if phrase.endswith("es") else "",
-            phrase[:-3] + "y" if phrase.endswith("ies") else "",
-        ):
-            entry = self.stand_ins.get(form) if form else None
-            if entry and entry[0] in self._index:
-                return (phrase, entry[0], entry[1]), form != phrase or entry[1].startswith("plural")
-        return None, False
-
-    def stood_in(self, prompt: str) -> list[tuple[str, str, str]]:
-        """(words, concept, how) for each word of ``prompt`` that the bank lacks and a stand-in draws."""
-        words, found, i = words_of(prompt), [], 0
-        while i < len(words):
-            hit, n, _ = self.name_at(words, i, whole=True)
-            if hit and " ".join(words[i : i + n]) not in self._named_words(hit[0], n):
-                stood, _ = self.stand_in_at(words, i, n)
-                if stood:
-                    found.append(stood)
-            i += max(n, 1)
-        return found
-
-    def _named_words(self, concept: int, n: int) -> set[str]:
-        name = self.concepts[concept]
-        return {name, name + "s", name + "es"}
 
     def named_in(self, prompt: str) -> list[int]:
         """The concepts the prompt names: the concept called by the name at the earliest word that starts one
@@ -198,21 +158,6 @@ def _bank_features(bank: IconBank, guide: object) -> Tensor:
             feats = torch.cat([guide.encode_text(caps[k : k + 512]).cpu() for k in range(0, len(caps), 512)])
             _FEATURES[id(guide)] = feats
         return feats
-
-
-def stand_in_note(prompts: list[str]) -> str:
-    """The part of a drawing's credit line that says which icon stood in for which word of ``prompts`` ("" when
-    none did): '; "kitten" drawn as a cat (a young cat, by WordNet)'."""
-    bank = load_bank()
-    seen = dict.fromkeys(s for p in prompts for s in bank.stood_in(p))
-
-    def why(word: str, concept: str, how: str) -> str:
-        a = "an" if concept[:1] in "aeiou" else "a"
-        reason = {"synonym": "the same thing", "kind": f"a kind of {word}", "young": f"a young {concept}",
-                  "is a": f"a kind of {concept}", "plural": "its singular"}[how.removeprefix("plural, ")]  # fmt: skip
-        return f'; "{word}" drawn as {a} {concept} ({reason}, by WordNet)'
-
-    return "".join(why(*stood) for stood in seen)
 
 
 def _nearest(bank: IconBank, prompts: list[str], weights: list[float], guides: list, among: list[int]) -> int:

@@ -119,9 +119,7 @@ def test_names_that_hold_relation_words_stay_whole_and_plain_prompts_are_plain(b
 
 def test_a_prompt_the_parser_cannot_read_has_no_plan_or_no_concept(bank) -> None:  # noqa: ANN001
     assert parse("", bank) is None and parse("!!! ...", bank) is None and parse("the of a", bank) is None
-    plan = parse(
-        "three giraffes", bank
-    )  # no concept nor stand-in for "giraffe": the guide chooses one in start.py
+    plan = parse("three kittens", bank)  # no concept is called "kitten": the guide chooses one in start.py
     assert plan is not None and plan.things[0].concepts == () and plan.things[0].count == 3
     with warnings.catch_warnings():
         warnings.simplefilter("error")

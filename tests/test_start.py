@@ -181,19 +181,3 @@ def test_the_sketch_preset_starts_from_an_icon_in_black_and_a_bad_pen_is_one_lin
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2 and len(lines) == 1 and "icon_pen" in lines[0], proc.stderr
     assert not (tmp_path / "c.svg").exists()
-
-
-@pytest.mark.parametrize(
-    ("prompt", "concept", "note"),
-    [("a kitten", "cat", '"kitten" drawn as a cat (a young cat, by WordNet)'),
-     ("two puppies", "dog", '"puppies" drawn as a dog (a young dog, by WordNet)'),
-     ("a stallion", "horse", '"stallion" drawn as a horse (a kind of horse, by WordNet)')],
-)  # fmt: skip
-def test_a_word_the_bank_lacks_is_drawn_by_its_stand_in_and_the_credit_says_so(
-    tmp_path: Path, prompt: str, concept: str, note: str
-) -> None:
-    bank = load_bank()
-    assert [bank.concepts[i] for i in bank.whole_names(prompt)] == [concept]
-    drawing = clipart.draw(prompt, steps=1, views=1, threads=1)
-    assert drawing.credit.endswith(note), drawing.credit
-    assert not bank.stood_in("a horse eating a cupcake") and not bank.stood_in("a cat")  # bank names stay
