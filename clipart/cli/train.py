@@ -66,7 +66,7 @@ def _add_train(sub: Any) -> None:
         "adversarial fine-tuning",
         "PGD in pixel space hardens the image tower, so that its gradients change what a person sees (a better "
         "guide for drawing). tecoa trains the contrastive loss on attacked images; fare keeps the attacked "
-        "embedding near the starting model's clean one (needs --pretrained), beside the contrastive loss on "
+        "embedding near the starting model's clean one (needs starting weights: --pretrained, clipart-mini, local-dir:, a checkpoint), beside the contrastive loss on "
         "clean images. Each attack step costs about one more forward and backward pass of the image tower.",
     )
     g.add_argument("--adv-eps", type=float, metavar="EPS",
