@@ -4,11 +4,11 @@ reader, rendered by clipart's renderer at the size the guide embeds)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
 from clipart.errors import ClipartError, ConfigError
+from clipart.output import user_path
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -28,7 +28,7 @@ def open_image(path: str | Path, what: str = "image prompt", *, warn: bool = Tru
     """The picture at ``path``, decoded and checked, or ConfigError in one line: a raster image as RGB
     (transparency composited onto white), an ``.svg`` file as the Scene of its strokes (parts it cannot read are
     skipped, with a warning unless ``warn`` is False). :func:`as_tensor` turns either into what a guide embeds."""
-    path = Path(os.path.expanduser(path))
+    path = user_path(path)
     if not path.is_file():
         raise ConfigError(f"the {what} {path} does not exist (or is not a file)")
     if path.suffix.lower() == ".svg":

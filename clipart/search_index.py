@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from clipart.config import check_text
 from clipart.errors import ClipartError, ConfigError
 from clipart.imagefile import PICTURE_EXTENSIONS, Picture, as_tensor, open_image
 from clipart.models import Guide, ModelSpec, check_device, load_model, parse_spec
-from clipart.output import atomic_write, slug
+from clipart.output import atomic_write, slug, user_path
 
 INDEX_PREFIX = ".clipart-index-"
 BATCH = 64
@@ -129,7 +128,7 @@ def _embed(
 def _folder(folder: str | Path) -> Path:
     if not isinstance(folder, (str, Path)) or not str(folder).strip():
         raise ConfigError(f"give the folder to search, got {folder!r}")
-    path = Path(os.path.expanduser(folder))
+    path = user_path(folder)
     if not path.exists():
         raise ConfigError(f"search folder not found: {path}")
     if not path.is_dir():

@@ -46,6 +46,17 @@ def _new_out(setup: dict, name: str) -> list[str]:
     return ["--out", str(setup["root"] / name)]
 
 
+def _changed(base: list[str], change: dict) -> list[str]:
+    """``base``'s arguments with each flag of ``change`` set to its value (added where missing)."""
+    args = list(base)
+    for flag, value in change.items():
+        if flag in args:
+            args[args.index(flag) + 1] = value
+        else:
+            args += [flag, value]
+    return args
+
+
 @pytest.mark.parametrize(
     ("change", "match"),
     [
@@ -67,13 +78,7 @@ def _new_out(setup: dict, name: str) -> list[str]:
     ],
 )
 def test_bad_train_flags(setup: dict, capsys: pytest.CaptureFixture, change: dict, match: str) -> None:
-    args = list(setup["base"])
-    for flag, value in change.items():
-        if flag in args:
-            args[args.index(flag) + 1] = value
-        else:
-            args += [flag, value]
-    _fails([*args, *_new_out(setup, "never")], capsys, match)
+    _fails([*_changed(setup["base"], change), *_new_out(setup, "never")], capsys, match)
     assert not (setup["root"] / "never").exists()  # nothing written
 
 
@@ -298,13 +303,7 @@ def test_train_checks_settings_and_data_before_it_builds_the_model(
     import clipart.train.loop as loop
 
     monkeypatch.setattr(loop, "build_model", _never)
-    args = list(setup["base"])
-    for flag, value in change.items():
-        if flag in args:
-            args[args.index(flag) + 1] = value
-        else:
-            args += [flag, value]
-    _fails([*args, *_new_out(setup, "never")], capsys, match)
+    _fails([*_changed(setup["base"], change), *_new_out(setup, "never")], capsys, match)
     assert not (setup["root"] / "never").exists()
 
 

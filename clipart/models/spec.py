@@ -15,12 +15,12 @@ Only the standard library is imported here (open_clip only to check an architect
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 from clipart.errors import ModelError
+from clipart.output import user_path
 
 EMBEDDED_DIR = Path(__file__).parent / "embedded"
 EMBEDDED_NAME = "clipart-mini"
@@ -132,7 +132,7 @@ def parse_spec(spec: str | ModelSpec, pretrained: str | None = None) -> ModelSpe
         if pretrained:
             raise ModelError(f"{text} brings its own weights: drop --pretrained {pretrained!r}")
         return ModelSpec("hf-hub", repo)
-    path = Path(os.path.expanduser(text[len(LOCAL_DIR) :] if text.startswith(LOCAL_DIR) else text))
+    path = user_path(text[len(LOCAL_DIR) :] if text.startswith(LOCAL_DIR) else text)
     if text.startswith(LOCAL_DIR) or path.is_dir():
         if not path.is_dir():
             raise ModelError(f"model folder not found: {path}")
@@ -153,7 +153,7 @@ def _weights_file(pretrained: str | None, context: str) -> str | None:
     """``pretrained`` as a weights file, where only a file makes sense."""
     if pretrained is None:
         return None
-    path = Path(os.path.expanduser(pretrained))
+    path = user_path(pretrained)
     if not path.is_file():
         raise ModelError(f"{context}: --pretrained must be a weights file, and {pretrained!r} is not one")
     return str(path)
@@ -195,8 +195,8 @@ def _open_clip(text: str, pretrained: str | None) -> ModelSpec:
         raise ModelError(f"unknown model {text!r}: {_HELP}")
     if pretrained is None or pretrained.lower() == "none":
         return ModelSpec("open_clip", name)
-    if Path(os.path.expanduser(pretrained)).is_file():
-        return ModelSpec("open_clip", name, str(Path(os.path.expanduser(pretrained))))
+    if user_path(pretrained).is_file():
+        return ModelSpec("open_clip", name, str(user_path(pretrained)))
     if not open_clip.get_pretrained_cfg(name, pretrained):
         known = ", ".join(open_clip.list_pretrained_tags_by_model(name)) or "none"
         raise ModelError(

@@ -17,6 +17,7 @@ from typing import Any
 from clipart.errors import ConfigError
 from clipart.models.device import check_device
 from clipart.models.spec import parse_spec
+from clipart.output import user_path
 from clipart.typecheck import check_fields
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -239,19 +240,19 @@ def normalise_paths(config: TrainConfig) -> TrainConfig:
     # an empty path stays empty (validate refuses it), never the working directory
     updates: dict[str, Any] = {}
     if config.out.strip():
-        updates["out"] = str(Path(os.path.expanduser(config.out)).resolve())
+        updates["out"] = str(user_path(config.out).resolve())
     for name in ("eval_zeroshot", "eval_retrieval", "pretrained"):
         value = getattr(config, name)
-        if value and value.strip() and Path(os.path.expanduser(value)).exists():
-            updates[name] = str(Path(os.path.expanduser(value)).resolve())
-    if config.data.strip() and Path(os.path.expanduser(config.data)).exists():
-        updates["data"] = str(Path(os.path.expanduser(config.data)).resolve())
+        if value and value.strip() and user_path(value).exists():
+            updates[name] = str(user_path(value).resolve())
+    if config.data.strip() and user_path(config.data).exists():
+        updates["data"] = str(user_path(config.data).resolve())
     elif any(c in config.data for c in "{*?[:") and "://" not in config.data:  # a local shard pattern
         updates["data"] = "::".join(os.path.abspath(os.path.expanduser(p)) for p in config.data.split("::"))
     if config.model.startswith("local-dir:"):
-        updates["model"] = "local-dir:" + str(Path(os.path.expanduser(config.model[10:])).resolve())
-    elif config.model.endswith(".json") and Path(os.path.expanduser(config.model)).exists():
-        updates["model"] = str(Path(os.path.expanduser(config.model)).resolve())
+        updates["model"] = "local-dir:" + str(user_path(config.model[10:]).resolve())
+    elif config.model.endswith(".json") and user_path(config.model).exists():
+        updates["model"] = str(user_path(config.model).resolve())
     return dataclasses.replace(config, **updates)
 
 
@@ -276,7 +277,7 @@ def resume_config(run_dir: str | Path, overrides: dict[str, Any] | None = None) 
     Overrides of runtime settings (workers, logging, evaluation, device) are taken; an override of any other
     setting must equal the stored value, else ConfigError names the conflicting settings.
     """
-    run_dir = Path(os.path.expanduser(run_dir)).resolve()
+    run_dir = user_path(run_dir).resolve()
     stored = read_run_config(run_dir)
     overrides = dict(overrides or {})
     overrides.pop("out", None)

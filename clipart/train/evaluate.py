@@ -7,7 +7,6 @@ captions; identical captions and repeated images count as one, so any matching c
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from clipart.errors import ClipartError
 from clipart.models.build import ModelBundle, build_model
 from clipart.models.device import check_device, resolve_device
 from clipart.models.spec import parse_spec
+from clipart.output import user_path
 from clipart.train.captions import punctuated_templates
 from clipart.train.sources import IMAGE_EXTENSIONS, open_image, read_table, resolve_paths
 
@@ -108,7 +108,7 @@ def read_labelled(
     """(image paths, class indices, class names) of a labelled folder or CSV/TSV file."""
     if not str(data).strip():  # not the working directory
         raise ClipartError("the evaluation data path is empty: give a labelled folder or a CSV/TSV file")
-    path = Path(os.path.expanduser(data))
+    path = user_path(data)
     if not path.exists():
         raise ClipartError(f"evaluation data not found: {data}")
     if path.is_dir():
@@ -192,7 +192,7 @@ def read_retrieval(
     data: str | Path, image_column: str = "filepath", caption_column: str = "caption"
 ) -> list[tuple[str, str]]:
     """(image path, caption) pairs of a CSV/TSV file for retrieval; ClipartError when there are fewer than 2."""
-    path = Path(os.path.expanduser(data))
+    path = user_path(data)
     if not path.is_file():
         raise ClipartError(f"retrieval data not found: {data} (give a CSV/TSV of images and captions)")
     table, _ = read_table(path, [image_column, caption_column])

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from clipart.errors import ClipartError
 from clipart.imagefile import IMAGE_EXTENSIONS
+from clipart.output import user_path
 
 SHARD_IMAGE_KEYS = ("jpg", "jpeg", "png", "webp")
 _FORMAT_HELP = (
@@ -40,7 +41,7 @@ def detect_format(data: str, data_format: str = "auto") -> str:
         return data_format
     if any(c in data for c in "{*?[") or "::" in data or data.endswith(".tar"):
         return "webdataset"
-    path = Path(os.path.expanduser(data))
+    path = user_path(data)
     if not path.exists():
         raise ClipartError(f"training data not found: {data} ({_FORMAT_HELP})")
     if path.is_dir():
@@ -58,7 +59,7 @@ def read_table(
 
     Relative image paths stay as written; :func:`read_pairs_table` resolves them against the file's folder.
     """
-    path = Path(os.path.expanduser(path))
+    path = user_path(path)
     if not path.is_file():
         raise ClipartError(f"data file not found: {path}")
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
@@ -105,7 +106,7 @@ def resolve_paths(paths: list[str], base: Path) -> list[str]:
 
 def read_pairs_table(path: str | Path, image_column: str, caption_column: str) -> PairTable:
     """Pairs listed in a CSV/TSV file."""
-    path = Path(os.path.expanduser(path))
+    path = user_path(path)
     table, dropped = read_table(path, [image_column, caption_column])
     paths = resolve_paths(table[image_column], path.parent)
     return PairTable(paths, table[caption_column], dropped, str(path))
@@ -113,7 +114,7 @@ def read_pairs_table(path: str | Path, image_column: str, caption_column: str) -
 
 def read_pairs_folder(path: str | Path) -> PairTable:
     """Pairs of a folder (searched recursively): each image with the caption in the ``.txt`` file beside it."""
-    root = Path(os.path.expanduser(path))
+    root = user_path(path)
     paths, captions, dropped = [], [], 0
     for image in sorted(p for p in root.rglob("*") if _is_image(p)):
         text = image.with_suffix(".txt")
@@ -134,7 +135,7 @@ def list_shards(pattern: str) -> list[str]:
     """Tar files of a webdataset: brace ranges (``{000..127}``), globs, ``::``-joined lists or a folder."""
     from webdataset.shardlists import expand_urls
 
-    path = Path(os.path.expanduser(pattern))
+    path = user_path(pattern)
     if path.is_dir():
         shards = sorted(str(p) for p in path.glob("*.tar"))
     else:
