@@ -14,6 +14,11 @@ thing's render apart from the background, by hue; black, grey and white by light
 settings shown (the setting's canvas colour, and its extras' strokes still visible). "Start" is the drawing after
 its first step (points moved at most one step's rate from the composed start). ``--out`` saves each drawing's PNG
 and a contact sheet with the prompts.
+
+``--judge DIR`` also asks a judge CLIP (an open_clip ``local-dir:`` folder; it must never have trained on the icon
+bank's sets, as ``recipes/judge.py``'s does not) to choose, for each drawing at the start and at the end, its own
+prompt among the prompts of its group (a forced choice; chance is one over the group's size): columns
+``choice_start`` and ``choice_end``. The end minus the start is what the optimisation adds.
 """
 
 from __future__ import annotations
@@ -157,6 +162,32 @@ COLUMNS = ("read", "placed", "alive_start", "alive_end", "colour_start", "colour
            "relation_end", "setting_start", "setting_end")  # fmt: skip
 
 
+class GroupJudge:
+    """A judge CLIP that picks, for a drawing, one prompt of its group (forced choice)."""
+
+    def __init__(self, folder: Path, prompts: tuple[ScenePrompt, ...]) -> None:
+        import open_clip
+
+        self.model, _, self.preprocess = open_clip.create_model_and_transforms(f"local-dir:{folder}")
+        self.model.eval()
+        tokenizer = open_clip.get_tokenizer(f"local-dir:{folder}")
+        self.groups: dict[str, list[str]] = defaultdict(list)
+        for p in prompts:
+            self.groups[p.group].append(p.text)
+        texts = [t for group in self.groups.values() for t in group]
+        with torch.no_grad():
+            feats = self.model.encode_text(tokenizer(texts))
+        self.text = dict(zip(texts, feats / feats.norm(dim=-1, keepdim=True), strict=True))
+
+    def chooses(self, p: ScenePrompt, image: Image.Image) -> bool:
+        """Whether the judge scores ``p``'s own text highest among its group's for ``image``."""
+        group = self.groups[p.group]
+        with torch.no_grad():
+            feats = self.model.encode_image(self.preprocess(image.convert("RGB"))[None])[0]
+        scores = torch.stack([self.text[t] for t in group]) @ (feats / feats.norm())
+        return group[int(scores.argmax())] == p.text
+
+
 def _cell(hit: int, total: int) -> str:
     return f"{hit}/{total}" if total else "-"
 
@@ -176,6 +207,8 @@ def main() -> int:
     parser.add_argument("--category", action="append", help="only these categories (repeatable)")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--out", type=Path, help="save each drawing's PNG and a contact sheet here")
+    parser.add_argument("--judge", type=Path, help="a judge CLIP folder: forced choice of each drawing's prompt "
+                        "within its group, at the start and at the end")  # fmt: skip
     args = parser.parse_args()
     if args.limit < 1 or args.every < 1:
         parser.error("--limit and --every must be at least 1")
@@ -184,10 +217,12 @@ def main() -> int:
     ]
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
+    judge = GroupJudge(args.judge, PROMPTS) if args.judge else None
+    columns = COLUMNS + (("choice_start", "choice_end") if judge else ())
     totals: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     images = []
     t0 = time.perf_counter()
-    print(f"{'prompt':<48} " + " ".join(f"{c:>14}" for c in COLUMNS))
+    print(f"{'prompt':<48} " + " ".join(f"{c:>14}" for c in columns))
     for p in chosen:
         first = last = None
         for event in clipart.steps(p.text, preset=args.preset, seed=args.seed, steps=args.steps,
@@ -197,32 +232,39 @@ def main() -> int:
             last = event
         drawing = last.drawing()
         figures = measure(p, first, drawing.scene, drawing.layout)
+        if judge:
+            from clipart.drawing import to_image
+            from clipart.render import render
+
+            with torch.no_grad():
+                for when, scene in (("start", first), ("end", drawing.scene)):
+                    figures[f"choice_{when}"] = (int(judge.chooses(p, to_image(render(scene, 224)))), 1)
         for name, (hit, total) in figures.items():
             for key in (p.category, "all"):
                 totals[key][name][0] += hit
                 totals[key][name][1] += total
-        print(f"{p.text[:48]:<48} " + " ".join(f"{_cell(*figures[c]):>14}" for c in COLUMNS), flush=True)
+        print(f"{p.text[:48]:<48} " + " ".join(f"{_cell(*figures[c]):>14}" for c in columns), flush=True)
         if args.out:
             image = drawing.png(224)
             image.save(args.out / f"{p.text.replace(' ', '-')}-s{args.seed}.png")
             images.append((p.text, image))
-    print(f"\n{'category':<12} {'prompts':>7} " + " ".join(f"{c:>14}" for c in COLUMNS))
+    print(f"\n{'category':<12} {'prompts':>7} " + " ".join(f"{c:>14}" for c in columns))
     counts = defaultdict(int)
     for p in chosen:
         counts[p.category] += 1
         counts["all"] += 1
     for key in sorted(totals, key=lambda k: (k == "all", k)):
         row = totals[key]
-        print(f"{key:<12} {counts[key]:>7} " + " ".join(f"{_cell(*row[c]):>14}" for c in COLUMNS))
+        print(f"{key:<12} {counts[key]:>7} " + " ".join(f"{_cell(*row[c]):>14}" for c in columns))
     steps = args.steps or "the preset's"
     print(f"\n{len(chosen)} drawings, preset {args.preset}, seed {args.seed}, steps: {steps}; "
           f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
     if args.out and images:
-        columns = 4
-        sheet = Image.new("RGB", (columns * 230, -(-len(images) // columns) * 244), "white")
+        per_row = 4
+        sheet = Image.new("RGB", (per_row * 230, -(-len(images) // per_row) * 244), "white")
         pen = ImageDraw.Draw(sheet)
         for k, (text, image) in enumerate(images):
-            x, y = (k % columns) * 230, (k // columns) * 244
+            x, y = (k % per_row) * 230, (k // per_row) * 244
             sheet.paste(image, (x, y))
             pen.text((x + 2, y + 228), text[:38], fill="black")
         sheet.save(args.out / "sheet.png")
