@@ -26,7 +26,7 @@ import unicodedata
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import torch
 from PIL import ImageColor
@@ -155,16 +155,34 @@ def words_of(text: str) -> list[str]:
     return re.findall(r"[^\W_]+", "".join(ch for ch in plain if not unicodedata.combining(ch)))
 
 
+# words that end a thing's head noun when they follow it ("a kitten of ...", "a kitten sitting down"), with a
+# participle ("-ing", "-ed")
+AFTER_HEAD = ARTICLES | {"from", "by", "at", "for", "to", "like", "as", "without", "near", "up", "down",
+                         "out"}  # fmt: skip
+
+
+class StandIn(NamedTuple):
+    """What drew a thing whose words the bank does not name: the word the stand-in map holds ("kitten"), the
+    bank's name for its stand-in ("cat") and how it stands in (``recipes/wordmap.py``: "synonym", "kind",
+    "young", "is a", "plural", "plural, ..."), or, with how "nearest", the thing's words and the concept whose
+    caption the guide found nearest to them (nothing stood in)."""
+
+    word: str
+    name: str
+    how: str
+
+
 @dataclass(frozen=True)
 class Thing:
-    """One thing a prompt names: its words, the bank concepts they may mean (the first is used), how many, and
-    the colour word that qualifies it."""
+    """One thing a prompt names: its words, the bank concepts they may mean (the first is used), how many, the
+    colour word that qualifies it, and what stood in for its head noun when the bank names none of its words."""
 
     words: str
     concepts: tuple[int, ...]
     count: int = 1
     colour: str | None = None
     plural: bool = False
+    stand_in: StandIn | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +201,7 @@ class Plan:
     things: tuple[Thing, ...]
     relations: tuple[Relation, ...] = ()
     settings: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()  # the words of things left out because nothing in the bank draws them
 
     @property
     def plain(self) -> bool:
@@ -203,7 +222,8 @@ class Plan:
             for r in self.relations
             if r.subject in index and r.object in index
         )
-        return Plan(tuple(t for t in self.things if t.concepts), relations, self.settings)
+        missing = self.missing + tuple(t.words for t in self.things if not t.concepts)
+        return Plan(tuple(t for t in self.things if t.concepts), relations, self.settings, missing)
 
 
 @dataclass
@@ -258,13 +278,37 @@ def _thing(words: list[str], bank: IconBank) -> Thing | None:
             break
     if not found[0] and colour is not None and rest == [colour]:  # "an orange": the fruit
         found, colour = bank.name_at(rest, 0, True), None
+    stand_in = None
+    if not found[0]:  # the last tier: what stands in for the head noun ("a kitten": a cat)
+        head = _head_stand_in(rest, bank)
+        if head is not None:
+            concepts_in, _, plural_in, stand_in = head
+            found = (concepts_in, 0, plural_in)
     concepts, _, plural = found
     text = " ".join(rest)
     if not text.strip() or all(w in COLOURS for w in rest) and not concepts:
         return None
     if count is None:
         count = SOME if plural else 1
-    return Thing(text, tuple(concepts), max(count, 1), colour, plural)
+    return Thing(text, tuple(concepts), max(count, 1), colour, plural, stand_in)
+
+
+def _head_stand_in(words: list[str], bank: IconBank) -> tuple[list[int], int, bool, StandIn] | None:
+    """:meth:`~clipart.start.IconBank.stand_in_at` for the head noun of a thing's words that name no concept:
+    the last word (or words) the stand-in map holds, not a colour word, before anything that follows the head
+    (:data:`AFTER_HEAD`, or a participle: "a jet black kitten sitting down" is a kitten); None if none."""
+    head = None
+    i = 0
+    while i < len(words):
+        hit = None if words[i] in COLOURS else bank.stand_in_at(words, i)
+        if hit is not None:
+            head = hit
+            i += hit[1]
+            continue
+        if head is not None and (words[i] in AFTER_HEAD or words[i].endswith(("ing", "ed"))):
+            break
+        i += 1
+    return head
 
 
 def parse(prompt: str, bank: IconBank) -> Plan | None:
@@ -399,7 +443,7 @@ def cap(plan: Plan, bank: IconBank) -> Plan:
         )
     capped = tuple(replace(t, count=c) for t, c in zip(things, counts, strict=False))
     relations = tuple(r for r in plan.relations if r.subject < len(capped) and r.object < len(capped))
-    return Plan(capped, relations, plan.settings)
+    return Plan(capped, relations, plan.settings, plan.missing)
 
 
 # ---------------------------------------------------------------- layout
@@ -697,6 +741,32 @@ def shows_colour(image: Tensor, background: RGB, word: str) -> bool:
 # ---------------------------------------------------------------- composing
 
 
+def _a(name: str) -> str:
+    return f"{'an' if name[:1] in 'aeiou' else 'a'} {name}"
+
+
+def notes(things: list[dict[str, Any]], missing: tuple[str, ...] = ()) -> str:
+    """The end of a credit line that says, for the things placed (:func:`compose`'s layout records), which icon
+    stood in for which words, and which words nothing drew: '; "kitten" drawn as a cat (a kitten is a young cat,
+    by WordNet)', '; no icon or WordNet stand-in for "zorblax": started from the concept the guide finds nearest,
+    "sliced sausage"', '; no icon or WordNet stand-in for "table": left to the guide'. Each note once; "" when none."""
+    said: list[str] = []
+    for thing in things:
+        stand_in = thing.get("stand_in")
+        if not stand_in or stand_in["how"] == "plural":  # "mice": the plural of a name the bank has
+            continue
+        word, name, how = stand_in["word"], stand_in["name"], stand_in["how"].removeprefix("plural, ")
+        if how == "nearest":
+            said.append(f'no icon or WordNet stand-in for "{word}": started from the concept the guide finds '
+                        f'nearest, "{name}"')  # fmt: skip
+            continue
+        why = {"synonym": f"another word for {_a(name)}", "kind": f"{_a(name)} is a kind of {word}",
+               "young": f"{_a(word)} is a young {name}", "is a": f"{_a(word)} is a kind of {name}"}[how]  # fmt: skip
+        said.append(f'"{word}" drawn as {_a(thing["thing"])} ({why}, by WordNet)')
+    said += [f'no icon or WordNet stand-in for "{words}": left to the guide' for words in missing]
+    return "".join(f"; {note}" for note in dict.fromkeys(said))
+
+
 def _ink(bank: IconBank, icon: int) -> Tensor:
     s = slice(int(bank.first[icon]), int(bank.first[icon + 1]))
     pts, segs = bank.points[s], bank.segments[s]
@@ -845,7 +915,7 @@ def compose(plan: Plan, bank: IconBank, seed: int, background: RGB | None = None
             count += part.num_strokes
     records: list[dict[str, Any]] = [
         {"thing": bank.concepts[t.concepts[0]], "words": t.words, "icon": bank.icons[i], "count": t.count,
-         "colour": t.colour, "strokes": []}
+         "colour": t.colour, "strokes": []} | ({"stand_in": t.stand_in._asdict()} if t.stand_in else {})
         for t, i in zip(things, icons, strict=True)
     ]  # fmt: skip
     for j in order:
@@ -879,4 +949,4 @@ def compose(plan: Plan, bank: IconBank, seed: int, background: RGB | None = None
         "extras": extras,
         "background": "#" + "".join(f"{round(c * 255):02x}" for c in background),
     }
-    return Composition(scene, bank.credit(used), layout, torch.cat(rates))
+    return Composition(scene, bank.credit(used) + notes(records, plan.missing), layout, torch.cat(rates))

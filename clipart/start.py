@@ -5,9 +5,11 @@ name. VectorFusion starts from a picture of the prompt made by a text-to-image m
 no such model, so ``start="icon"`` starts from a picture that exists: the icon bank (built by
 ``recipes/iconbank.py`` from MIT, ISC and CC-BY icon sets; ``models/embedded/icon-bank/ATTRIBUTION.md``) holds
 thousands of everyday concepts as clipart strokes. The drawing starts from an icon of the first concept the prompt
-names ("a horse eating a cupcake": a horse) or, when it names none ("a kitten"), of the concept whose caption the
-guide's text tower finds nearest; the seed picks among the concept's styles, and the optimisation then redraws
-it towards the prompt as usual.
+names ("a horse eating a cupcake": a horse); a thing whose words name none is drawn by its WordNet stand-in
+(``icon-bank/words.json``, built by ``recipes/wordmap.py``: "a kitten" by a cat, "a skyscraper" by a building),
+and when nothing stands in either, the start says so and takes the concept whose caption the guide's text tower
+finds nearest. The seed picks among the concept's styles, and the optimisation then redraws it towards the
+prompt as usual.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from clipart.compose import Plan, cap, compose, parse, words_of
+from clipart.compose import StandIn, Thing, cap, compose, notes, parse, words_of
 from clipart.errors import ClipartError
 from clipart.scene import Scene
 
@@ -58,6 +60,13 @@ class IconBank:
             self.colors = t["colors"].float() / 255.0
             self.first = t["first"].long()
             self.concept = t["concept"].long()
+            words_file = folder / "words.json"  # stand-ins for words the bank lacks (recipes/wordmap.py)
+            stand_ins = json.loads(words_file.read_text(encoding="utf-8")) if words_file.is_file() else {}
+            # a word as the prompt spells it -> (the bank's name for its stand-in, how, and the concepts that draw
+            # it when that name is not a concept's)
+            self.stand_ins: dict[str, tuple[str, str, list[str]]] = {}
+            for word, (name, how, *concepts) in stand_ins.items():
+                self.stand_ins.setdefault(" ".join(words_of(word)), (name, how, concepts))
         except (OSError, ValueError, KeyError, TypeError, SafetensorError) as e:
             raise ClipartError(f"the icon bank is missing or unreadable ({e!r}): reinstall clipart") from None
         self._named: dict[tuple[str, ...], list[int]] = {}  # a concept's words, and its last one or two
@@ -84,6 +93,37 @@ class IconBank:
                 if found and (self.concepts[found[0]].split() == [*head, form]) == whole:
                     return (found[:1] if whole else found), n, form != last
         return [], 0, False
+
+    def named_as(self, name: str) -> list[int]:
+        """The concepts the bank's name matching gives for exactly the words of ``name``: the concept of that
+        name, else those whose names end with it ("building": classical building, office building); [] if
+        none."""
+        words = name.split()
+        for whole in (True, False):
+            found, n, plural = self.name_at(words, 0, whole)
+            if found and n == len(words) and not plural:
+                return found
+        return []
+
+    def stand_in_at(self, words: list[str], i: int) -> tuple[list[int], int, bool, StandIn] | None:
+        """The concepts that stand in for the longest word or words at ``words[i]`` that the stand-in map holds
+        (a plural "s", "es" or "ies" may end them), how many words it took, whether it was a plural, and what
+        stood in for what; None if the map holds none there."""
+        for n in range(min(3, len(words) - i), 0, -1):
+            *head, last = words[i : i + n]
+            for form in (
+                last,
+                last[:-1] if last.endswith("s") else "",
+                last[:-2] if last.endswith("es") else "",
+                last[:-3] + "y" if last.endswith("ies") else "",
+            ):
+                key = " ".join([*head, form])
+                name, how, listed = self.stand_ins.get(key, ("", "", [])) if form else ("", "", [])
+                concepts = [k for c in listed for k in self.named_as(c)] if listed else self.named_as(name)
+                if concepts:
+                    plural = form != last or how.startswith("plural")
+                    return concepts, n, plural, StandIn(key, name, how)
+        return None
 
     def named_in(self, prompt: str) -> list[int]:
         """The concepts the prompt names: the concept called by the name at the earliest word that starts one
@@ -171,6 +211,16 @@ def _nearest(bank: IconBank, prompts: list[str], weights: list[float], guides: l
     return int(candidates[sims[candidates].argmax()])
 
 
+def _chosen(bank: IconBank, thing: Thing, guides: list) -> Thing:
+    """``thing`` with one concept: the one of its concepts whose caption the guides find nearest to its words, or
+    of all concepts when it has none (a guess, which its stand-in says)."""
+    if len(thing.concepts) == 1:
+        return thing
+    best = _nearest(bank, [thing.words], [1.0], guides, list(thing.concepts))
+    guess = None if thing.concepts else StandIn(thing.words, bank.concepts[best], "nearest")
+    return replace(thing, concepts=(best,), stand_in=thing.stand_in or guess)
+
+
 class Start(NamedTuple):
     """Where one candidate starts: its scene, its credit line (:meth:`IconBank.credit`) and what went where
     (:func:`clipart.compose.compose`'s layout)."""
@@ -196,10 +246,15 @@ def icon_scenes(
     relation such as "on" or "under": :attr:`clipart.compose.Plan.plain`) starts from its composed scene
     (:mod:`clipart.compose`): where one of its nouns fits several concepts the guides' text towers choose the
     concept whose caption is nearest to the noun's words; a noun that fits none is left to the optimisation ("a
-    red apple on a table": the apple), unless none fits any (then the guides choose for each). Any other prompt starts from an icon of
-    the first concept it names in words (:meth:`IconBank.named_in`; of several, and when it names none, of all
-    concepts, the one whose caption the guides find nearest to the prompts); when it also calls other concepts
-    by their whole names, the last of them (the object: "a horse eating a cupcake") goes beside it, smaller.
+    red apple on a table": the apple), unless none fits any (then the guides choose for each). Any other prompt
+    starts from an icon of the first concept it names in words (:meth:`IconBank.named_in`; of several, and when
+    it names none, of all concepts, the one whose caption the guides find nearest to the prompts); when it also
+    calls other concepts by their whole names, the last of them (the object: "a horse eating a cupcake") goes
+    beside it, smaller. A thing the bank names nowhere in its words is drawn by its WordNet stand-in, if any
+    ("a kitten": a cat; :meth:`IconBank.stand_in_at`), before the guides guess.
+
+    The credit line names the icons placed, which of them stood in for which words, and the words nothing in
+    the bank or the stand-in map drew (:func:`clipart.compose.notes`).
 
     Each seed picks among each concept's icons (another set, another style), so seeds differ as they do with
     random strokes. ``background``: the canvas colour the user set, or None (white, or the scene's setting's).
@@ -210,24 +265,31 @@ def icon_scenes(
     if plan is not None and any(t.concepts for t in plan.things):
         plan = plan.known()  # a word the bank lacks is left to the guide ("a red apple on a table")
     if plan is not None and not plan.plain:
-        things = tuple(
-            t
-            if len(t.concepts) == 1
-            else replace(t, concepts=(_nearest(bank, [t.words], [1.0], guides, list(t.concepts)),))
-            for t in plan.things
-        )
-        plan = cap(Plan(things, plan.relations, plan.settings), bank)
+        things = tuple(_chosen(bank, t, guides) for t in plan.things)
+        plan = cap(replace(plan, things=things), bank)
         starts = []
         for seed in seeds:
             c = compose(plan, bank, seed, background)
             starts.append(Start(c.scene, c.credit, c.layout, c.rates))
         return starts
-    named = bank.named_in(pairs[0][0])
-    if len(named) == 1:
-        best = named[0]
+    stood = [t.stand_in for t in plan.things] if plan is not None else []
+    missing = plan.missing if plan is not None else ()
+    if any(stood):  # a thing drawn by its stand-in: the things as parsed, the object beside, smaller
+        assert plan is not None
+        chosen = [_chosen(bank, t, guides).concepts[0] for t in plan.things]
+        words = [t.words for t in plan.things]
     else:
-        best = _nearest(bank, [p for p, _ in pairs], [w for _, w in pairs], guides, named)
-    chosen = [best] + [c for c in bank.whole_names(pairs[0][0]) if c != best][-1:]  # the object comes last
+        named = bank.named_in(pairs[0][0])
+        if len(named) == 1:
+            best = named[0]
+        else:
+            best = _nearest(bank, [p for p, _ in pairs], [w for _, w in pairs], guides, named)
+        others = [c for c in bank.whole_names(pairs[0][0]) if c != best]
+        chosen = [best] + others[-1:]  # the object comes last
+        words = [bank.concepts[c] for c in chosen]
+        stood = [None] * len(chosen)
+        if not named and plan is not None:  # nothing the prompt says names a concept: the guide guessed
+            stood[0] = StandIn(", ".join(t.words for t in plan.things), bank.concepts[best], "nearest")
     layout = PAIR if len(chosen) == 2 else ((0.5, 0.5, ICON_SCALE),)
     styles = [bank.icons_of(c) for c in chosen]
     canvas = background or (1.0, 1.0, 1.0)
@@ -238,9 +300,10 @@ def icon_scenes(
         sizes = [int(bank.first[i + 1] - bank.first[i]) for i in picks]
         bounds = [sum(sizes[:k]) for k in range(len(sizes) + 1)]
         things = [
-            {"thing": bank.concepts[c], "words": bank.concepts[c], "icon": bank.icons[i], "count": 1,
-             "colour": None, "strokes": [[bounds[k], bounds[k + 1]]]}
-            for k, (c, i) in enumerate(zip(chosen, picks, strict=True))
+            {"thing": bank.concepts[c], "words": w, "icon": bank.icons[i], "count": 1, "colour": None,
+             "strokes": [[bounds[k], bounds[k + 1]]]} | ({"stand_in": s._asdict()} if s else {})
+            for k, (c, i, w, s) in enumerate(zip(chosen, picks, words, stood, strict=True))
         ]  # fmt: skip
-        starts.append(Start(scene, bank.credit([bank.icons[i] for i in picks]), {"things": things}))
+        credit = bank.credit([bank.icons[i] for i in picks]) + notes(things, missing)
+        starts.append(Start(scene, credit, {"things": things}))
     return starts

@@ -119,7 +119,7 @@ def test_names_that_hold_relation_words_stay_whole_and_plain_prompts_are_plain(b
 
 def test_a_prompt_the_parser_cannot_read_has_no_plan_or_no_concept(bank) -> None:  # noqa: ANN001
     assert parse("", bank) is None and parse("!!! ...", bank) is None and parse("the of a", bank) is None
-    plan = parse("three kittens", bank)  # no concept is called "kitten": the guide chooses one in start.py
+    plan = parse("three zorblaxes", bank)  # no concept nor stand-in: the guide chooses one in start.py
     assert plan is not None and plan.things[0].concepts == () and plan.things[0].count == 3
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -304,14 +304,18 @@ def test_seeds_pick_other_styles_and_compose_is_deterministic(bank) -> None:  # 
     assert torch.equal(a.scene.points, again.scene.points) and a.layout == again.layout
 
 
-def test_plain_prompts_start_exactly_as_before(bank) -> None:  # noqa: ANN001
-    """The starts of prompts the composer leaves alone, against their SVG hashes recorded before it existed."""
+@pytest.mark.parametrize("record", ["plain-starts.json", "bank-named-starts.json"])
+def test_prompts_whose_words_the_bank_names_start_exactly_as_before(bank, record: str) -> None:  # noqa: ANN001
+    """The starts of prompts against their SVG hashes: plain-starts.json recorded before the composer existed
+    (those of "a kitten", "a teddy" and "Crème brûlée", words the bank lacks, since their WordNet stand-in or
+    their note came), bank-named-starts.json before the WordNet stand-ins (words the bank names, beside words
+    that have one: "a jet black horse", "a deck chair", "a cat sitting down")."""
     from clipart.models import load_model
     from clipart.start import icon_scenes
     from clipart.svg import scene_to_svg
 
     guide = load_model("clipart-mini", device="cpu")
-    recorded = json.loads((FIXTURES / "plain-starts.json").read_text())
+    recorded = json.loads((FIXTURES / record).read_text(encoding="utf-8"))
     for key, digest in recorded.items():
         prompt, seed = key.split("|")
         start = icon_scenes([prompt], [1.0], [guide], [int(seed)])[0]
@@ -398,5 +402,25 @@ def test_a_noun_the_bank_lacks_is_left_to_the_guide() -> None:
 
     (apple,) = icon_scenes(["a red apple on a table"], [1.0], [], [0])
     assert [t["thing"] for t in apple.layout["things"]] == ["red apple"] and apple.layout["relations"] == []
+    assert apple.credit.endswith('(MIT); no icon or WordNet stand-in for "table": left to the guide')
     (cat,) = icon_scenes(["a cat on a table"], [1.0], [], [0])  # then plain: the one-icon start of before
     assert [t["thing"] for t in cat.layout["things"]] == ["cat"] and cat.rates is None
+
+
+def test_the_stand_in_is_the_last_tier_and_only_for_the_head_noun(bank) -> None:  # noqa: ANN001
+    """A word the bank lacks is drawn by its stand-in only where no word of its thing names a concept, and only
+    as the thing's head: the last word the map holds, before what follows the head."""
+
+    def things(prompt: str) -> list[tuple[str, int, str | None]]:
+        plan = parse(prompt, bank)
+        assert plan is not None, prompt
+        return [(bank.concepts[t.concepts[0]], t.count, t.stand_in and t.stand_in.word) for t in plan.things]
+
+    assert bank.stand_ins["jet"][0] == "airplane" and bank.stand_ins["deck"][0] == "platform"  # in the map
+    assert things("a jet black horse") == [("horse", 1, None)]  # "jet" is not the thing: the horse is
+    assert things("a deck chair") == [("chair", 1, None)]
+    assert things("a cat sitting down") == [("cat", 1, None)] and "down" not in bank.stand_ins
+    assert things("a jet black kitten sitting down") == [("cat", 1, "kitten")]
+    assert things("two puppies on a deck") == [("dog", 2, "puppy"), ("platform", 1, "deck")]
+    assert things("a kitten from the deck") == [("cat", 1, "kitten")]  # "from" ends the head noun
+    assert things("three mice") == [("mouse", 3, "mice")]  # an irregular plural counts as one

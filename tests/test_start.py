@@ -45,9 +45,10 @@ def test_the_guide_finds_the_icon_a_prompt_names(guide, prompt: str, word: str) 
 def test_seeds_pick_other_styles_of_the_concept_and_negative_prompts_do_not_count(guide) -> None:  # noqa: ANN001
     credits = {icon_scene(["an owl"], [1.0], [guide], s, (1.0, 1.0, 1.0))[1] for s in range(3)}
     assert len(credits) == min(3, len(load_bank().icons_of(load_bank().concepts.index("owl"))))
-    # "a kitten" names nothing the bank holds, so the guide ranks every concept: the negative prompt must not count
-    alone = icon_scene(["a kitten"], [1.0], [guide], 0, (1.0, 1.0, 1.0))[1]
-    assert icon_scene(["a kitten", "a fox"], [1.0, -5.0], [guide], 0, (1.0, 1.0, 1.0))[1] == alone
+    # "a zorblax" names nothing the bank or the stand-ins hold, so the guide ranks every concept: the negative
+    # prompt must not count
+    alone = icon_scene(["a zorblax"], [1.0], [guide], 0, (1.0, 1.0, 1.0))[1]
+    assert icon_scene(["a zorblax", "a fox"], [1.0, -5.0], [guide], 0, (1.0, 1.0, 1.0))[1] == alone
 
 
 def test_a_prompt_naming_two_things_starts_from_both_the_object_smaller_beside(guide) -> None:  # noqa: ANN001
@@ -62,6 +63,57 @@ def test_a_prompt_naming_two_things_starts_from_both_the_object_smaller_beside(g
     horse, cupcake = scene.points[: alone.num_strokes], scene.points[alone.num_strokes :]
     assert cupcake.shape[0] > 0 and horse[..., 0].mean() < 0.45 < 0.6 < cupcake[..., 0].mean()
     assert cupcake[..., 0].amax() - cupcake[..., 0].amin() < horse[..., 0].amax() - horse[..., 0].amin()
+
+
+@pytest.mark.parametrize(
+    ("prompt", "things", "note"),
+    [("a kitten", [("cat", 1)], '"kitten" drawn as a cat (a kitten is a young cat, by WordNet)'),
+     ("two puppies", [("dog", 2)], '"puppy" drawn as a dog (a puppy is a young dog, by WordNet)'),
+     ("a skyscraper", [("office building", 1)],
+      '"skyscraper" drawn as an office building (a skyscraper is a kind of building, by WordNet)'),
+     ("a refrigerator", [("fridge", 1)],
+      '"refrigerator" drawn as a fridge (a fridge is a kind of refrigerator, by WordNet)'),
+     ("a kitten eating a cupcake", [("cat", 1), ("cupcake", 1)],
+      '"kitten" drawn as a cat (a kitten is a young cat, by WordNet)'),
+     ("a couch", [("sofa", 1)], '"couch" drawn as a sofa (another word for a sofa, by WordNet)')],
+)  # fmt: skip
+def test_a_word_the_bank_lacks_is_drawn_by_its_wordnet_stand_in_and_the_credit_says_so(
+    guide,  # noqa: ANN001
+    prompt: str,
+    things: list[tuple[str, int]],
+    note: str,
+) -> None:
+    start = icon_scenes([prompt], [1.0], [guide], [0])[0]
+    assert [(t["thing"], t["count"]) for t in start.layout["things"]] == things
+    assert start.credit.startswith("Started from the icon") and start.credit.endswith(f"); {note}"), (
+        start.credit
+    )
+    assert start.credit.count("; ") == 1  # the note once, however many things it drew
+
+
+def test_a_word_nothing_stands_in_for_says_so(guide) -> None:  # noqa: ANN001
+    """WordNet's commonest lobster is the food, a kind of shellfish, whose senses it left unranked: no stand-in,
+    and the credit says which concept the guide took instead."""
+    start = icon_scenes(["a lobster"], [1.0], [guide], [0])[0]
+    (thing,) = start.layout["things"]
+    assert thing["stand_in"] == {"word": "lobster", "name": thing["thing"], "how": "nearest"}
+    assert start.credit.endswith(
+        f'; no icon or WordNet stand-in for "lobster": started from the concept the guide finds nearest, '
+        f'"{thing["thing"]}"'
+    )
+
+
+def test_a_modifier_never_gets_a_stand_in_when_the_head_noun_is_in_the_bank(guide) -> None:  # noqa: ANN001
+    """The reviewer's cases: "jet", "deck" and "down" are in the stand-in map (or were), but the bank names the
+    thing ("a jet black horse" starts from a horse, not an airplane)."""
+    for prompt, thing in [
+        ("a jet black horse", "horse"),
+        ("a deck chair", "chair"),
+        ("a cat sitting down", "cat"),
+    ]:
+        start = icon_scenes([prompt], [1.0], [guide], [0])[0]
+        assert [t["thing"] for t in start.layout["things"]] == [thing], prompt
+        assert ";" not in start.credit and "feather" not in start.credit, start.credit
 
 
 @pytest.mark.parametrize(
@@ -137,6 +189,21 @@ def test_cli_start_icon_writes_the_credit_into_svg_and_sidecar(tmp_path: Path) -
     )
     sidecar = json.loads((tmp_path / "l.json").read_text())
     assert "lighthouse" in sidecar["credit"] and sidecar["config"]["start"] == "icon"
+
+
+def test_the_cli_line_svg_and_sidecar_say_which_icon_stood_in_for_which_word(tmp_path: Path) -> None:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    argv = [sys.executable, "-m", "clipart", "draw", "a kitten on a sofa", "--steps", "1", "--views", "1",
+            "--out", str(tmp_path / "k.svg")]  # fmt: skip
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("Started from the icon 'cat'") and "'sofa'" in line, proc.stderr
+    assert line.endswith('; "kitten" drawn as a cat (a kitten is a young cat, by WordNet)'), line
+    assert ET.parse(tmp_path / "k.svg").getroot().find("{http://www.w3.org/2000/svg}desc").text == line
+    sidecar = json.loads((tmp_path / "k.json").read_text())
+    assert sidecar["credit"] == line
+    assert sidecar["layout"]["things"][0]["stand_in"] == {"word": "kitten", "name": "cat", "how": "young"}
 
 
 def test_a_drawing_without_text_moves_at_the_random_start_rates(tmp_path: Path) -> None:
