@@ -1,4 +1,4 @@
-"""Colour parsing, used by the settings (``background``, ``icon_pen``) and by the SVG reader (``stroke``, ``fill``)."""
+"""Colour parsing, used by the settings (``background``) and by the SVG reader (``stroke``, ``fill``)."""
 
 from __future__ import annotations
 

@@ -84,7 +84,7 @@ def over_backward(
     """Given dL/d(image) ``[C, Q]``, return dL/d(alpha) per pair (input order), dL/d(rgb) ``[C, N]`` and, if
     ``under_grad``, dL/d(under) ``[C, Q]`` (the gradient times the transmittance of the pairs on each pixel)."""
     g_active = _take(grad, st.active, 1)
-    g = _take(g_active, st.col, 1)  # [3, P] image gradient at each pair's pixel
+    g = _take(g_active, st.col, 1)  # [C, P] image gradient at each pair's pixel
     keep = 1 - st.alpha
     t = torch.ones(st.active.shape[0], dtype=grad.dtype, device=grad.device)
     t_pair = torch.empty_like(st.alpha)
