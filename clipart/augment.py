@@ -9,6 +9,10 @@ most for small guides and ``--candidates``.
 The sampling itself is one ``grid_sample`` per render with its views stacked along the grid's height, rather than
 kornia's ``warp_perspective`` over a batch with each render copied once per view: the copies, and the backward
 pass's scatter into them and sum over them, were most of the augmentation's cost (BENCHMARKS.md, "Engine").
+
+A transparent drawing comes as premultiplied RGBA: each of its views is composited over a random flat colour of its
+own (as DreamFusion puts its objects over random backgrounds), so that the guide sees the strokes over many canvases
+and the drawing does not lean on one.
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ from kornia.geometry.conversions import normalize_homography
 from kornia.geometry.transform import get_perspective_transform
 from torch import Tensor, nn
 
+from clipart.render import composite
+
 
 class Augment(nn.Module):
     """``views`` independent random views of one render: a random perspective warp (areas it uncovers take the
-    background colour) followed by a random resized crop to ``out_size`` px, sampled in one pass, and, with
-    ``color_jitter`` s > 0, each view's brightness, contrast and saturation scaled by random factors in
-    [1 - s, 1 + s]."""
+    background colour, white when it is None) followed by a random resized crop to ``out_size`` px, sampled in one
+    pass, and, with ``color_jitter`` s > 0, each view's brightness, contrast and saturation scaled by random
+    factors in [1 - s, 1 + s]. A premultiplied RGBA render's views are each composited over a random colour."""
 
     def __init__(
         self,
@@ -35,13 +41,14 @@ class Augment(nn.Module):
         *,
         perspective: float = 0.5,
         crop_scale: tuple[float, float] = (0.7, 0.9),
-        background: tuple[float, float, float] = (1.0, 1.0, 1.0),
+        background: tuple[float, float, float] | None = (1.0, 1.0, 1.0),
         color_jitter: float = 0.0,
     ) -> None:
         super().__init__()
         self.views = views
         self.out_size = out_size
-        self.register_buffer("background", torch.tensor(background).view(1, 3, 1, 1), persistent=False)
+        canvas = torch.tensor(background or (1.0, 1.0, 1.0)).view(1, 3, 1, 1)
+        self.register_buffer("background", canvas, persistent=False)
         self.perspective = (
             K.RandomPerspective(distortion_scale=perspective, p=1.0) if perspective > 0 else None
         )
@@ -67,7 +74,9 @@ class Augment(nn.Module):
 
     def forward(self, image: Tensor, homographies: Tensor | None = None) -> Tensor:
         """``[3, H, W]`` or ``[B, 3, H, W]`` in [0, 1] → ``[B * views, 3, out, out]``; ``homographies`` (as
-        :meth:`homographies` returns them) fixes the views instead of drawing them."""
+        :meth:`homographies` returns them) fixes the views instead of drawing them. A ``[B, 4, H, W]`` render
+        (premultiplied RGB and alpha) is transparent outside and each of its views goes over a random colour drawn
+        from torch's generator, after the views' warps."""
         if image.dim() == 3:
             image = image.unsqueeze(0)
         b, c, h, w = image.shape
@@ -82,8 +91,11 @@ class Augment(nn.Module):
         sx = (m[..., 0, 0] * gx + m[..., 0, 1] * gy + m[..., 0, 2]) / den
         sy = (m[..., 1, 0] * gx + m[..., 1, 1] * gy + m[..., 1, 2]) / den
         grid = torch.stack([sx, sy], dim=-1).view(b, n * out, out, 2)  # the views stacked along the height
-        # Sampling outside the render gives 0, so sample the difference to the background and add it back.
-        bg = self.background.to(image.device, image.dtype)
+        # Sampling outside the render gives 0: transparent for RGBA; for RGB, sample the difference to the
+        # background and add it back.
+        bg = self.background.to(image.device, image.dtype) if c == 3 else 0.0
         views = F.grid_sample(image - bg, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
         views = views.view(b, c, n, out, out).transpose(1, 2).reshape(b * n, c, out, out) + bg
+        if c == 4:
+            views = composite(views, torch.rand(b * n, 3, 1, 1).to(views))
         return views if self.jitter is None else self.jitter(views)

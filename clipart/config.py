@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clipart.colors import parse_color
+from clipart.colors import parse_background, parse_color
 from clipart.errors import ClipartError, ConfigError
 from clipart.imagefile import open_image
 from clipart.models.device import check_device
@@ -75,7 +75,9 @@ class DrawConfig:
     respawn_every: int = 0
     respawn_alpha: float = 0.05
     prune: float = 0.0  # at the end, drop strokes while the score holds within this fraction; 0: off
-    # the canvas colour; empty: white, or the colour of an icon start's scene (its setting's: "at night" is dark blue)
+    # the canvas colour; empty: white, or the colour of an icon start's scene (its setting's: "at night" is dark blue);
+    # "none" (or "transparent", any case; kept as "none"): no canvas, an SVG without a background and a PNG with alpha,
+    # the guide seeing each view over a random colour; an icon start's setting then adds its strokes, not its colour
     background: str = ""
     init_svg: str | None = None
     # random strokes (CLIPDraw), or "icon": the strokes of the bank's icon of what the prompt names (clipart/start.py;
@@ -171,7 +173,7 @@ class DrawConfig:
         if self.init_color not in ("random", "black", "gray"):
             raise ConfigError(f"init_color must be random, black or gray, got {short(self.init_color)}")
         if self.background:
-            parse_color(self.background, "background")
+            self.background = "none" if parse_background(self.background) is None else self.background
         if self.icon_pen:
             parse_color(self.icon_pen, "icon_pen")
         if self.start not in ("random", "icon"):

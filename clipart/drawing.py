@@ -36,9 +36,14 @@ DEFAULT_OUT = Path("clipart-out")
 
 
 def to_image(tensor: torch.Tensor) -> Image.Image:
-    """``[3, H, W]`` in [0, 1] → an RGB PIL image."""
-    arr = (tensor.detach().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-    return Image.fromarray(arr, "RGB")
+    """``[3, H, W]`` in [0, 1] → an RGB PIL image; ``[4, H, W]`` (premultiplied RGB and alpha, as
+    ``render(..., alpha=True)`` gives it) → an RGBA one (straight alpha, as PNG stores it)."""
+    t = tensor.detach().clamp(0, 1)
+    if t.shape[0] == 4:
+        a = t[3:]
+        t = torch.cat([torch.where(a > 0, t[:3] / a, 0.0).clamp(0, 1), a])
+    arr = (t * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    return Image.fromarray(arr, "RGBA" if t.shape[0] == 4 else "RGB")
 
 
 def check_png_size(size: int) -> int:
@@ -81,10 +86,12 @@ class Drawing:
         return " | ".join(self.config.prompts or [Path(p).name for p in self.config.images])
 
     def png(self, size: int | None = None) -> Image.Image:
-        """The drawing rasterised at ``size`` px (default: the canvas size)."""
+        """The drawing rasterised at ``size`` px (default: the canvas size): RGB, or RGBA for a drawing without a
+        background (transparent where no stroke is)."""
         size = check_png_size(size or self.config.size)
+        scene = self.scene.visible()
         with torch.no_grad():
-            return to_image(render(self.scene.visible(), size))
+            return to_image(render(scene, size, alpha=scene.background is None))
 
     def sidecar(self) -> dict[str, Any]:
         """Everything needed to reproduce the drawing, plus how it went."""

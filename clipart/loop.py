@@ -16,14 +16,14 @@ from PIL import Image
 from torch import Tensor
 
 from clipart.augment import Augment
-from clipart.colors import parse_color
+from clipart.colors import parse_background, parse_color
 from clipart.config import DrawConfig, make_config
 from clipart.drawing import Drawing, to_image
 from clipart.errors import ConfigError
 from clipart.models import load_models, resolve_device
 from clipart.objective import Views, build_objective
 from clipart.prune import prune, view_score
-from clipart.render import render, render_batch
+from clipart.render import composite, render, render_batch
 from clipart.scene import Scene
 from clipart.start import icon_scenes
 from clipart.svg import read_svg_file
@@ -59,7 +59,7 @@ class Progress:
 
 
 def _init_scene(cfg: DrawConfig, seed: int, device: torch.device) -> Scene:
-    background = parse_color(cfg.background or "#ffffff")
+    background = parse_background(cfg.background or "#ffffff")
     if cfg.init_svg:
         return read_svg_file(cfg.init_svg).to(device)
     scene = Scene.random(
@@ -177,10 +177,9 @@ class _Run:
         point_rates: list[Tensor] = []
         scenes = [] if from_icon else [_init_scene(cfg, cfg.seed + i, device) for i in range(k)]
         if from_icon:
-            # the canvas the user set; else white under a pen (a sketch), else the scene's (its setting's)
-            background = (
-                parse_color(cfg.background) if cfg.background else (1.0, 1.0, 1.0) if cfg.icon_pen else None
-            )
+            # the canvas the user set; else white under a pen (a sketch) or for none, else the scene's (its setting's)
+            canvas = parse_background(cfg.background) if cfg.background else None
+            background = canvas or ((1.0, 1.0, 1.0) if cfg.icon_pen or cfg.background else None)
             seeds = [cfg.seed + i for i in range(k)]
             starts = icon_scenes(cfg.prompts, cfg.prompt_weights, guides, seeds, background)
             self.credits = [s.credit for s in starts]
@@ -193,6 +192,9 @@ class _Run:
                     .to(device)
                     for s in starts
                 ]
+        if cfg.background:  # the canvas the user set, over an --init file's or a start's; none: no canvas
+            for s in scenes:
+                s.background = parse_background(cfg.background)
         self.models = [g.name for g in guides]
         objective = build_objective(cfg, guides)
         out_size = max(g.image_size for g in guides)
@@ -227,11 +229,11 @@ class _Run:
             for group in groups:  # CLIPDraw's schedule: the points' rate ×0.4 at 50 %, ×0.1 at 75 %
                 if group["name"] == "points":
                     group["lr"] = rates["points"] * (1.0 if frac < 0.5 else (0.4 if frac < 0.75 else 0.1))
-            images = render_batch(scenes, size)
+            images = render_batch(scenes, size, alpha=scenes[0].background is None)
             with _AUGMENT_LOCK, torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=rng)))
                 views = augment(images)
-            per_drawing = objective(Views(views, k, images))
+            per_drawing = objective(Views(views, k, composite(images)))
             if optimizer is not None:
                 optimizer.zero_grad(set_to_none=True)
                 per_drawing.sum().backward()

@@ -6,7 +6,8 @@ in canvas units too (``width_px / canvas_px``).
 
 Each stroke is one open cubic Bézier path of 1 to ``MAX_SEGMENTS`` segments. Points are stored padded to
 ``3 * MAX_SEGMENTS + 1`` per stroke; stroke ``i`` uses ``points[i, : 3 * segments[i] + 1]`` and ignores the rest.
-Colours are straight-alpha RGBA in [0, 1]; strokes composite "over" in order onto ``background``.
+Colours are straight-alpha RGBA in [0, 1]; strokes composite "over" in order onto ``background``, or onto nothing
+when it is None (a transparent drawing).
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ INVISIBLE_ALPHA = 0.02  # a stroke fainter than this changes a pixel over white 
 
 @dataclass
 class Scene:
-    """All strokes of a drawing plus its background colour."""
+    """All strokes of a drawing plus its background colour (None: no background, a transparent drawing)."""
 
     points: Tensor  # [N, POINTS_PER_STROKE, 2], canvas units
     segments: Tensor  # [N] int64, 1..MAX_SEGMENTS
     widths: Tensor  # [N], canvas units
     colors: Tensor  # [N, 4], straight RGBA in [0, 1]
-    background: tuple[float, float, float] = field(default=(1.0, 1.0, 1.0))
+    background: tuple[float, float, float] | None = field(default=(1.0, 1.0, 1.0))
 
     def __post_init__(self) -> None:
         n = self.points.shape[0]
@@ -60,7 +61,7 @@ class Scene:
         width_px: float = 1.0,
         alpha: tuple[float, float] = (0.0, 1.0),
         gray: bool = False,
-        background: tuple[float, float, float] = (1.0, 1.0, 1.0),
+        background: tuple[float, float, float] | None = (1.0, 1.0, 1.0),
         device: torch.device | str = "cpu",
     ) -> Scene:
         """CLIPDraw's initialisation: a uniform start point, then each control point a random step of

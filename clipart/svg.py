@@ -1,6 +1,6 @@
 """Scene ⇄ SVG.
 
-The SVG holds a background rectangle and one ``<path>`` per stroke (``M`` then 1–3 ``C`` segments), with round caps
+The SVG holds a background rectangle (none for a transparent scene) and one ``<path>`` per stroke (``M`` then 1–3 ``C`` segments), with round caps
 and joins, which is exactly what the rasterizer draws: every pixel within half the width of the curve.
 Coordinates are written in pixels of a ``size``-pixel canvas (``viewBox="0 0 size size"``), so the file scales.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from clipart.colors import parse_color
+from clipart.colors import parse_background, parse_color
 from clipart.errors import ClipartError
 from clipart.scene import MAX_SEGMENTS, POINTS_PER_STROKE, Scene
 
@@ -46,7 +46,6 @@ def scene_to_svg(scene: Scene, size: int = 224, *, title: str | None = None, des
     segs = s.segments.tolist()
     widths = (s.widths * size).tolist()
     colors = s.colors.tolist()
-    bg = _hex(list(s.background))
     lines = [
         f'<svg xmlns="{SVG_NS}" width="{size}" height="{size}" viewBox="0 0 {size} {size}">',
     ]
@@ -54,7 +53,8 @@ def scene_to_svg(scene: Scene, size: int = 224, *, title: str | None = None, des
         esc = xml_text(text or "").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         if esc:
             lines.append(f"  <{tag}>{esc}</{tag}>")
-    lines.append(f'  <rect width="{size}" height="{size}" fill="{bg}"/>')
+    if s.background is not None:
+        lines.append(f'  <rect width="{size}" height="{size}" fill="{_hex(list(s.background))}"/>')
     lines.append('  <g fill="none" stroke-linecap="round" stroke-linejoin="round">')
     for p, k, w, c in zip(pts, segs, widths, colors, strict=True):
         used = p[: 3 * k + 1]
@@ -175,7 +175,9 @@ def svg_to_scene(text: str, *, warn: bool = True) -> Scene:
 
     Paths that cannot be read (other commands, bad numbers or colours) are skipped with one warning saying how
     many and why (none with ``warn=False``: a check that reads the file before its use); an SVG with no readable
-    path, no usable canvas size or that is not XML raises ClipartError.
+    path, no usable canvas size or that is not XML raises ClipartError. The background is the fill of a
+    ``<rect>`` before the first path (white if unreadable); without one, or with ``fill="none"``, the scene has
+    none (transparent).
     """
     try:
         root = ET.fromstring(text)
@@ -184,15 +186,16 @@ def svg_to_scene(text: str, *, warn: bool = True) -> Scene:
     if root.tag.split("}")[-1] != "svg":
         raise ClipartError(f"not an SVG file: its root element is <{root.tag.split('}')[-1][:40]}>")
     x0, y0, size = _canvas(root)
-    background = (1.0, 1.0, 1.0)
+    background: tuple[float, float, float] | None = None
     rows = []
     skipped: list[str] = []
     for el in root.iter():
         tag = el.tag.split("}")[-1] if isinstance(el.tag, str) else ""
         if tag == "rect" and el.get("fill") and not rows:
             try:
-                background = parse_color(el.get("fill", ""), "the SVG background")
+                background = parse_background(el.get("fill", ""), "the SVG background")
             except ClipartError as e:
+                background = (1.0, 1.0, 1.0)
                 skipped.append(f"background: {e}")
         if tag != "path":
             continue

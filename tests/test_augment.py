@@ -89,3 +89,33 @@ def test_given_homographies_fix_the_views() -> None:
     assert torch.equal(aug(_smooth(1), fixed), drawn)
     two = aug(_smooth(2), fixed.repeat(2, 1, 1))  # every render through the same three views
     assert torch.equal(two[:3], drawn) and torch.equal(two[3:], drawn)
+
+
+def test_transparent_renders_go_over_a_random_colour_per_view() -> None:
+    aug = Augment(4, 32, background=None)
+    nothing = torch.zeros(2, 4, 64, 64)
+    torch.manual_seed(7)
+    views = aug(nothing)
+    assert views.shape == (8, 3, 32, 32)
+    flat = views.flatten(2)
+    colours = flat[:, :, 0]
+    assert torch.allclose(flat, colours[:, :, None].expand_as(flat), atol=1e-6)  # each view one flat colour
+    assert len({tuple(c) for c in colours.tolist()}) == 8  # each view its own
+    torch.manual_seed(7)
+    assert torch.equal(aug(nothing), views)  # seeded like the geometry
+    red = torch.zeros(1, 4, 64, 64)  # an opaque red render stays red where it covers the view (the centre)
+    red[:, 0] = red[:, 3] = 1.0
+    red.requires_grad_(True)
+    views = aug(red)
+    assert torch.allclose(views[:, :, 16, 16], torch.tensor([1.0, 0.0, 0.0]).expand(4, 3), atol=1e-5)
+    views.sum().backward()
+    assert red.grad is not None and red.grad[:, 3].abs().sum() > 0
+
+
+def test_rgb_renders_of_a_transparent_scene_are_padded_with_white() -> None:
+    black = torch.zeros(1, 3, 64, 64)
+    torch.manual_seed(2)
+    views = Augment(4, 32, background=None)(black)
+    torch.manual_seed(2)
+    assert torch.equal(views, Augment(4, 32)(black))
+    assert views.max() == 1.0  # a warp uncovers white

@@ -46,7 +46,11 @@ def test_prompt_and_negative_weights() -> None:
         ({"steps": -3}, "steps"),
         ({"size": 10**6}, "size"),
         ({"views": 1000}, "views"),
-        ({"background": "blue-ish"}, "background"),
+        (
+            {"background": "blue-ish"},
+            r"background must be a colour .*, or none \(transparent\), got 'blue-ish'",
+        ),
+        ({"background": "non"}, "or none"),
         ({"preset": "nope"}, "unknown preset"),
         ({"strokes": "many"}, "wrong type"),
         ({"device": "tpu"}, "device"),
@@ -58,6 +62,15 @@ def test_bad_settings_raise_one_clear_line(kwargs: dict, words: str) -> None:
     with pytest.raises(ConfigError, match=words) as info:
         make_config(prompt, **kwargs)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("given", ["none", "None", " TRANSPARENT "])
+def test_background_none_in_any_case_is_kept_as_none(given: str, tmp_path: Path) -> None:
+    assert make_config("a cat", background=given).background == "none"
+    preset = tmp_path / "clear.toml"
+    preset.write_text(f'description = "x"\nbackground = "{given}"\n')
+    assert make_config("a cat", preset=str(preset)).background == "none"
+    assert make_config("a cat", background="#FFF").background == "#FFF"  # a colour is kept as given
 
 
 def test_preset_file_with_unknown_key_or_wrong_type(tmp_path: Path) -> None:

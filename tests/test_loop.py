@@ -158,3 +158,96 @@ def test_a_config_comes_without_other_options(tiny_model: str) -> None:
     with pytest.raises(clipart.ConfigError, match="not both .got config= and a prompt"):
         clipart.steps("a dog", config=cfg)  # the prompt would be ignored: refused instead
     assert clipart.draw(config=cfg).steps_done == 2
+
+
+def _rects(svg: str) -> list[ET.Element]:
+    return [e for e in ET.fromstring(svg).iter() if e.tag.endswith("rect")]
+
+
+def _paths(svg: str) -> list[str | None]:
+    return [e.get("d") for e in ET.fromstring(svg).iter() if e.tag.endswith("path")]
+
+
+def test_transparent_views_differ_in_background_and_runs_stay_reproducible(
+    tiny_model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    from clipart import loop
+
+    corners: list[torch.Tensor] = []
+
+    class Recording(loop.Augment):
+        def forward(self, image: torch.Tensor, homographies: torch.Tensor | None = None) -> torch.Tensor:
+            views = super().forward(image, homographies)
+            if image.shape[1] == 4:  # the steps' views (ranking and pruning score RGB renders on white)
+                corners.append(views.detach()[:, :, 0, 0].clone())
+            return views
+
+    monkeypatch.setattr(loop, "Augment", Recording)
+    opts = {**SMALL, "views": 4, "model": tiny_model, "steps": 3, "seed": 3, "candidates": 2, "prune": 0.05}
+    d = clipart.draw("a cat", background="Transparent", **opts)
+    first, corners[:] = list(corners), []
+    assert len(first) == 3 and all(c.shape == (8, 3) for c in first)
+    assert len({tuple(c) for c in torch.cat(first).tolist()}) > 12  # every view its own canvas
+    again = clipart.draw("a cat", background="none", **opts)
+    assert again.svg() == d.svg() and again.scores == d.scores
+    assert all(torch.equal(a, b) for a, b in zip(first, corners, strict=True))
+    assert not _rects(d.svg()) and d.sidecar()["config"]["background"] == "none"
+    white = clipart.draw("a cat", **opts).svg()  # the same start, guided over white only: other strokes
+    assert len(_rects(white)) == 1 and _paths(white) != _paths(d.svg())
+
+
+def test_transparent_sketch_png_has_alpha_and_image_prompts_draw_transparent(
+    tiny_model: str, tmp_path: Path
+) -> None:
+    import numpy as np
+    from PIL import Image
+
+    d = clipart.draw("a cat", preset="sketch", model=tiny_model, steps=2, size=64, views=2, background="none")
+    assert not _rects(d.svg())
+    png = d.png()
+    pixels = np.asarray(png)
+    assert png.mode == "RGBA" and pixels.shape == (64, 64, 4)
+    assert (pixels[[0, 0, -1, -1], [0, -1, 0, -1]] == 0).all()  # the corners: nothing, fully transparent
+    opaque = pixels[..., 3] == 255
+    assert opaque.sum() > 20 and (pixels[opaque][:, :3] == 0).all()  # the black pen's strokes stay opaque
+    d.save(tmp_path / "cat.png")
+    assert Image.open(tmp_path / "cat.png").mode == "RGBA"
+    picture = tmp_path / "ball.png"
+    Image.new("RGB", (32, 32), "red").save(picture)
+    by_image = clipart.draw(image=str(picture), model=tiny_model, steps=2, background="none", **SMALL)
+    assert not _rects(by_image.svg()) and by_image.png().mode == "RGBA"
+
+
+def test_a_transparent_scene_keeps_its_settings_strokes_but_not_its_colour(tiny_model: str) -> None:
+    opts = {"preset": "quick", "model": tiny_model, "steps": 1, "size": 64, "views": 2, "device": "cpu"}
+    night = clipart.draw("a cat at night", **opts)
+    clear = clipart.draw("a cat at night", background="none", **opts)
+    assert [r.get("fill") for r in _rects(night.svg())] == ["#141c45"] and not _rects(clear.svg())
+    assert clear.layout["settings"] == ["night"] and clear.layout["extras"] == night.layout["extras"]
+    assert clear.scene.num_strokes == night.scene.num_strokes
+
+
+def test_a_bad_background_is_one_line_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    from clipart.cli import main
+
+    assert main(["draw", "a cat", "--background", "clear", "--out", f"{tmp_path}/"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "clipart: error: background must be a colour such as #ffffff, #fff or rgb(255, 255, 255), "
+        "or none (transparent), got 'clear'\n"
+    )
+    assert not list(tmp_path.iterdir())
+
+
+def test_init_keeps_the_files_canvas_unless_a_background_is_set(tiny_model: str, tmp_path: Path) -> None:
+    opts = {**SMALL, "model": tiny_model, "steps": 1}
+    path = clipart.draw("a cat", background="none", **opts).save(tmp_path / "clear.svg")
+    assert not _rects(clipart.draw("a cat", init_svg=str(path), **opts).svg())  # it stays transparent
+    red = clipart.draw("a cat", init_svg=str(path), background="red", **opts).svg()
+    assert [r.get("fill") for r in _rects(red)] == ["#ff0000"]
+    white = clipart.draw("a cat", **opts).save(tmp_path / "white.svg")
+    assert not _rects(clipart.draw("a cat", init_svg=str(white), background="none", **opts).svg())

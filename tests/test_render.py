@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from clipart.errors import ClipartError
-from clipart.render import render, render_batch, torch_renderer
+from clipart.render import composite, render, render_batch, torch_renderer
 from clipart.render.bezier import TOLERANCE_PX, flatten
 from clipart.render.torch_renderer import render_scenes
 from clipart.scene import Scene
@@ -79,6 +79,37 @@ def test_matches_dense_reference_values_and_gradients(device: str) -> None:
             assert torch.allclose(g_ours, g_ref, atol=1e-9)
 
 
+def test_alpha_render_is_the_strokes_alone_premultiplied(device: str) -> None:
+    # over any colour it is the render on that colour, values and gradients (the dense reference as the oracle),
+    # and its alpha is what separates the renders on white and on black
+    scene = as_double(clipdraw(24, 3, canvas_px=48, width_px=4.0, background=(0.9, 0.8, 0.7)))
+    on = {
+        c: Scene(scene.points, scene.segments, scene.widths, scene.colors, c)
+        for c in [(1.0,) * 3, (0.0,) * 3]
+    }
+    scene = scene.to(device).requires_grad_()
+    rgba = render_scenes([scene], 48, pieces=8, alpha=True)
+    assert rgba.shape == (1, 4, 48, 48) and rgba.min() >= 0 and rgba.max() <= 1
+    white, black = (render_reference(s.to(device), 48) for s in on.values())
+    assert torch.allclose(rgba[0, 3].expand(3, -1, -1), 1 - (white - black), atol=1e-10)
+    assert torch.allclose(rgba[0, :3], black, atol=1e-10)  # premultiplied: the strokes over black
+    ours, ref = composite(rgba, (0.9, 0.8, 0.7))[0], render_reference(scene, 48)
+    assert torch.allclose(ours, ref, atol=1e-10)
+    weight = torch.randn(ours.shape, generator=torch.Generator().manual_seed(3), dtype=ours.dtype).to(device)
+    for g_ours, g_ref in zip(grads(scene, ours, weight), grads(scene, ref, weight), strict=True):
+        assert torch.allclose(g_ours, g_ref, atol=1e-9)
+
+
+def test_transparent_scene_renders_on_white_and_its_alpha_is_zero_off_the_strokes() -> None:
+    scene = clipdraw(6, 4, width_px=3.0, background=None)
+    white = clipdraw(6, 4, width_px=3.0)
+    assert torch.equal(render(scene, 64), render(white, 64))  # what ranking and pruning score
+    rgba = render(scene, 64, alpha=True)
+    assert torch.equal(rgba, render(white, 64, alpha=True))  # with alpha the background plays no part
+    off = rgba[3] == 0
+    assert off.any() and (~off).any() and (rgba[:3, off] == 0).all()
+
+
 def test_flattening_stays_within_tolerance_at_any_size() -> None:
     scene = clipdraw(64, 12, radius=0.3)
     t = torch.linspace(0, 1, 201)[:, None]
@@ -109,6 +140,18 @@ def test_gradcheck() -> None:
 
     def fn(points: torch.Tensor, widths: torch.Tensor, colors: torch.Tensor) -> torch.Tensor:
         return render(Scene(points, base.segments, widths, colors, (0.2, 0.5, 0.9)), 16)
+
+    inputs = (base.points.requires_grad_(), base.widths.requires_grad_(), colors.requires_grad_())
+    assert torch.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3)
+
+
+def test_gradcheck_with_alpha() -> None:
+    base = as_double(clipdraw(4, 3, canvas_px=16, width_px=3.0, radius=0.3))
+    colors = base.colors.clone()
+    colors[:, 3] = 0.3 + 0.6 * colors[:, 3]
+
+    def fn(points: torch.Tensor, widths: torch.Tensor, colors: torch.Tensor) -> torch.Tensor:
+        return render(Scene(points, base.segments, widths, colors, None), 16, alpha=True)
 
     inputs = (base.points.requires_grad_(), base.widths.requires_grad_(), colors.requires_grad_())
     assert torch.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3)
@@ -156,16 +199,19 @@ def test_batch_equals_single_renders(device: str) -> None:
         assert torch.allclose(x, y, atol=1e-6)
 
 
-def test_large_scenes_in_stroke_groups_render_the_same(monkeypatch: pytest.MonkeyPatch, device: str) -> None:
+@pytest.mark.parametrize("alpha", [False, True], ids=["rgb", "rgba"])
+def test_large_scenes_in_stroke_groups_render_the_same(
+    monkeypatch: pytest.MonkeyPatch, device: str, alpha: bool
+) -> None:
     scene = clipdraw(40, 13, radius=0.25, widths_px=(1.0, 20.0)).to(device).requires_grad_()
-    weight = torch.rand(3, 128, 128, generator=torch.Generator().manual_seed(2)).to(device)
-    whole = render(scene, 128)
+    weight = torch.rand(3 + alpha, 128, 128, generator=torch.Generator().manual_seed(2)).to(device)
+    whole = render(scene, 128, alpha=alpha)
     g_whole = grads(scene, whole, weight)
     monkeypatch.setattr(torch_renderer, "_GROUP_PIXELS", 2000)  # about one stroke per group
-    grouped = render(scene, 128)
+    grouped = render(scene, 128, alpha=alpha)
     assert torch.equal(whole, grouped)
-    for x, y in zip(g_whole, grads(scene, grouped, weight), strict=True):
-        assert torch.allclose(x, y, atol=1e-6)
+    for x, y in zip(g_whole, grads(scene, grouped, weight), strict=True):  # float32: sums in another order
+        assert torch.allclose(x, y, atol=1e-6, rtol=1e-4 if alpha else 1e-5)
 
 
 def test_zero_length_stroke_is_a_round_dot() -> None:

@@ -56,3 +56,11 @@ def test_respawn_restarts_faded_strokes_only() -> None:
     assert torch.equal(s.points[~faded], before.points[~faded]) and torch.equal(s.colors[1], before.colors[1])
     assert not torch.equal(s.points[faded], before.points[faded])
     assert torch.allclose(s.widths[faded], torch.full((3,), 3.0 / 224))
+
+
+def test_a_transparent_scene_stays_transparent_through_its_copies() -> None:
+    s = Scene.random(6, generator=torch.Generator().manual_seed(1), background=None)
+    s.colors[:2, 3] = 0.0
+    copies = [s.to("cpu"), s.snapshot(), s.subset(torch.ones(6, dtype=torch.bool)), s.visible()]
+    assert all(c.background is None for c in copies)
+    assert bool(s.respawn_(0.05, torch.Generator().manual_seed(2))[:2].all()) and s.background is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import warnings
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -50,6 +51,39 @@ def test_cairosvg_renders_the_file() -> None:
     img = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
     assert img.shape == (64, 64, 3)
     assert (img != img[0, 0]).any(axis=-1).sum() > 20  # strokes drawn over the background
+
+
+def test_transparent_scene_has_no_background_rect_and_reads_back_transparent() -> None:
+    s = _scene()
+    s.background = None
+    text = scene_to_svg(s, 224)
+    root = ET.fromstring(text)
+    assert not [e for e in root.iter() if e.tag.endswith("rect")]
+    assert svg_to_scene(text).background is None
+    path = '<path d="M1 1 C2 2 3 3 4 4"/>'
+    for rect, background in [('<rect fill="none"/>', None), ('<rect fill="Transparent"/>', None),
+                             ('<rect fill="#000"/>', (0.0, 0.0, 0.0)), ('<rect fill="url(#g)"/>', (1.0, 1.0, 1.0))]:  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the unreadable fill is skipped with a warning, as white
+            read = svg_to_scene(f'<svg viewBox="0 0 10 10">{rect}{path}</svg>')
+        assert read.background == background, rect
+
+
+def test_cairosvg_shows_a_transparent_svg_as_the_png_does() -> None:
+    cairosvg = pytest.importorskip("cairosvg")
+    from clipart.drawing import to_image
+    from clipart.render import render
+
+    s = _scene(8)
+    s.background = None
+    theirs = np.asarray(Image.open(io.BytesIO(cairosvg.svg2png(bytestring=scene_to_svg(s, 224).encode()))))
+    ours = np.asarray(to_image(render(s, 224, alpha=True)))
+    assert theirs.shape == ours.shape == (224, 224, 4)
+    assert (theirs[..., 3] == 0).mean() > 0.3 and (ours[..., 3] == 0).mean() > 0.3  # mostly see-through
+    diff = np.abs(theirs.astype(float) - ours.astype(float)) / 255
+    assert diff[..., 3].mean() < 0.002  # the same coverage
+    both = (theirs[..., 3] > 128) & (ours[..., 3] > 128)
+    assert diff[both][:, :3].mean() < 0.01  # the same colours where both are mostly opaque
 
 
 @pytest.mark.parametrize(

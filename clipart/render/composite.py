@@ -9,7 +9,8 @@ down with the transmittance ``T`` of the strokes above:
 
     dF/dc_i = a_i T_i,    dF/da_i = T_i (c_i - B_i),    T_i = prod over strokes j above i of (1 - a_j)
 
-so no full-canvas intermediates are stored per stroke.
+so no full-canvas intermediates are stored per stroke. The image may have any number of channels: a transparent
+render is premultiplied RGB plus alpha, whose strokes have the "colour" 1 in the alpha channel.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ class OverState:
     col: Tensor  # [P] position of each pair's pixel in ``active``
     stroke: Tensor  # [P]
     alpha: Tensor  # [P]
-    rgb: Tensor  # [3, P] colour of each pair's stroke
-    under: Tensor  # [3, P] colour under each pair before it was painted
+    rgb: Tensor  # [C, P] colour of each pair's stroke
+    under: Tensor  # [C, P] colour under each pair before it was painted
     layers: list[tuple[int, int]]  # (offset, length) of each layer, bottom first
 
 
@@ -43,8 +44,8 @@ def _put(t: Tensor, idx: Tensor, values: Tensor, dim: int = 0) -> Tensor:
 
 
 def over(pix: Tensor, stroke: Tensor, alpha: Tensor, rgb: Tensor, under: Tensor) -> tuple[Tensor, OverState]:
-    """Composite pairs ``(pix, stroke, alpha)`` (listed in stroke order) with stroke colours ``rgb`` ``[3, N]``
-    over the flat image ``under`` ``[3, Q]``. Returns the new image and the state for :func:`over_backward`.
+    """Composite pairs ``(pix, stroke, alpha)`` (listed in stroke order) with stroke colours ``rgb`` ``[C, N]``
+    over the flat image ``under`` ``[C, Q]``. Returns the new image and the state for :func:`over_backward`.
     Apart from copying the image, work and memory grow with the number of pairs, not with the canvas."""
     p, dev = pix.shape[0], pix.device
     key = pix.int() if under.shape[1] < 2**31 else pix  # int32 sorts faster
@@ -66,7 +67,7 @@ def over(pix: Tensor, stroke: Tensor, alpha: Tensor, rgb: Tensor, under: Tensor)
     col = _put(torch.empty_like(order), dest, col_sorted)
     a = _take(alpha, src)
     s = _take(stroke, src)
-    c = torch.gather(rgb, 1, s[None].expand(3, -1))
+    c = torch.gather(rgb, 1, s[None].expand(rgb.shape[0], -1))
     x = _take(under, active, 1)
     below = torch.empty_like(c)
     layers = list(zip(offset.tolist(), length.tolist(), strict=True))
@@ -80,10 +81,10 @@ def over(pix: Tensor, stroke: Tensor, alpha: Tensor, rgb: Tensor, under: Tensor)
 def over_backward(
     st: OverState, grad: Tensor, num_strokes: int, *, under_grad: bool
 ) -> tuple[Tensor, Tensor, Tensor | None]:
-    """Given dL/d(image) ``[3, Q]``, return dL/d(alpha) per pair (input order), dL/d(rgb) ``[3, N]`` and, if
-    ``under_grad``, dL/d(under) ``[3, Q]`` (the gradient times the transmittance of the pairs on each pixel)."""
+    """Given dL/d(image) ``[C, Q]``, return dL/d(alpha) per pair (input order), dL/d(rgb) ``[C, N]`` and, if
+    ``under_grad``, dL/d(under) ``[C, Q]`` (the gradient times the transmittance of the pairs on each pixel)."""
     g_active = _take(grad, st.active, 1)
-    g = _take(g_active, st.col, 1)  # [3, P] image gradient at each pair's pixel
+    g = _take(g_active, st.col, 1)  # [C, P] image gradient at each pair's pixel
     keep = 1 - st.alpha
     t = torch.ones(st.active.shape[0], dtype=grad.dtype, device=grad.device)
     t_pair = torch.empty_like(st.alpha)
@@ -91,8 +92,8 @@ def over_backward(
         t_pair[o : o + n] = t[:n]
         t[:n].mul_(keep[o : o + n])
     diff = g * (st.rgb - st.under)
-    g_alpha_layered = t_pair * (diff[0] + diff[1] + diff[2])
-    g_rgb = torch.zeros(3, num_strokes, dtype=grad.dtype, device=grad.device)
+    g_alpha_layered = t_pair * sum(diff[1:], diff[0])  # channel by channel, in order
+    g_rgb = torch.zeros(diff.shape[0], num_strokes, dtype=grad.dtype, device=grad.device)
     g_rgb.index_add_(1, st.stroke, g * (st.alpha * t_pair))
     g_alpha = _put(torch.empty_like(g_alpha_layered), st.src, g_alpha_layered)
     g_under = _put(grad.clone(), st.active, g_active * t, 1) if under_grad else None

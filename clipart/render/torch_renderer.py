@@ -2,7 +2,8 @@
 
 Strokes are flattened to polylines (see :mod:`.bezier`), each pixel within reach of a stroke gets coverage
 ``clamp(hw - d + 0.5, 0, 1)`` from its distance ``d`` to the nearest piece (see :mod:`.coverage`), and strokes are
-composited "over" in order onto the background (see :mod:`.composite`). One autograd Function holds both steps
+composited "over" in order onto the background (see :mod:`.composite`), or, for a render with alpha, onto nothing:
+premultiplied RGB plus the strokes' alpha, as if each stroke had a fourth colour channel equal to 1. One autograd Function holds both steps
 for a group of strokes, with an analytic backward, so memory grows with the pixels the strokes touch, not with
 strokes × canvas; large scenes are drawn as a chain of such groups.
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from clipart.render.bezier import flatten
@@ -29,8 +31,8 @@ _GROUP_PIXELS = 1 << 22
 
 
 class _Rasterize(torch.autograd.Function):
-    """Polylines over a flat image ``[3, Q]`` → the new image; differentiable w.r.t. the vertices, half widths,
-    colours and the image under the strokes."""
+    """Polylines over a flat image ``[3, Q]`` (or ``[4, Q]``: premultiplied RGB and alpha) → the new image;
+    differentiable w.r.t. the vertices, half widths, colours and the image under the strokes."""
 
     @staticmethod
     def forward(  # type: ignore[override]
@@ -48,7 +50,8 @@ class _Rasterize(torch.autograd.Function):
         pc, frame, pairs = nearest_pieces(pieces, half_width + 0.5, size, offset)
         hw, opacity = take_columns(torch.stack([half_width, colors[:, 3]]), pairs.stroke)
         cov = (hw + 0.5 - pairs.d2.sqrt()).clamp_(0, 1)
-        image, state = over(pairs.pix, pairs.stroke, opacity * cov, colors[:, :3].T.contiguous(), under)
+        paint = colors[:, :3] if under.shape[0] == 3 else F.pad(colors[:, :3], (0, 1), value=1.0)  # alpha: 1
+        image, state = over(pairs.pix, pairs.stroke, opacity * cov, paint.T.contiguous(), under)
         ctx.state = (pc, frame, pairs, cov, opacity, state, verts.shape)
         return image
 
@@ -61,7 +64,7 @@ class _Rasterize(torch.autograd.Function):
         g_stroke = torch.zeros(2, n, dtype=grad.dtype, device=grad.device)
         g_stroke.index_add_(1, pairs.stroke, torch.stack([g_cov, g_alpha * cov]))
         g_verts = distance_grad(pc, frame, pairs, -g_cov, vshape[0] * vshape[1]).view(vshape)
-        g_colors = torch.cat([g_rgb, g_stroke[1:]]).T
+        g_colors = torch.cat([g_rgb[:3], g_stroke[1:]]).T
         return g_verts, g_stroke[0], g_colors, None, None, g_under, None
 
 
@@ -80,8 +83,12 @@ def _stroke_groups(points: Tensor, segments: Tensor, reach: Tensor, size: int) -
     return torch.unique_consecutive(start, return_counts=True)[1].tolist()
 
 
-def render_scenes(scenes: list[Scene], size: int, *, pieces: int | None = None) -> Tensor:
-    """Render ``scenes`` (all on one device) at ``size`` px in one batched pass: ``[K, 3, size, size]``.
+def render_scenes(
+    scenes: list[Scene], size: int, *, pieces: int | None = None, alpha: bool = False
+) -> Tensor:
+    """Render ``scenes`` (all on one device) at ``size`` px in one batched pass: ``[K, 3, size, size]`` over
+    each scene's background (white for a scene without one), or with ``alpha`` ``[K, 4, size, size]``: the
+    strokes alone, premultiplied RGB and alpha, whatever the backgrounds.
 
     ``pieces`` fixes the line pieces per cubic; by default each cubic gets enough for 0.1 px accuracy.
     """
@@ -95,12 +102,17 @@ def render_scenes(scenes: list[Scene], size: int, *, pieces: int | None = None) 
     colors = torch.cat([s.colors for s in scenes])
     counts = torch.tensor([s.num_strokes for s in scenes], device=dev)
     offset = torch.repeat_interleave(torch.arange(len(scenes), device=dev) * (size * size), counts)
-    background = torch.tensor([s.background for s in scenes], dtype=dtype, device=dev)  # [K, 3]
-    image = background.T[:, :, None].expand(3, -1, size * size).contiguous().view(3, -1)
+    if alpha:
+        background = torch.zeros(len(scenes), 4, dtype=dtype, device=dev)
+    else:
+        canvas = [s.background or (1.0, 1.0, 1.0) for s in scenes]
+        background = torch.tensor(canvas, dtype=dtype, device=dev)  # [K, 3]
+    channels = background.shape[1]
+    image = background.T[:, :, None].expand(channels, -1, size * size).contiguous().view(channels, -1)
     if verts.shape[0]:
         groups = _stroke_groups(points, segments, half_width.detach() + 0.5, size)
         for args in zip(
             *(t.split(groups) for t in (verts, half_width, colors, num_pieces, offset)), strict=True
         ):
             image = _Rasterize.apply(*args, image, size)
-    return image.view(3, len(scenes), size, size).transpose(0, 1).contiguous()
+    return image.view(channels, len(scenes), size, size).transpose(0, 1).contiguous()
