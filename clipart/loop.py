@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from PIL import Image
 from torch import Tensor
+from torch.optim.lr_scheduler import LambdaLR
 
 from clipart.augment import Augment
 from clipart.colors import parse_color
@@ -90,6 +91,32 @@ def _with_pen(scene: Scene, cfg: DrawConfig, layout: dict[str, Any]) -> Scene:
         scene.colors[pen, :3] = torch.tensor(parse_color(cfg.icon_pen, "icon_pen"))
         scene.widths.fill_(cfg.init_width / cfg.size)
     return scene
+
+
+def _rates(cfg: DrawConfig, from_icon: bool) -> dict[str, float]:
+    """Adam's rates of the points, widths and colours: an icon start's own, else those of random strokes."""
+    if from_icon:
+        return {"points": cfg.icon_lr_points, "widths": cfg.icon_lr_widths, "colors": cfg.icon_lr_colors}
+    return {"points": cfg.lr_points, "widths": cfg.lr_widths, "colors": cfg.lr_colors}
+
+
+def _schedule(optimizer: torch.optim.Optimizer, steps: int) -> LambdaLR:
+    """CLIPDraw's step schedule: the points' rate falls twice in the run's second half; the others stay.
+
+    LambdaLR scales each group's starting rate by its lambda of the steps done so far, one scheduler step after
+    each optimizer step, so step ``s`` runs at the factor of ``(s - 1) / steps``.
+    """
+
+    def points(done: int) -> float:
+        frac = done / steps
+        return 1.0 if frac < 0.5 else 0.4 if frac < 0.75 else 0.1
+
+    def constant(done: int) -> float:
+        return 1.0
+
+    return LambdaLR(
+        optimizer, [points if g["name"] == "points" else constant for g in optimizer.param_groups]
+    )
 
 
 class _Run:
@@ -203,8 +230,7 @@ class _Run:
             "background": scenes[0].background,
         }
         augment = Augment(cfg.views, out_size, color_jitter=cfg.color_jitter, **view_args).to(device)
-        pre = "icon_" if from_icon else ""  # an icon start has rates of its own
-        lr = {part: getattr(cfg, f"{pre}lr_{part}") for part in ("points", "widths", "colors")}
+        lr = _rates(cfg, from_icon)
         rates = {"points": lr["points"] / size, "widths": lr["widths"] / size, "colors": lr["colors"]}
         groups = [
             {"params": [getattr(s, attr) for s in scenes], "lr": lr, "name": attr}
@@ -215,6 +241,7 @@ class _Run:
             for t in g["params"]:
                 t.requires_grad_(True)
         optimizer = torch.optim.Adam(groups) if groups else None
+        schedule = _schedule(optimizer, cfg.steps) if optimizer is not None else None
         min_w, max_w = cfg.min_width / size, cfg.max_width / size
         rng = torch.Generator().manual_seed(cfg.seed)
         self.timings["startup_s"] = round(time.perf_counter() - t0, 3)
@@ -223,10 +250,6 @@ class _Run:
         for step in range(1, cfg.steps + 1):
             if cpu is not None:
                 cpu.apply()  # each step: the web app runs steps in whichever worker thread is free
-            frac = (step - 1) / cfg.steps
-            for group in groups:  # CLIPDraw's schedule: the points' rate ×0.4 at 50 %, ×0.1 at 75 %
-                if group["name"] == "points":
-                    group["lr"] = rates["points"] * (1.0 if frac < 0.5 else (0.4 if frac < 0.75 else 0.1))
             images = render_batch(scenes, size)
             with _AUGMENT_LOCK, torch.random.fork_rng(devices=[]):
                 torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=rng)))
@@ -240,6 +263,8 @@ class _Run:
                 with torch.no_grad():
                     for s, was, rate in zip(scenes, before, point_rates, strict=False):
                         s.points.copy_(was + rate * (s.points - was))
+                assert schedule is not None
+                schedule.step()
             for s in scenes:
                 s.clamp_(min_w, max_w)
             if cfg.respawn_every and step % cfg.respawn_every == 0 and step <= 0.75 * cfg.steps:
