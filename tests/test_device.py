@@ -98,11 +98,11 @@ def _stop_at_the_device(monkeypatch: pytest.MonkeyPatch) -> list[torch.device]:
     """Make drawing stop (as a failed prompt) where it has chosen its device, recording it."""
     used: list[torch.device] = []
 
-    def steps(self: object, device: torch.device, cpu: object) -> None:
+    def setup(self: object, device: torch.device, cpu: object) -> None:
         used.append(device)
         raise ConfigError("stopped by the test")
 
-    monkeypatch.setattr(clipart.loop._Run, "_steps", steps)
+    monkeypatch.setattr(clipart.loop._Run, "_setup", setup)
     return used
 
 

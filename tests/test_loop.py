@@ -251,3 +251,24 @@ def test_init_keeps_the_files_canvas_unless_a_background_is_set(tiny_model: str,
     assert [r.get("fill") for r in _rects(red)] == ["#ff0000"]
     white = clipart.draw("a cat", **opts).save(tmp_path / "white.svg")
     assert not _rects(clipart.draw("a cat", init_svg=str(white), background="none", **opts).svg())
+
+
+def test_the_points_rate_follows_clipdraws_step_schedule() -> None:
+    """Step s runs at the factor of (s - 1) / steps: full, then x0.4 from half way, x0.1 from three quarters;
+    the other groups keep their rate."""
+    import torch
+
+    from clipart.loop import _schedule
+
+    groups = [
+        {"params": [torch.zeros(1, requires_grad=True)], "lr": lr, "name": name}
+        for name, lr in (("points", 0.5), ("colors", 0.02))
+    ]
+    optimizer = torch.optim.Adam(groups)
+    schedule = _schedule(optimizer, 8)
+    seen = []
+    for _ in range(8):
+        seen.append([g["lr"] for g in optimizer.param_groups])
+        optimizer.step()
+        schedule.step()
+    assert seen == [[0.5, 0.02]] * 4 + [[0.5 * 0.4, 0.02]] * 2 + [[0.5 * 0.1, 0.02]] * 2
