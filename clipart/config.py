@@ -16,7 +16,7 @@ from clipart.errors import ClipartError, ConfigError
 from clipart.imagefile import open_image
 from clipart.models.device import check_device
 from clipart.models.spec import EMBEDDED_NAME, ModelSpec, parse_spec
-from clipart.typecheck import check_fields, check_value, short
+from clipart.typecheck import check_fields, check_value, describe, short
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -272,7 +272,6 @@ class DrawConfig:
     respawn_every: int = setting(
         0,
         "restart the strokes fainter than respawn_alpha every N steps",
-        unit="steps",
         low=0,
         cap="steps",
         zero="never",
@@ -355,9 +354,7 @@ class DrawConfig:
         metavar="N",
         default_words="the cores other work leaves free (clipart/threads.py)",
     )
-    preview_every: int = setting(
-        10, "a preview image every N steps", unit="steps", low=1, group="machine", flag=None
-    )
+    preview_every: int = setting(10, "a preview image every N steps", low=1, group="machine", flag=None)
     animate: bool = setting(
         False, "keep a frame a preview for an animation", group="machine", given_by="--gif"
     )
@@ -459,6 +456,49 @@ def float_settings(config: type[DrawConfig] = DrawConfig) -> tuple[str, ...]:
     """The settings that hold numbers with a fraction (each must be finite)."""
     hints = config.hints()
     return tuple(name for name in config.settings() if _number_type(hints[name]) is float)
+
+
+def settings_table(config: type[DrawConfig] = DrawConfig) -> str:
+    """The settings as a Markdown table (docs/reference.md holds it): name, type, default, values, unit, where
+    the command line and the web page set it, and what it does. ``python -m clipart.config`` prints it."""
+    hints = config.hints()
+    rows = [
+        "| setting | takes | default | values | `clipart draw` | web page | what |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for f in dataclasses.fields(config):
+        about: Setting = f.metadata["setting"]
+        default = about.default_words or ("none" if f.default is dataclasses.MISSING else _words(f.default))
+        cli = about.given_by or (
+            f"`--set {f.name}=…`"
+            if about.flag is None
+            else f"`{about.flag or '--' + f.name.replace('_', '-')}`"
+        )
+        whole = _number_type(hints[f.name]) is int
+        values = about.values(whole).removeprefix("a whole number").lstrip(", ")
+        unit = f" ({about.unit})" if about.unit else ""
+        cells = [
+            f"`{f.name}`",
+            describe(hints[f.name]),
+            default,
+            values,
+            cli,
+            about.page,
+            f"{about.help}{unit}",
+        ]
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows)
+
+
+def _words(value: Any) -> str:
+    """A default as the table shows it."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "''" if value == "" else str(value)
 
 
 def check_text(text: str, what: str = "prompt", most: int = LIMITS["prompt_chars"]) -> str:
@@ -641,3 +681,7 @@ def _models(
     return [
         parse_spec(str(m) if isinstance(m, ModelSpec) else m, tag) for m, tag in zip(specs, tags, strict=True)
     ]
+
+
+if __name__ == "__main__":
+    print(settings_table())
