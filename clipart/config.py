@@ -46,7 +46,7 @@ class Setting:
     low: float | None = None  # the smallest value (of each item, for a list or a pair)
     high: float | None = None  # the largest
     above: bool = False  # the value must exceed ``low``
-    cap: str = ""  # a key of LIMITS: the largest value (of a list: the most items), which a face may lower
+    cap: str = ""  # a key of LIMITS: the largest value (of a list: its most items), which a face may lower
     zero: str = ""  # what 0 means ("off", "automatic")
     choices: tuple[str, ...] = ()
     check: Callable[[str, Any], Any] | None = None  # the value's own check after its range (a colour, a file)
@@ -59,16 +59,12 @@ class Setting:
     in_presets: bool = True  # a preset file may set it
 
     def bounds(self, caps: dict[str, int] | None = None) -> tuple[float | None, float | None]:
-        """The lowest and highest value (of a number, or of each item), the cap of ``caps`` applied."""
+        """The lowest and highest value (of a number, or of each item of a pair), the cap of ``caps`` applied."""
         high = self.high
-        if self.cap and not self.counts():
+        if self.cap:
             cap = {**LIMITS, **(caps or {})}[self.cap]
             high = cap if high is None else min(high, cap)
         return self.low, high
-
-    def counts(self) -> bool:
-        """Whether ``cap`` is the most items of a list rather than the largest value."""
-        return self.cap == "negatives"
 
     def values(self, whole: bool, caps: dict[str, int] | None = None) -> str:
         """The values taken, in words ("a whole number from 1 to 4096", "in [0, 1] (0: off)"); "" for any."""
@@ -77,9 +73,11 @@ class Setting:
         low, high = self.bounds(caps)
         if whole:
             zero = f" ({self.zero})" if self.zero else ""
-            if high is not None:
-                return f"a whole number from {int(low or 0)}{zero} to {int(high)}"
-            return f"a whole number, at least {int(low)}{zero}" if low is not None else ""
+            if low is not None and high is not None:
+                return f"a whole number from {int(low)}{zero} to {int(high)}"
+            if low is not None:
+                return f"a whole number, at least {int(low)}{zero}"
+            return f"a whole number, at most {int(high)}" if high is not None else ""
         zero = f" (0: {self.zero})" if self.zero else ""
         if low is not None and high is not None:
             return f"in {'(' if self.above else '['}{low:g}, {high:g}]{zero}"
@@ -427,8 +425,10 @@ class DrawConfig:
 def _check_declared(name: str, value: Any, about: Setting, hint: Any, caps: dict[str, int]) -> None:
     """``value`` (already of its type) against its declaration: finite, in range, a choice, under its cap."""
     what = about.noun or name
-    if about.counts() and len(value) > caps[about.cap]:
-        raise ConfigError(f"give at most {caps[about.cap]} {what}")
+    if about.cap and isinstance(value, list):  # a list's cap: its most items
+        if len(value) > caps[about.cap]:
+            raise ConfigError(f"give at most {caps[about.cap]} {what}")
+        return
     items = value if isinstance(value, (list, tuple)) else [value]
     if about.choices and value not in about.choices:
         raise ConfigError(f"{what} must be {about.values(False)}, got {short(value)}")

@@ -76,7 +76,7 @@ def _add_draw(sub: Any) -> None:
     g.add_argument(
         "--pretrained", action="append", help="pretrained tag or file for the --model in the same place"
     )
-    add_setting_flags(p, groups)
+    _add_setting_flags(p, groups)
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help=SET_HELP)
     g = p.add_argument_group("output")
     g.add_argument("--prompts-file", metavar="FILE",
@@ -108,7 +108,7 @@ def _flag(name: str, about: Any) -> str:
     return about.flag or f"--{name.replace('_', '-')}"
 
 
-def add_setting_flags(parser: argparse.ArgumentParser, groups: dict[str, Any]) -> None:
+def _add_setting_flags(parser: argparse.ArgumentParser, groups: dict[str, Any]) -> None:
     """A flag for each setting declared with one (:class:`clipart.DrawConfig`), in its group's part of the help
     (``groups``: group → argument group; a group not there gets a part of its own). Not given: None."""
     hints, quick = clipart.DrawConfig.hints(), clipart.load_preset(clipart.DEFAULT_PRESET)
@@ -128,7 +128,7 @@ def add_setting_flags(parser: argparse.ArgumentParser, groups: dict[str, Any]) -
 def _describe(name: str, about: Any, hint: Any, quick: dict[str, Any]) -> str:
     """A setting's help: what it does, its unit and values (choices only where no flag lists them), and its
     default (the ``quick`` preset's value, or the setting's own)."""
-    unit = f", {about.unit}" if about.unit and about.unit != "steps" else ""
+    unit = f", {about.unit}" if about.unit else ""
     values = "" if about.choices and about.flag is not None else about.values(_reader(hint) is int)
     values = f"; {values}" if values else ""
     return f"{about.help}{unit}{values} {_default(name, about, quick)}"
