@@ -6,6 +6,7 @@ import dataclasses
 import math
 import sys
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from clipart.errors import ClipartError, ConfigError
 from clipart.imagefile import open_image
 from clipart.models.device import check_device
 from clipart.models.spec import EMBEDDED_NAME, ModelSpec, parse_spec
-from clipart.typecheck import check_fields, check_value, short
+from clipart.typecheck import check_fields, check_value, describe, short
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -30,180 +31,481 @@ DEFAULT_NEGATIVE_WEIGHT = 0.3  # of a negative prompt that carries no weight of 
 # to :meth:`DrawConfig.validate`. ``prompt_chars`` caps each prompt's length, ``negatives`` their number.
 LIMITS = {"strokes": 4096, "steps": 100_000, "size": 4096, "views": 64, "candidates": 64,
           "prompt_chars": 10_000, "negatives": 64}  # fmt: skip
-WHOLE_NUMBERS = ("strokes", "steps", "size", "views", "candidates")
 MAX_WEIGHT = 100.0  # |prompt weight|: more only saturates the loss
-FLOAT_SETTINGS = ("prompt_weights", "negative_weights", "image_weights", "style_weight", "perspective", "crop_scale", "color_jitter", "lr_points", "lr_widths",
-                  "lr_colors", "icon_lr_points", "icon_lr_widths", "icon_lr_colors", "init_radius", "init_width", "min_width", "max_width", "respawn_alpha", "prune")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Everything about one drawing setting but its type and default (its DrawConfig field's): the values it
+    takes, what it means and where it shows. Validation, ``clipart draw``'s flags, the web page's controls and
+    the settings table of docs/reference.md are derived from it."""
+
+    help: str  # one line: what the setting does
+    group: str = "optimisation"  # where ``clipart draw --help`` (and the docs' table) shows it
+    unit: str = ""  # "px", "steps", ...
+    low: float | None = None  # the smallest value (of each item, for a list or a pair)
+    high: float | None = None  # the largest
+    above: bool = False  # the value must exceed ``low``
+    cap: str = ""  # a key of LIMITS: the largest value (of a list: its most items), which a face may lower
+    zero: str = ""  # what 0 means ("off", "automatic")
+    choices: tuple[str, ...] = ()
+    check: Callable[[str, Any], Any] | None = None  # the value's own check after its range (a colour, a file)
+    flag: str | None = ""  # "": ``--name-with-dashes``; "--init": that flag; None: ``--set name=value`` only
+    given_by: str = ""  # set by the faces' own options instead ("--image FILE"): no flag of its own, no --set
+    metavar: str = ""  # the flag's value in --help
+    default_words: str = ""  # the default in words, where the value alone does not say it
+    page: str = ""  # the web page's label: the page shows the setting as a control
+    noun: str = ""  # what messages call it ("prompt weights"), if not its name
+    in_presets: bool = True  # a preset file may set it
+
+    def bounds(self, caps: dict[str, int] | None = None) -> tuple[float | None, float | None]:
+        """The lowest and highest value (of a number, or of each item of a pair), the cap of ``caps`` applied."""
+        high = self.high
+        if self.cap:
+            cap = {**LIMITS, **(caps or {})}[self.cap]
+            high = cap if high is None else min(high, cap)
+        return self.low, high
+
+    def values(self, whole: bool, caps: dict[str, int] | None = None) -> str:
+        """The values taken, in words ("a whole number from 1 to 4096", "in [0, 1] (0: off)"); "" for any."""
+        if self.choices:
+            return f"{', '.join(self.choices[:-1])} or {self.choices[-1]}"
+        low, high = self.bounds(caps)
+        if whole:
+            zero = f" ({self.zero})" if self.zero else ""
+            if low is not None and high is not None:
+                return f"a whole number from {int(low)}{zero} to {int(high)}"
+            if low is not None:
+                return f"a whole number, at least {int(low)}{zero}"
+            return f"a whole number, at most {int(high)}" if high is not None else ""
+        zero = f" (0: {self.zero})" if self.zero else ""
+        if low is not None and high is not None:
+            return f"in {'(' if self.above else '['}{low:g}, {high:g}]{zero}"
+        if low is not None:
+            return f"{'above' if self.above else 'at least'} {low:g}{zero}"
+        return ""
+
+
+def setting(
+    default: Any = None, help: str = "", *, factory: Callable[[], Any] | None = None, **about: Any
+) -> Any:
+    """A DrawConfig field: its ``default`` (or ``factory``, for a list) and what :class:`Setting` says of it."""
+    meta = {"setting": Setting(help, **about)}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def _colour(name: str, value: str) -> str:
+    if value:  # empty: the default
+        parse_color(value, name)
+    return value
+
+
+def _canvas(name: str, value: str) -> str:
+    """A colour, "" (the default), or "none" for any spelling of none or transparent."""
+    return "none" if value and parse_background(value) is None else value
+
+
+def _pictures(name: str, paths: list[str]) -> list[str]:
+    for path in paths:  # read now (quietly: the drawing warns of a partly read SVG when it uses it)
+        open_image(path, warn=False)
+    return paths
+
+
+def _style(name: str, path: str | None) -> str | None:
+    if path is not None:
+        open_image(path, "style image", warn=False)
+    return path
+
+
+def _svg(name: str, path: str | None) -> str | None:
+    if path is not None:
+        if not Path(path).is_file():
+            raise ConfigError(f"the initial SVG does not exist: {path}")
+        from clipart.svg import read_svg_file
+
+        read_svg_file(path, warn=False)  # quietly: a bad one is refused before any work
+    return path
+
+
+def _guides(name: str, specs: list[ModelSpec | str]) -> list[ModelSpec]:
+    if not specs:
+        raise ConfigError("no guide model given")
+    return [parse_spec(m) for m in specs]
+
+
+def _device(name: str, device: str) -> str:
+    return check_device(device)
+
+
+_WEIGHT: dict[str, Any] = {"low": -MAX_WEIGHT, "high": MAX_WEIGHT, "group": "prompts"}
+_RATE: dict[str, Any] = {"low": 0.0, "group": "rates", "metavar": "LR"}
+_START: dict[str, Any] = {"group": "start", "flag": None}
+_SEED_HIGH = 2**63 - 1 - LIMITS["candidates"]  # each candidate takes the next seed
 
 
 @dataclass
 class DrawConfig:
-    """All settings of one drawing. Pixel-valued settings refer to the optimisation canvas of ``size`` px."""
+    """All settings of one drawing. Pixel-valued settings refer to the optimisation canvas of ``size`` px.
 
-    prompts: list[str] = field(default_factory=list)
-    prompt_weights: list[float] = field(default_factory=list)
-    images: list[str] = field(default_factory=list)  # image prompts: files the drawing is pulled towards
-    image_weights: list[float] = field(default_factory=list)
-    style: str | None = None  # a style image: its textures and colours, as the guide sees them
-    style_weight: float = 1.0
-    negatives: list[str] = field(default_factory=list)
-    negative_weights: list[float] = field(default_factory=list)
-    models: list[ModelSpec] = field(
-        default_factory=lambda: [parse_spec(EMBEDDED_NAME)]
-    )  # an ensemble: several
-    strokes: int = 256
-    min_segments: int = 1
-    max_segments: int = 3
-    steps: int = 1000
-    size: int = 224
-    views: int = 4
-    perspective: float = 0.5
-    crop_scale: tuple[float, float] = (0.7, 0.9)
-    color_jitter: float = 0.0  # each view's brightness, contrast, saturation × U[1 - s, 1 + s]; 0: off
-    lr_points: float = 1.0
-    lr_widths: float = 0.1
-    lr_colors: float = 0.01
+    Each field is declared once, here: its type, its default and (:func:`setting`) the rest of what there is to
+    know about it (:class:`Setting`), from which validation, ``clipart draw``'s flags and the web page's
+    controls are derived. Adding a setting is adding a field (and the code that uses it).
+    """
+
+    prompts: list[str] = setting(
+        factory=list, help="the texts to draw", group="prompts", given_by="the prompt words", in_presets=False
+    )
+    prompt_weights: list[float] = setting(
+        factory=list,
+        in_presets=False,
+        help="each prompt's weight",
+        noun="prompt weights",
+        given_by="'text::W'",
+        **_WEIGHT,
+    )
+    images: list[str] = setting(
+        factory=list,
+        in_presets=False,
+        help="image prompts: pictures the drawing is pulled towards",
+        check=_pictures,
+        group="prompts",
+        given_by="--image FILE",
+    )
+    image_weights: list[float] = setting(
+        factory=list,
+        in_presets=False,
+        help="each image prompt's weight",
+        noun="image prompt weights",
+        given_by="--image FILE::W",
+        **_WEIGHT,
+    )
+    style: str | None = setting(
+        None,
+        "a style image: draw with its colours and textures",
+        in_presets=False,
+        check=_style,
+        group="prompts",
+        metavar="FILE",
+        default_words="none",
+    )
+    style_weight: float = setting(
+        1.0, "weight of the style image", low=0.0, high=MAX_WEIGHT * 100, group="prompts", metavar="W"
+    )
+    negatives: list[str] = setting(
+        factory=list,
+        help="prompts to move away from",
+        cap="negatives",
+        noun="negative prompts",
+        group="prompts",
+        given_by="--negative TEXT, --default-negatives",
+    )
+    negative_weights: list[float] = setting(
+        factory=list,
+        help="each negative prompt's weight",
+        noun="negative prompt weights",
+        given_by="--negative-weight W, 'text::W'",
+        **_WEIGHT,
+    )
+    models: list[ModelSpec] = setting(
+        factory=lambda: [parse_spec(EMBEDDED_NAME)],
+        help="the guide models (several: an ensemble, losses averaged)",
+        check=_guides,
+        group="prompts",
+        given_by="--model, --pretrained",
+        default_words=EMBEDDED_NAME,
+    )
+    strokes: int = setting(
+        256,
+        "Bézier strokes of a random start",
+        low=1,
+        cap="strokes",
+        group="start",
+        metavar="N",
+        page="Strokes (random start)",
+    )
+    min_segments: int = setting(1, "fewest Bézier segments of a random stroke", low=1, high=3, **_START)
+    max_segments: int = setting(3, "most Bézier segments of a random stroke", low=1, high=3, **_START)
+    steps: int = setting(1000, "optimisation steps", low=1, cap="steps", metavar="N", page="Steps")
+    size: int = setting(
+        224, "canvas size during optimisation", unit="px", low=16, cap="size", page="Canvas (px)"
+    )
+    views: int = setting(4, "augmented views per step", low=1, cap="views", page="Views a step")
+    perspective: float = setting(
+        0.5, "how far each view's perspective warp may move the corners", low=0.0, high=1.0, flag=None
+    )
+    crop_scale: tuple[float, float] = setting(
+        (0.7, 0.9),
+        "the smallest and largest share of the render each view crops",
+        low=0.0,
+        above=True,
+        high=1.0,
+        flag=None,
+    )
+    color_jitter: float = setting(
+        0.0,
+        "each view's brightness, contrast and saturation times U[1 - s, 1 + s]",
+        low=0.0,
+        high=1.0,
+        zero="off",
+        flag=None,
+    )
+    lr_points: float = setting(1.0, "Adam rate of the points from random strokes", unit="px", **_RATE)
+    lr_widths: float = setting(0.1, "Adam rate of the widths from random strokes", unit="px", **_RATE)
+    lr_colors: float = setting(0.01, "Adam rate of the colours from random strokes", **_RATE)
     # the rates of a drawing that starts from an icon (start="icon"): small, or the icon turns back into a tangle
-    icon_lr_points: float = 0.2
-    icon_lr_widths: float = 0.0
-    icon_lr_colors: float = 0.0
-    init_radius: float = 0.1
-    init_width: float = 1.0
-    min_width: float = 1.0
-    max_width: float = 50.0
-    init_color: str = "random"
-    respawn_every: int = 0
-    respawn_alpha: float = 0.05
-    prune: float = 0.0  # at the end, drop strokes while the score holds within this fraction; 0: off
-    # the canvas colour; empty: white, or the colour of an icon start's scene (its setting's: "at night" is dark blue);
-    # "none" (or "transparent", any case; kept as "none"): no canvas, an SVG without a background and a PNG with alpha,
-    # the guide seeing each view over a random colour; an icon start's setting then adds its strokes, not its colour
-    background: str = ""
-    init_svg: str | None = None
-    # random strokes (CLIPDraw), or "icon": the strokes of the bank's icon of what the prompt names (clipart/start.py;
-    # `strokes` then does not apply). init_svg wins over it, and a drawing without a text prompt starts at random.
-    start: str = "random"
-    # an icon start's pen: a colour such as "#000000" redraws its strokes in it, init_width px wide (a sketch's
-    # uniform line); empty: the icon's own colours and widths
-    icon_pen: str = ""
-    candidates: int = 1
-    seed: int = 0
-    device: str = "auto"
-    threads: int = 0  # CPU threads; 0: the cores other work leaves free (clipart/threads.py)
-    preview_every: int = 10
-    animate: bool = False
-    preset: str | None = None
+    icon_lr_points: float = setting(0.2, "Adam rate of the points, from an icon", unit="px", **_RATE)
+    icon_lr_widths: float = setting(0.0, "Adam rate of the widths, from an icon", unit="px", **_RATE)
+    icon_lr_colors: float = setting(0.0, "Adam rate of the colours, from an icon", **_RATE)
+    init_radius: float = setting(
+        0.1,
+        "how far a random stroke's points lie from its first, as a share of the canvas",
+        low=0.0,
+        **_START,
+    )
+    init_width: float = setting(
+        1.0, "the width of random strokes (and of an icon_pen's lines)", unit="px", **_START
+    )
+    min_width: float = setting(1.0, "the thinnest a stroke may get", unit="px", low=0.0, above=True, **_START)
+    max_width: float = setting(50.0, "the widest a stroke may get", unit="px", **_START)
+    init_color: str = setting(
+        "random", "the colour of random strokes", choices=("random", "black", "gray"), **_START
+    )
+    respawn_every: int = setting(
+        0,
+        "restart the strokes fainter than respawn_alpha every N steps",
+        low=0,
+        cap="steps",
+        zero="never",
+        flag=None,
+    )
+    respawn_alpha: float = setting(
+        0.05, "the opacity below which a stroke is restarted", low=0.0, high=1.0, flag=None
+    )
+    prune: float = setting(
+        0.0,
+        "at the end, drop the strokes the guide can spare while its score of the "
+        "drawing stays within this fraction of the full drawing's",
+        low=0.0,
+        high=1.0,
+        zero="off",
+        metavar="TOL",
+    )
+    background: str = setting(
+        "",
+        "canvas colour, e.g. #ffffff, or none: a transparent drawing (an SVG without a background, a PNG with "
+        "alpha; while optimising the guide sees it over random colours, and an icon start's setting adds its "
+        "strokes, not its colour)",
+        check=_canvas,
+        group="start",
+        metavar="COLOUR",
+        default_words="white, or the colour of the setting an icon start's prompt names: 'at "
+        "night' is dark blue",
+    )
+    init_svg: str | None = setting(
+        None,
+        "start from the strokes of an SVG file (wins over start)",
+        in_presets=False,
+        check=_svg,
+        group="start",
+        flag="--init",
+        metavar="SVG",
+        default_words="none",
+    )
+    # clipart/start.py: a drawing without a text prompt starts at random
+    start: str = setting(
+        "random",
+        "start from random strokes (CLIPDraw), or from the bank's icon of what the "
+        "prompt names (strokes then does not apply)",
+        choices=("random", "icon"),
+        group="start",
+    )
+    icon_pen: str = setting(
+        "",
+        "redraw an icon start's strokes in this colour at init_width, e.g. #000000; "
+        "'': the icon's own colours and widths",
+        check=_colour,
+        group="start",
+        metavar="COLOUR",
+    )
+    candidates: int = setting(
+        1, "optimise K drawings together, keep the best", low=1, cap="candidates", metavar="K"
+    )
+    seed: int = setting(
+        0,
+        "random seed: same seed and settings, same SVG",
+        in_presets=False,
+        low=0,
+        high=_SEED_HIGH,
+        default_words="0; `clipart draw`: the next seed whose files are not yet in the output folder, "
+        "so that a second run makes a new drawing",
+    )
+    device: str = setting(
+        "auto",
+        "auto (CUDA, then MPS, then CPU), cpu, cuda[:N] or mps; under torchrun auto "
+        "and cuda mean cuda:LOCAL_RANK",
+        check=_device,
+        group="machine",
+    )
+    threads: int = setting(
+        0,
+        "CPU threads (the sidecar records the count)",
+        in_presets=False,
+        low=0,
+        high=1024,
+        zero="automatic",
+        group="machine",
+        metavar="N",
+        default_words="the cores other work leaves free (clipart/threads.py)",
+    )
+    preview_every: int = setting(10, "a preview image every N steps", low=1, group="machine", flag=None)
+    animate: bool = setting(
+        False, "keep a frame a preview for an animation", group="machine", given_by="--gif"
+    )
+    preset: str | None = setting(
+        None, "the preset the settings came from", in_presets=False, group="machine", given_by="--preset"
+    )
+
+    @classmethod
+    def settings(cls) -> dict[str, Setting]:
+        """Every setting's declaration, by name, in the order of the fields."""
+        return {f.name: f.metadata["setting"] for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def hints(cls) -> dict[str, Any]:
+        """The type each setting takes (``models`` also as spec texts, which validate parses)."""
+        return {**typing.get_type_hints(cls), "models": list[ModelSpec | str]}
+
+    def rates(self, from_icon: bool) -> dict[str, float]:
+        """The Adam rates of the points, widths and colours: of a start from an icon, or from random strokes."""
+        if from_icon:
+            return {
+                "points": self.icon_lr_points,
+                "widths": self.icon_lr_widths,
+                "colors": self.icon_lr_colors,
+            }
+        return {"points": self.lr_points, "widths": self.lr_widths, "colors": self.lr_colors}
 
     def validate(self, limits: dict[str, int] | None = None) -> DrawConfig:
         """Check every value; raise ConfigError with one clear line on the first bad one. Returns self.
 
-        ``limits`` lowers caps of :data:`LIMITS` (a face's, such as the web app's); model specs given as text
-        are parsed into :class:`~clipart.models.ModelSpec` here.
+        Each value is checked against its declaration (type, range, choices, cap, its own check), then the few
+        rules between settings. ``limits`` lowers caps of :data:`LIMITS` (a face's, such as the web app's);
+        model specs given as text are parsed into :class:`~clipart.models.ModelSpec` here.
         """
-        check_fields(self, hints=_HINTS)
+        hints = self.hints()
+        check_fields(self, hints=hints)
         caps = {k: min(v, (limits or {}).get(k, v)) for k, v in LIMITS.items()}
         if not (self.prompts or self.images) or any(not p.strip() for p in self.prompts):
             raise ConfigError('the prompt is empty: give a text such as "a red circle" (or an image prompt)')
-        if len(self.negatives) > caps["negatives"]:
-            raise ConfigError(f"give at most {caps['negatives']} negative prompts")
-        for text in [*self.prompts, *self.negatives]:
-            check_text(text, "prompt", caps["prompt_chars"])
-        for name in FLOAT_SETTINGS:
-            values = getattr(self, name)
-            for value in values if isinstance(values, (list, tuple)) else [values]:
-                if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-                    raise ConfigError(f"{name} must be a finite number, got {short(value)}")
-        for name in ("prompt_weights", "negative_weights", "image_weights"):
-            if any(abs(w) > MAX_WEIGHT for w in getattr(self, name)):
-                raise ConfigError(f"prompt weights must lie in [-{MAX_WEIGHT:g}, {MAX_WEIGHT:g}]")
-        if (
-            not isinstance(self.seed, int)
-            or isinstance(self.seed, bool)
-            or not 0 <= self.seed < 2**63 - LIMITS["candidates"]
-        ):
-            raise ConfigError(f"seed must be a whole number from 0 to 2**63 - 65, got {short(self.seed)}")
-        if len(self.prompt_weights) != len(self.prompts):
-            raise ConfigError("give one weight per prompt")
-        if len(self.image_weights) != len(self.images):
-            raise ConfigError("give one weight per image prompt")
-        for path in self.images:  # read now (quietly: the drawing warns of a partly read SVG when it uses it)
-            open_image(path, warn=False)
-        if self.style is not None:
-            open_image(self.style, "style image", warn=False)
-        if not 0 <= self.style_weight <= MAX_WEIGHT * 100:
-            raise ConfigError(f"style_weight must lie in [0, {MAX_WEIGHT * 100:g}], got {self.style_weight}")
-        if len(self.negative_weights) != len(self.negatives):
-            raise ConfigError("give one weight per negative prompt")
+        declared = self.settings()
+        for name, about in declared.items():
+            _check_declared(name, getattr(self, name), about, hints[name], caps)
         if any(not n.strip() for n in self.negatives):
             raise ConfigError("a negative prompt is empty")
-        if not self.models:
-            raise ConfigError("no guide model given")
-        self.models = [parse_spec(m) for m in self.models]
-        for name in WHOLE_NUMBERS:
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1 or value > caps[name]:
-                raise ConfigError(f"{name} must be a whole number from 1 to {caps[name]}, got {short(value)}")
-        if (
-            not isinstance(self.threads, int)
-            or isinstance(self.threads, bool)
-            or not 0 <= self.threads <= 1024
-        ):
-            raise ConfigError(
-                f"threads must be a whole number from 0 (automatic) to 1024, got {short(self.threads)}"
-            )
-        if self.size < 16:
-            raise ConfigError(f"size must be at least 16 px, got {self.size}")
-        if not 1 <= self.min_segments <= self.max_segments <= 3:
+        for text in [*self.prompts, *self.negatives]:
+            check_text(text, "prompt", caps["prompt_chars"])
+        for texts, weights, what in ((self.prompts, self.prompt_weights, "prompt"),
+                                     (self.images, self.image_weights, "image prompt"),
+                                     (self.negatives, self.negative_weights, "negative prompt")):  # fmt: skip
+            if len(weights) != len(texts):
+                raise ConfigError(f"give one weight per {what}")
+        if self.min_segments > self.max_segments:
             raise ConfigError("segments per stroke must satisfy 1 <= min_segments <= max_segments <= 3")
-        if not 0.0 <= self.perspective <= 1.0:
-            raise ConfigError(f"perspective must be in [0, 1], got {self.perspective}")
-        if not 0.0 <= self.color_jitter <= 1.0:
-            raise ConfigError(f"color_jitter must be in [0, 1], got {self.color_jitter}")
-        lo, hi = self.crop_scale
-        if not 0.0 < lo <= hi <= 1.0:
+        if self.crop_scale[0] > self.crop_scale[1]:
             raise ConfigError(f"crop_scale must satisfy 0 < min <= max <= 1, got {self.crop_scale}")
-        for name in ("lr_points", "lr_widths", "lr_colors", "icon_lr_points", "icon_lr_widths", "icon_lr_colors",
-                     "init_radius"):  # fmt: skip
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must not be negative")
-        if not 0 < self.min_width <= self.max_width:
+        if self.min_width > self.max_width:
             raise ConfigError("widths must satisfy 0 < min_width <= max_width")
         if not self.min_width <= self.init_width <= self.max_width:
             raise ConfigError("init_width must lie between min_width and max_width")
-        if self.init_color not in ("random", "black", "gray"):
-            raise ConfigError(f"init_color must be random, black or gray, got {short(self.init_color)}")
-        if self.background:
-            self.background = "none" if parse_background(self.background) is None else self.background
-        if self.icon_pen:
-            parse_color(self.icon_pen, "icon_pen")
-        if self.start not in ("random", "icon"):
-            raise ConfigError(f"start must be random or icon, got {short(self.start)}")
-        if self.init_svg is not None:
-            if not Path(self.init_svg).is_file():
-                raise ConfigError(f"the initial SVG does not exist: {self.init_svg}")
-            from clipart.svg import read_svg_file
-
-            read_svg_file(self.init_svg, warn=False)  # quietly: a bad one is refused before any work
-        if (
-            not isinstance(self.respawn_every, int)
-            or isinstance(self.respawn_every, bool)
-            or self.respawn_every < 0
-        ):
-            raise ConfigError(
-                f"respawn_every must be a whole number of steps (0: never), got {short(self.respawn_every)}"
-            )
-        if not 0.0 <= self.respawn_alpha <= 1.0:
-            raise ConfigError(f"respawn_alpha must be in [0, 1], got {self.respawn_alpha}")
-        if not 0.0 <= self.prune <= 1.0:
-            raise ConfigError(f"prune must be in [0, 1] (0: off), got {self.prune}")
-        if self.preview_every < 1:
-            raise ConfigError("preview_every must be at least 1")
-        check_device(self.device)
+        for name, about in declared.items():  # the checks that read files or devices, last
+            if about.check is not None:
+                setattr(self, name, about.check(name, getattr(self, name)))
         return self
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of every setting (model specs as their text, e.g. ``ViT-B-32::openai``)."""
         return {**dataclasses.asdict(self), "models": [str(m) for m in self.models]}
+
+
+def _check_declared(name: str, value: Any, about: Setting, hint: Any, caps: dict[str, int]) -> None:
+    """``value`` (already of its type) against its declaration: finite, in range, a choice, under its cap."""
+    what = about.noun or name
+    if about.cap and isinstance(value, list):  # a list's cap: its most items
+        if len(value) > caps[about.cap]:
+            raise ConfigError(f"give at most {caps[about.cap]} {what}")
+        return
+    items = value if isinstance(value, (list, tuple)) else [value]
+    if about.choices and value not in about.choices:
+        raise ConfigError(f"{what} must be {about.values(False)}, got {short(value)}")
+    numbers = [v for v in items if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if not numbers:
+        return
+    whole = _number_type(hint) is int
+    low, high = about.bounds(caps)
+    for number in numbers:
+        if not math.isfinite(number):
+            raise ConfigError(f"{what} must be a finite number, got {short(number)}")
+        below = low is not None and (number <= low if about.above else number < low)
+        if below or (high is not None and number > high):
+            raise ConfigError(f"{what} must be {about.values(whole, caps)}, got {short(number)}")
+
+
+def _number_type(hint: Any) -> Any:
+    """int or float: the number a hint such as ``list[float]`` or ``tuple[float, float]`` holds (else None)."""
+    while typing.get_args(hint):
+        hint = typing.get_args(hint)[0]
+    return hint if hint in (int, float) else None
+
+
+def float_settings(config: type[DrawConfig] = DrawConfig) -> tuple[str, ...]:
+    """The settings that hold numbers with a fraction (each must be finite)."""
+    hints = config.hints()
+    return tuple(name for name in config.settings() if _number_type(hints[name]) is float)
+
+
+def settings_table(config: type[DrawConfig] = DrawConfig) -> str:
+    """The settings as a Markdown table (docs/reference.md holds it): name, type, default, values, unit, where
+    the command line and the web page set it, and what it does. ``python -m clipart.config`` prints it."""
+    hints = config.hints()
+    rows = [
+        "| setting | takes | default | values | `clipart draw` | web page | what |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for f in dataclasses.fields(config):
+        about: Setting = f.metadata["setting"]
+        default = about.default_words or ("none" if f.default is dataclasses.MISSING else _words(f.default))
+        cli = about.given_by or (
+            f"`--set {f.name}=…`"
+            if about.flag is None
+            else f"`{about.flag or '--' + f.name.replace('_', '-')}`"
+        )
+        whole = _number_type(hints[f.name]) is int
+        values = about.values(whole).removeprefix("a whole number").lstrip(", ")
+        unit = f" ({about.unit})" if about.unit else ""
+        cells = [
+            f"`{f.name}`",
+            describe(hints[f.name]),
+            default,
+            values,
+            cli,
+            about.page,
+            f"{about.help}{unit}",
+        ]
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(rows)
+
+
+def _words(value: Any) -> str:
+    """A default as the table shows it."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "''" if value == "" else str(value)
 
 
 def check_text(text: str, what: str = "prompt", most: int = LIMITS["prompt_chars"]) -> str:
@@ -221,12 +523,7 @@ def check_text(text: str, what: str = "prompt", most: int = LIMITS["prompt_chars
     return text
 
 
-_FIELDS = {f.name: f for f in dataclasses.fields(DrawConfig)}
-# the type each setting takes; models also as spec texts (validate parses them)
-_HINTS = {**typing.get_type_hints(DrawConfig), "models": list[ModelSpec | str]}
 MAX_PRESET_BYTES = 1_000_000  # a preset is a few settings
-_PRESET_KEYS = set(_FIELDS) - {"prompts", "prompt_weights", "images", "image_weights", "style", "preset", "init_svg", "seed",
-                               "threads"}  # fmt: skip
 
 
 def _preset_dir() -> Path:
@@ -238,7 +535,7 @@ def _preset_dir() -> Path:
 
 def _check_type(name: str, value: Any, where: str) -> Any:
     """``value`` as the setting ``name`` takes it, or ConfigError naming the setting and what it takes."""
-    return check_value(name, value, _HINTS[name], where)
+    return check_value(name, value, DrawConfig.hints()[name], where)
 
 
 def _preset_path(name: str) -> Path:
@@ -273,7 +570,8 @@ def load_preset(name: str) -> dict[str, Any]:
             f"preset {path.name} nests lists or tables too deeply: a preset is flat settings"
         ) from None
     data.pop("description", None)
-    unknown = sorted(set(data) - _PRESET_KEYS)
+    keys = {name for name, about in DrawConfig.settings().items() if about.in_presets}
+    unknown = sorted(set(data) - keys)
     if unknown:
         shown = ", ".join(k if len(k) <= 40 else f"{k[:39]}…" for k in unknown[:5])
         more = f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""
@@ -354,7 +652,7 @@ def make_config(
     for key, value in overrides.items():
         if value is None:
             continue
-        if key not in _FIELDS:
+        if key not in DrawConfig.settings():
             raise ConfigError(f"unknown setting {short(key)}")
         settings[key] = _check_type(key, value, "setting")
     return DrawConfig(**settings).validate(limits)
@@ -390,3 +688,7 @@ def _models(
     return [
         parse_spec(str(m) if isinstance(m, ModelSpec) else m, tag) for m, tag in zip(specs, tags, strict=True)
     ]
+
+
+if __name__ == "__main__":
+    print(settings_table())

@@ -139,13 +139,6 @@ def _with_pen(scene: Scene, cfg: DrawConfig, layout: dict[str, Any]) -> Scene:
     return scene
 
 
-def _rates(cfg: DrawConfig, from_icon: bool) -> dict[str, float]:
-    """Adam's rates of the points, widths and colours: an icon start's own, else those of random strokes."""
-    if from_icon:
-        return {"points": cfg.icon_lr_points, "widths": cfg.icon_lr_widths, "colors": cfg.icon_lr_colors}
-    return {"points": cfg.lr_points, "widths": cfg.lr_widths, "colors": cfg.lr_colors}
-
-
 def _adam(scenes: list[Scene], rates: dict[str, float], size: int) -> torch.optim.Adam | None:
     """Adam over the candidates' points, widths and colours, one group each (rates in px become canvas units);
     a part whose rate is zero stays fixed, and with no rate above zero there is nothing to optimise."""
@@ -303,7 +296,7 @@ class _Run:
         view_args = {"perspective": cfg.perspective, "crop_scale": cfg.crop_scale,
                      "background": start.scenes[0].background}  # fmt: skip
         augment = Augment(cfg.views, out_size, color_jitter=cfg.color_jitter, **view_args).to(device)
-        optimizer = _adam(start.scenes, _rates(cfg, from_icon), cfg.size)
+        optimizer = _adam(start.scenes, cfg.rates(from_icon), cfg.size)
         self.timings["startup_s"] = round(time.perf_counter() - t0, 3)
         return _Parts(
             device=device,

@@ -297,7 +297,9 @@ def test_runs_get_their_own_folders_and_a_time_limit(tiny_model: str, tmp_path: 
     handlers = Handlers([tiny_model], "cpu", tmp_path, max_seconds=0.0)
     page = {**PAGE, "prompt": "a cat/../../x", "model": tiny_model}
     finals = [list(handlers.draw(f"s{i}", page, []))[-1] for i in range(2)]
-    for _, status, svg, png, sidecar, gif, gallery, *_ in finals:
+    for final in finals:
+        status, gallery = final.status, final.gallery
+        svg, png, sidecar, gif = (final.files[kind] for kind in ("svg", "png", "json", "gif"))
         assert status.startswith("Stopped at the server's limit of 0 s: step **1/50**"), status
         assert [Path(p).name for p in (svg, png, sidecar)] == [
             "clipart-3.svg",
@@ -310,7 +312,7 @@ def test_runs_get_their_own_folders_and_a_time_limit(tiny_model: str, tmp_path: 
         )
         assert gif is None
         assert gallery == [(png, "a cat/../../x (seed 3)")]
-    assert finals[0][2] != finals[1][2]
+    assert finals[0].files["svg"] != finals[1].files["svg"]
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == sorted(
         2 * ["clipart-3.svg", "clipart-3.png", "clipart-3.json"]
     )

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clipart import cli
-from clipart.config import FLOAT_SETTINGS, make_config
+from clipart.config import float_settings, make_config
 from clipart.errors import ConfigError
 from clipart.svg import scene_to_svg, xml_text
 
@@ -78,7 +78,7 @@ def test_errors_leave_no_default_output_folder(argv: list[str], tmp_path: Path) 
 
 @settings(max_examples=40, deadline=None)
 @given(
-    name=st.sampled_from(FLOAT_SETTINGS),
+    name=st.sampled_from(float_settings()),
     value=st.sampled_from([math.nan, math.inf, -math.inf]),
 )
 def test_no_float_setting_takes_a_non_finite_value(name: str, value: float) -> None:

@@ -299,3 +299,69 @@ def test_a_tilde_naming_no_user_is_a_plain_missing_path(
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("clipart: error:") and "~nosuchuser9" in err[0], err
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--set", "nope=1"], "--set: unknown setting 'nope' (clipart draw --help lists the settings)"),
+        (["--set", "crop_scale"], "--set takes NAME=VALUE, e.g. --set color_jitter=0.1, got 'crop_scale'"),
+        (["--set", "perspective=lots"], "--set perspective: invalid float value: 'lots'"),
+        (["--set", "respawn_every=1.5"], "--set respawn_every: invalid int value: '1.5'"),
+        (["--set", "crop_scale=0.5"], "crop_scale has the wrong type: it takes a list of 2 numbers"),
+        (["--set", "crop_scale=0.9,0.5"], "crop_scale must satisfy 0 < min <= max <= 1, got (0.9, 0.5)"),
+        (["--set", "prompts=x"], "--set: prompts is set by the prompt words, not --set"),
+        (
+            ["--strokes", "5", "--set", "strokes=6"],
+            "strokes is given twice: give it once (--strokes or --set",
+        ),
+        (["--set", "perspective=2"], "perspective must be in [0, 1], got 2.0"),
+        (["--set", "init_color=blue"], "init_color must be random, black or gray, got 'blue'"),
+        (["--set", "preview_every=0"], "preview_every must be a whole number, at least 1, got 0"),
+    ],
+)
+def test_a_bad_set_is_one_line_before_any_work(
+    extra: list[str],
+    words: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    from clipart.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["draw", "a cat", *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("clipart: error: ") and words in err and err.count("\n") == 1, err
+    assert not list(tmp_path.iterdir())
+
+
+def test_set_reaches_the_settings_without_a_flag(tiny_model: str, tmp_path: Path) -> None:
+    sets = ["crop_scale=0.5,1", "color_jitter=0.1", "perspective=0.2", "min_segments=2", "respawn_every=2"]
+    proc = run("draw", "a cat", "--model", tiny_model, *FAST, "-q", "--out", "cat.svg",
+               *[word for item in sets for word in ("--set", item)], cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    config = json.loads((tmp_path / "cat.json").read_text())["config"]
+    assert (config["crop_scale"], config["color_jitter"], config["perspective"]) == ([0.5, 1.0], 0.1, 0.2)
+    assert (config["min_segments"], config["respawn_every"]) == (2, 2)
+
+
+def test_every_setting_is_reachable_from_the_command_line() -> None:
+    """Each DrawConfig setting has a flag, is taken by --set, or is set by the options its declaration names."""
+    from clipart.cli import build_parser
+    from clipart.cli.draw import _set_values
+    from clipart.config import DrawConfig
+
+    draw = build_parser()._subparsers._group_actions[0].choices["draw"]  # type: ignore[union-attr]
+    options = {s for action in draw._actions for s in action.option_strings}
+    ways = ("the prompt words", "'text::W'")  # the prompt and its weights
+    for name, about in DrawConfig.settings().items():
+        if about.given_by:
+            flags = [word for word in about.given_by.replace(",", " ").split() if word.startswith("--")]
+            assert set(flags) <= options and (flags or about.given_by in ways), (name, about.given_by)
+        elif about.flag is None:
+            default = getattr(DrawConfig(), name)
+            text = ",".join(map(str, default)) if isinstance(default, tuple) else str(default)
+            assert _set_values([f"{name}={text}"], {}) == {name: default}, name
+        else:
+            assert (about.flag or f"--{name.replace('_', '-')}") in options, name

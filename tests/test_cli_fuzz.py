@@ -64,6 +64,8 @@ DRAW = {
     "--background": COLOURS, "--lr-points": NUMBERS, "--lr-widths": NUMBERS, "--lr-colors": NUMBERS,
     "--icon-lr-points": NUMBERS, "--device": DEVICES, "--threads": NUMBERS, "--prompts-file": PATHS,
     "--out": OUTS, "--png-size": NUMBERS, "--gif": None, "--force": None, "--quiet": None, "--jsonl": None,
+    "--set": ["crop_scale=0.5,1", "color_jitter=0.1", "perspective=nan", "crop_scale=1,2,3", "nope=1", "x", "=",
+              "prompts=a", "init_color=", "min_segments=3", "max_segments=1", "init_width=1e400", "seed=-1", ""],
 }  # fmt: skip
 TRAIN = {
     "--data": PATHS, "--format": ["auto", "csv", "folder", "webdataset", "x"], "--image-column": TEXTS,

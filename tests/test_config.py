@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 
 import pytest
@@ -212,3 +214,84 @@ def test_a_config_built_by_hand_is_type_checked_by_validate() -> None:
             cfg.validate()
     cfg = DrawConfig(prompts=["a cat"], prompt_weights=[1], crop_scale=[0.5, 0.9]).validate()  # type: ignore[arg-type]
     assert cfg.crop_scale == (0.5, 0.9) and cfg.prompt_weights == [1.0]
+
+
+def test_the_docs_settings_table_is_the_declarations() -> None:
+    from clipart.config import settings_table
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "reference.md").read_text(encoding="utf-8")
+    shown = text.split("<!-- the settings table: python -m clipart.config -->\n")[1].split("\n<!-- end")[0]
+    assert shown == settings_table(), (
+        "run python -m clipart.config and paste its table into docs/reference.md"
+    )
+
+
+def test_rates_are_those_of_the_start() -> None:
+    from clipart.config import DrawConfig
+
+    cfg = DrawConfig(lr_points=1.5, lr_widths=0.5, lr_colors=0.25, icon_lr_points=0.2, icon_lr_widths=0.1)
+    assert cfg.rates(from_icon=False) == {"points": 1.5, "widths": 0.5, "colors": 0.25}
+    assert cfg.rates(from_icon=True) == {"points": 0.2, "widths": 0.1, "colors": 0.0}
+
+
+def test_a_setting_is_added_by_its_declaration_alone(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """Two new fields, declared and nothing else: validation, the CLI's flag, --set, the help and the web page's
+    controls all take them up (the faces read clipart.DrawConfig, make_config builds clipart.config.DrawConfig)."""
+    import dataclasses
+
+    import clipart
+    import clipart.config
+    from clipart.cli import build_parser, main
+    from clipart.cli.draw import _settings
+    from clipart.config import DrawConfig, setting
+
+    glow = setting(0.25, "how much the strokes glow", low=0.0, high=1.0, page="Glow")
+    halo = setting(2, "the halo's width", unit="px", low=0, high=8, flag=None)
+    wider = dataclasses.make_dataclass(
+        "Wider", [("glow", float, glow), ("halo", int, halo)], bases=(DrawConfig,)
+    )
+    monkeypatch.setattr(clipart, "DrawConfig", wider)  # first: the lazy front reads clipart.config's
+    monkeypatch.setattr(clipart.config, "DrawConfig", wider)
+
+    assert make_config("a cat").glow == 0.25
+    for value, words in (
+        (2.0, "glow must be in [0, 1], got 2.0"),
+        (math.nan, "glow must be a finite number"),
+    ):
+        with pytest.raises(ConfigError, match=re.escape(words)):
+            make_config("a cat", glow=value)
+    with pytest.raises(ConfigError, match=re.escape("halo must be a whole number from 0 to 8, got 9")):
+        make_config("a cat", halo=9)
+
+    args = build_parser().parse_args(["draw", "a cat", "--glow", "0.5", "--set", "halo=3"])
+    cfg = make_config(list(args.prompt), **_settings(args))
+    assert (cfg.glow, cfg.halo) == (0.5, 3)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["draw", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--glow GLOW how much the strokes glow; in [0, 1] (default: the preset's, else 0.25)" in help_text
+    assert (
+        "halo the halo's width, px; a whole number from 0 to 8 (default: the preset's, else 2)" in help_text
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["draw", "a cat", "--set", "halo=11"]) == 2
+    assert capsys.readouterr().err == "clipart: error: halo must be a whole number from 0 to 8, got 11\n"
+    assert not list(tmp_path.iterdir())
+
+    pytest.importorskip("gradio")
+    from clipart.app import build_app
+    from clipart.app.handlers import Handlers, page_settings, preset_values
+
+    assert list(page_settings()) == ["strokes", "steps", "size", "views", "glow"]
+    assert preset_values("quick", [])["glow"] == 0.25
+    demo = build_app([("clipart-mini", "the embedded model")], out_dir=tmp_path / "app")
+    parameters = demo.get_api_info()["named_endpoints"]["/draw"]["parameters"]
+    glow_param = next(p for p in parameters if p["parameter_name"] == "glow")
+    assert glow_param["parameter_default"] == 0.25 and "halo" not in [p["parameter_name"] for p in parameters]
+    handlers = Handlers(["clipart-mini"], "cpu", tmp_path / "app", max_seconds=None)
+    monkeypatch.setattr(clipart, "steps", lambda *args, **settings: settings)
+    page = dict(prompt="a cat", negatives="", negative_weight=0.3, preset="quick", model="clipart-mini", strokes=16,
+                steps=50, size=64, views=2, glow=0.75, seed=3, random_seed=False, gif=False)  # fmt: skip
+    assert handlers._events(page, 0)["glow"] == 0.75

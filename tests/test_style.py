@@ -79,7 +79,7 @@ def test_a_style_image_also_works_with_image_prompts_alone(
                         capture_output=True, text=True, env=env)  # fmt: skip
     assert ok.returncode == 0, ok.stderr
     for args, words in ((["--style", str(tmp_path / "none.png")], "the style image"),
-                        (["--style", str(style_image), "--style-weight", "-1"], "style_weight must lie in")):  # fmt: skip
+                        (["--style", str(style_image), "--style-weight", "-1"], "style_weight must be in")):  # fmt: skip
         proc = subprocess.run(
             [*base, "a cat", *args, "--out", f"{tmp_path}/bad/"], capture_output=True, text=True, env=env
         )

@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,42 @@ import clipart
 # Caps on what one visitor may ask for, so that nobody can take the server down (the engine's are higher).
 CAPS = {"strokes": 1024, "steps": 2000, "size": 1024, "views": 16, "prompt_chars": 300, "negatives": 8}
 KEEP_RUNS_S = 6 * 3600  # run folders (and Gradio's cached copies) older than this are deleted
-PAGE_SETTINGS = ("strokes", "steps", "size", "views")  # the preset values the page shows as sliders
+KEEP: Any = object()  # a DrawUpdate's value that leaves its component as it is
+
+
+def page_settings() -> dict[str, Any]:
+    """The settings the page shows as controls (those declared with a page label), by name, in the order of
+    their declaration in :class:`clipart.DrawConfig`."""
+    return {name: about for name, about in clipart.DrawConfig.settings().items() if about.page}
+
+
+def control_range(about: Any) -> tuple[float | None, float | None]:
+    """The lowest and highest value the page offers for a setting: its declared range under the visitor caps."""
+    return about.bounds(CAPS)
+
+
+@dataclass
+class DrawUpdate:
+    """What the page shows after a step of a drawing or at its end; a value left at :data:`KEEP` keeps its
+    component as it is. ``files``: output kind → file path (None: not written)."""
+
+    image: Any = KEEP
+    status: Any = KEEP
+    files: dict[str, Any] = field(default_factory=dict)
+    gallery: Any = KEEP
+    history: Any = KEEP
+    files_row: Any = KEEP
+    gif_box: Any = KEEP
+
+    def outputs(self) -> tuple:
+        """The values in the order of the page's outputs: image, status, a file for each of
+        :data:`clipart.OUTPUT_KINDS`, gallery, history, the downloads row, the GIF box. API clients see the first
+        ones, up to the gallery."""
+        import gradio as gr
+
+        files = [self.files.get(kind, KEEP) for kind in clipart.OUTPUT_KINDS]
+        values = (self.image, self.status, *files, self.gallery, self.history, self.files_row, self.gif_box)
+        return tuple(gr.skip() if v is KEEP else v for v in values)
 
 
 def user_error(error: Exception) -> Exception:
@@ -104,10 +140,14 @@ class _Stops:
 
 
 def preset_values(name: str, models: list[str]) -> dict[str, Any]:
-    """The settings a preset fills in on the page (strokes, steps, size, views, negatives, model)."""
+    """The settings a preset fills in on the page (those of :func:`page_settings`, negatives, model)."""
     data = clipart.load_preset(name)
     base = clipart.DrawConfig()
-    values = {k: min(data.get(k, getattr(base, k)), CAPS[k]) for k in PAGE_SETTINGS}
+    values = {}
+    for key, about in page_settings().items():
+        value = data.get(key, getattr(base, key))
+        high = control_range(about)[1]
+        values[key] = min(value, high) if high is not None and isinstance(value, (int, float)) else value
     negatives = data.get("negatives", [])
     weights = data.get("negative_weights") or [None] * len(negatives)
     lines = [n if w is None else f"{n}::{w}" for n, w in zip(negatives, weights, strict=True)]
@@ -137,7 +177,8 @@ class Handlers:
         self.stops = _Stops()
 
     def preset(self, name: str) -> tuple:
-        """Fill the settings from a preset (the model only when the preset's model is offered)."""
+        """Fill the settings from a preset: the values of :func:`page_settings`, the negative prompts and the
+        model (only when the preset's model is offered)."""
         import gradio as gr
 
         try:
@@ -145,7 +186,7 @@ class Handlers:
         except clipart.ClipartError as e:
             raise user_error(e) from None
         model = v["model"] or gr.skip()
-        return (*(v[k] for k in PAGE_SETTINGS), v["negatives"], model)
+        return (*(v[k] for k in page_settings()), v["negatives"], model)
 
     def _events(self, page: dict[str, Any], seed: Any) -> Iterator[Any]:
         """The drawing the page asks for (ClipartError on bad settings, before any work)."""
@@ -163,20 +204,16 @@ class Handlers:
             preset=page["preset"],
             model=page["model"],
             seed=seed,
-            **{k: page[k] for k in PAGE_SETTINGS},
+            **{k: page[k] for k in page_settings()},
             preview_every=_preview_every(page["steps"]),
             animate=bool(page["gif"]),
             device=self.device,
             limits=CAPS,
         )
 
-    def draw(self, session: str | None, page: dict[str, Any], history: list) -> Iterator[tuple]:
+    def draw(self, session: str | None, page: dict[str, Any], history: list) -> Iterator[DrawUpdate]:
         """Make the drawing of the page's values ``page`` (the parameters of the page's draw function), streaming
-        previews.
-
-        Yields (image, status, svg, png, json, gif, gallery, history, downloads row, gif box): API clients see
-        the first seven; the files are paths (gif: None unless asked for).
-        """
+        previews: a :class:`DrawUpdate` each, the last with the files (paths; gif: None unless asked for)."""
         import gradio as gr
 
         try:
@@ -185,10 +222,9 @@ class Handlers:
             raise user_error(e) from None
         session = session or secrets.token_hex(8)
         flag = self.stops.start(session)
-        skip = [gr.skip()] * 8
         event, stopped, shown, seed = None, "", time.monotonic(), 0
         try:
-            yield (gr.skip(), "Starting…", *skip[:6], gr.Row(visible=False), gr.skip())
+            yield DrawUpdate(status="Starting…", files_row=gr.Row(visible=False))
             for event in events:
                 seed = event.config.seed
                 if event.done:
@@ -201,8 +237,8 @@ class Handlers:
                     break
                 if event.image is not None or time.monotonic() - shown > 0.5:
                     shown = time.monotonic()
-                    image = event.image if event.image is not None else gr.skip()
-                    yield (image, _status(event, seed), *skip)
+                    image = event.image if event.image is not None else KEEP
+                    yield DrawUpdate(image=image, status=_status(event, seed))
         except clipart.ClipartError as e:
             raise user_error(e) from None
         finally:
@@ -217,17 +253,14 @@ class Handlers:
         kinds = [*clipart.DEFAULT_KINDS, *(["gif"] if page["gif"] else [])]
         files = {kind: str(drawing.save(folder / f"clipart-{seed}.{kind}")) for kind in kinds}
         history = [*history, (files["png"], f"{drawing.title} (seed {seed})")]
-        image = event.image if event.done and event.image is not None else drawing.png()
-        status = _status(event, seed, stopped) + (f" · {drawing.credit}" if drawing.credit else "")
-        downloads = [files.get(kind) for kind in clipart.OUTPUT_KINDS]
-        yield (
-            image,
-            status,
-            *downloads,
-            history,
-            history,
-            gr.Row(visible=True),
-            gr.Column(visible=bool(page["gif"])),
+        yield DrawUpdate(
+            image=event.image if event.done and event.image is not None else drawing.png(),
+            status=_status(event, seed, stopped) + (f" · {drawing.credit}" if drawing.credit else ""),
+            files={kind: files.get(kind) for kind in clipart.OUTPUT_KINDS},
+            gallery=history,
+            history=history,
+            files_row=gr.Row(visible=True),
+            gif_box=gr.Column(visible=bool(page["gif"])),
         )
 
     def _session_dir(self, session: str) -> Path:

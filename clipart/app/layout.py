@@ -5,14 +5,32 @@ functions, and ``gr`` is imported inside :func:`build_app`.
 """
 
 import atexit
+import inspect
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import clipart
-from clipart.app.handlers import CAPS, KEEP_RUNS_S, Handlers, preset_values
+from clipart.app.handlers import (
+    CAPS,
+    KEEP_RUNS_S,
+    DrawUpdate,
+    Handlers,
+    control_range,
+    page_settings,
+    preset_values,
+)
+
+# The page's draw function takes these values, the settings of page_settings() between the first two groups.
+DRAW_FIRST = ("prompt", "negatives", "negative_weight", "preset", "model")
+DRAW_THEN = ("seed", "random_seed", "gif", "history", "request")
+DRAW_OPTIONAL = {
+    "image": None,
+    "style": None,
+    "style_weight": 1.0,
+}  # with a default: optional for API clients
 
 EXAMPLES = ["a horse eating a cupcake", "a sailboat", "a bicycle", "a mushroom", "a rainbow", "a red apple"]
 CSS = "#drawing img { width: 100%; height: 100%; object-fit: contain; }"  # small canvases shown large
@@ -51,31 +69,7 @@ def build_app(
     default_preset = clipart.DEFAULT_PRESET if clipart.DEFAULT_PRESET in presets else next(iter(presets))
     start = preset_values(default_preset, specs)
 
-    def draw(
-        prompt: str,
-        negatives: str,
-        negative_weight: float,
-        preset: str,
-        model: str,
-        strokes: float,
-        steps: float,
-        size: float,
-        views: float,
-        seed: float,
-        random_seed: bool,
-        gif: bool,
-        history: list,
-        request: gr.Request,
-        image: str | None = None,  # the last ones with a default: optional for API clients
-        style: str | None = None,
-        style_weight: float = 1.0,
-    ) -> Iterator[tuple]:
-        """Make a drawing from text, an image prompt or both, with live previews; returns the image, a status
-        line and the files."""
-        page = dict(prompt=prompt, negatives=negatives, negative_weight=negative_weight, preset=preset, model=model,
-                    strokes=strokes, steps=steps, size=size, views=views, seed=seed, random_seed=random_seed,
-                    gif=gif, image=image, style=style, style_weight=style_weight)  # fmt: skip
-        yield from handlers.draw(request.session_hash, page, history)
+    draw = _draw_function(gr, handlers)
 
     def search(query: str, example: str | None, model: str, request: gr.Request) -> list:
         """The files closest to the text (or the picture), best first, as (image, caption) pairs."""
@@ -132,12 +126,11 @@ def build_app(
                     negative_weight = gr.Slider(
                         0, 2, clipart.DEFAULT_NEGATIVE_WEIGHT, step=0.05, label="Negative weight"
                     )
-                    with gr.Row():
-                        strokes = _slider(gr, "strokes", "Strokes (random start)", start)
-                        n_steps = _slider(gr, "steps", "Steps", start)
-                    with gr.Row():
-                        size = _slider(gr, "size", "Canvas (px)", start, minimum=16)
-                        views = _slider(gr, "views", "Views a step", start)
+                    shown = list(page_settings().items())
+                    controls = {}
+                    for pair in (shown[i : i + 2] for i in range(0, len(shown), 2)):
+                        with gr.Row():
+                            controls.update({name: _control(gr, name, about, start) for name, about in pair})
                     with gr.Row():
                         seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="seed")
                         random_seed = gr.Checkbox(False, label="Random seed", elem_id="random-seed")
@@ -178,9 +171,20 @@ def build_app(
                                         elem_id="search-results")  # fmt: skip
         history = gr.State([])
 
-        inputs = [prompt, negatives, negative_weight, preset, model, strokes, n_steps, size, views, seed]
-        inputs += [random_seed, gif, history, image_prompt, style_image, style_weight]
-        outputs = [image, status, *downloads, gallery, history, files_row, gif_box]
+        inputs = [
+            prompt,
+            negatives,
+            negative_weight,
+            preset,
+            model,
+            *controls.values(),
+            seed,
+            random_seed,
+            gif,
+        ]
+        inputs += [history, image_prompt, style_image, style_weight]
+        files = dict(zip([*clipart.DEFAULT_KINDS, "gif"], downloads, strict=True))
+        outputs = list(DrawUpdate(image, status, files, gallery, history, files_row, gif_box).outputs())
         draw_btn.click(draw, inputs, outputs, api_name="draw", concurrency_id="draw")
         prompt.submit(draw, inputs, outputs, api_visibility="private", concurrency_id="draw")
         stop_btn.click(stop, api_name="stop", queue=False)
@@ -188,15 +192,51 @@ def build_app(
         preset.change(
             handlers.preset,
             inputs=[preset],
-            outputs=[strokes, n_steps, size, views, negatives, model],
+            outputs=[*controls.values(), negatives, model],
             api_visibility="private",
             queue=False,
         )
     return demo
 
 
-def _slider(gr: Any, name: str, label: str, start: dict[str, Any], minimum: int = 1) -> Any:
-    return gr.Slider(minimum, CAPS[name], start[name], step=1, label=label, elem_id=name)
+def _draw_function(gr: Any, handlers: Handlers) -> Callable[..., Iterator[tuple]]:
+    """The page's draw function, its parameters named for API clients: :data:`DRAW_FIRST`, the settings of
+    :func:`page_settings`, :data:`DRAW_THEN` and :data:`DRAW_OPTIONAL` (Gradio reads the names, and the
+    ``gr.Request`` annotation, from its signature)."""
+    plain = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    names = [*DRAW_FIRST, *page_settings(), *DRAW_THEN]
+    signature = inspect.Signature(
+        [inspect.Parameter(name, plain) for name in names]
+        + [inspect.Parameter(name, plain, default=value) for name, value in DRAW_OPTIONAL.items()]
+    )
+
+    def draw(*values: Any) -> Iterator[tuple]:
+        """Make a drawing from text, an image prompt or both, with live previews; returns the image, a status
+        line and the files."""
+        bound = signature.bind(*values)
+        bound.apply_defaults()
+        page = dict(bound.arguments)
+        request, history = page.pop("request"), page.pop("history")
+        for update in handlers.draw(request.session_hash, page, history):
+            yield update.outputs()
+
+    draw.__signature__ = signature  # type: ignore[attr-defined]
+    draw.__annotations__ = {"request": gr.Request}
+    return draw
+
+
+def _control(gr: Any, name: str, about: Any, start: dict[str, Any]) -> Any:
+    """The page's control of a setting: a slider over its range under the visitor caps, a choice, a box."""
+    value, hint = start[name], clipart.DrawConfig.hints()[name]
+    if about.choices:
+        return gr.Dropdown(list(about.choices), value=value, label=about.page, elem_id=name)
+    if hint is bool:
+        return gr.Checkbox(value, label=about.page, elem_id=name)
+    low, high = control_range(about)
+    if hint in (int, float) and low is not None and high is not None:
+        step = 1 if hint is int else (high - low) / 100
+        return gr.Slider(low, high, value, step=step, label=about.page, elem_id=name)
+    return gr.Textbox(value or "", label=about.page, elem_id=name)
 
 
 def _upload(gr: Any, label: str, elem_id: str, height: int = 120, **options: Any) -> Any:

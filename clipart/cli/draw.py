@@ -10,17 +10,28 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 import sys
+import textwrap
+import types
+import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import clipart
 
-
-def _config_defaults() -> dict[str, Any]:
-    """Every DrawConfig field's default (the dataclass, without importing torch)."""
-    fields = dataclasses.fields(clipart.DrawConfig)
-    return {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
+GROUPS = {  # the parts of ``clipart draw --help``: a setting's declared group → its title
+    "prompts": "prompts and guides",
+    "start": "where a drawing starts (the preset's values unless given)",
+    "optimisation": "optimisation (the preset's values unless given)",
+    "rates": "learning rates (the preset's values unless given)",
+    "machine": "machine",
+}
+SET_HELP = (
+    "set a drawing setting (repeatable), e.g. --set crop_scale=0.5,1 --set color_jitter=0.1: lists and pairs "
+    "comma-separated, true or false; the settings without a flag of their own are listed below"
+)
 
 
 def register(sub: Any) -> None:
@@ -38,151 +49,210 @@ def _add_draw(sub: Any) -> None:
         "draw",
         help="make a drawing from text",
         description="Make an SVG drawing from text by CLIP-guided Bézier strokes.",
-        epilog='Examples: clipart draw "a red circle" --preset quick --seed 3 --out out/\n'
+        epilog='examples: clipart draw "a red circle" --preset quick --seed 3 --out out/\n'
         "          clipart draw --image photo.jpg --preset sketch\n"
         '          clipart draw "a cat" --image cat.png::0.5\n'
-        '          clipart draw "a lighthouse" --style starry.png --style-weight 2',
+        '          clipart draw "a lighthouse" --style starry.png --style-weight 2\n'
+        '          clipart draw "a cat" --set crop_scale=0.5,1 --set color_jitter=0.1\n\n' + _set_only_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("prompt", nargs="*", help="text(s) to draw; weight one with 'text::2' (or give --image)")
-    p.add_argument("--image", action="append", metavar="FILE",
+    groups = {key: p.add_argument_group(title) for key, title in GROUPS.items()}
+    g = groups["prompts"]
+    g.add_argument("prompt", nargs="*", help="text(s) to draw; weight one with 'text::2' (or give --image)")
+    g.add_argument("--image", action="append", metavar="FILE",
                    help="an image prompt: draw towards this picture (repeatable; weight with 'cat.png::0.5')")  # fmt: skip
-    p.add_argument("--style", metavar="FILE", help="a style image: draw with its colours and textures")
-    p.add_argument("--style-weight", type=float, metavar="W", help="weight of the style image (1.0)")
-    p.add_argument(
+    g.add_argument(
         "--negative", action="append", metavar="TEXT", help="a prompt to move away from (repeatable)"
     )
-    p.add_argument("--negative-weight", type=float,
+    g.add_argument("--negative-weight", type=float, metavar="W",
                    help=f"weight of negative prompts (a preset's own, else {clipart.DEFAULT_NEGATIVE_WEIGHT})")  # fmt: skip
-    p.add_argument(
-        "--default-negatives",
-        action="store_true",
-        help="add CLIPDraw's two negative prompts at --negative-weight",
-    )
-    p.add_argument("--preset", default=clipart.DEFAULT_PRESET,
+    g.add_argument("--default-negatives", action="store_true",
+                   help="add CLIPDraw's two negative prompts at --negative-weight")  # fmt: skip
+    g.add_argument("--preset", default=clipart.DEFAULT_PRESET,
                    help=f"named settings, or a .toml file (default: {clipart.DEFAULT_PRESET})")  # fmt: skip
-    p.add_argument(
+    g.add_argument(
         "--model", action="append", help="guide model; repeat for an ensemble (default: clipart-mini)"
     )
-    p.add_argument(
+    g.add_argument(
         "--pretrained", action="append", help="pretrained tag or file for the --model in the same place"
     )
-    q = {**_config_defaults(), **clipart.load_preset(clipart.DEFAULT_PRESET)}
-
-    def dflt(key: str) -> str:
-        return f"(default: the preset's; {clipart.DEFAULT_PRESET}: {q[key]})"
-
-    p.add_argument(
-        "--strokes", type=int, metavar="N", help=f"Bézier strokes of a random start {dflt('strokes')}"
-    )
-    p.add_argument("--steps", type=int, metavar="N", help=f"optimisation steps {dflt('steps')}")
-    p.add_argument("--size", type=int, help=f"canvas size in px during optimisation {dflt('size')}")
-    p.add_argument("--views", type=int, help=f"augmented views per step {dflt('views')}")
-    p.add_argument("--candidates", type=int, help="optimise K drawings together, keep the best (1)")
-    p.add_argument("--seed", type=int,
-                   help="random seed: same seed and settings, same SVG (default: 0, or the next seed whose files "
-                   "are not yet in the output folder, so that a second run makes a new drawing)")  # fmt: skip
-    p.add_argument("--prune", type=float, metavar="TOL",
-                   help="at the end, drop the strokes the guide can spare while its score of the drawing stays "
-                   f"within this fraction of the full drawing's; 0: off {dflt('prune')}")  # fmt: skip
-    p.add_argument("--init", dest="init_svg", metavar="SVG", help="start from the strokes of an SVG file")
-    p.add_argument("--start", choices=("random", "icon"),
-                   help="start from random strokes, or from the open icon whose name the guide finds nearest to the "
-                   f"prompt {dflt('start')}")  # fmt: skip
-    p.add_argument("--icon-pen", metavar="COLOUR",
-                   help="redraw an icon start's strokes (--start icon) in this colour at the preset's init width, e.g. #000000; "
-                   "'' keeps the icon's own (default: the preset's; sketch: #000000, quick: '')")  # fmt: skip
-    p.add_argument("--background", help="canvas colour, e.g. #ffffff (default: white, or the colour of the setting an icon "
-                   "start's prompt names: 'at night' is dark blue)")  # fmt: skip
-    p.add_argument(
-        "--lr-points",
-        type=float,
-        metavar="LR",
-        help=f"Adam rate of the points from random strokes, px {dflt('lr_points')}",
-    )
-    p.add_argument(
-        "--lr-widths",
-        type=float,
-        metavar="LR",
-        help=f"Adam rate of the widths from random strokes, px {dflt('lr_widths')}",
-    )
-    p.add_argument(
-        "--lr-colors",
-        type=float,
-        metavar="LR",
-        help=f"Adam rate of the colours from random strokes {dflt('lr_colors')}",
-    )
-    for part, what in (("points", "points, px"), ("widths", "widths, px"), ("colors", "colours")):
-        p.add_argument(f"--icon-lr-{part}", type=float, metavar="LR",
-                       help=f"Adam rate of the {what}, from an icon {dflt(f'icon_lr_{part}')}")  # fmt: skip
-    p.add_argument("--device", help="auto (CUDA, then MPS, then CPU; the default), cpu, cuda[:N], mps; under torchrun "
-                   "auto and cuda mean cuda:LOCAL_RANK")  # fmt: skip
-    p.add_argument("--threads", type=int, metavar="N",
-                   help="CPU threads (default: the cores other work leaves free; the sidecar records the count)")  # fmt: skip
-    p.add_argument("--prompts-file", metavar="FILE",
+    _add_setting_flags(p, groups)
+    p.add_argument("--set", action="append", metavar="NAME=VALUE", help=SET_HELP)
+    g = p.add_argument_group("output")
+    g.add_argument("--prompts-file", metavar="FILE",
                    help="draw every prompt of FILE (one a line, '#' comments, 'text::2' weights) into the --out folder, "
                    "loading the guide once; shared by rank under torchrun; prompts whose files exist are skipped "
                    "unless --force")  # fmt: skip
-    p.add_argument("--out",
+    g.add_argument("--out",
                    help="output file (.svg/.png/.json/.gif), refused if it exists unless --force, or folder (a path "
                    "ending in / always is), where a drawing takes a free name: <prompt>-s<seed>, or -2 when that "
                    "of a --seed is taken; default ./clipart-out/")  # fmt: skip
-    p.add_argument("--png-size", type=int, help="PNG size in px (default: the canvas size)")
-    p.add_argument("--gif", action="store_true", help="also write an animation of the optimisation")
-    p.add_argument("--force", action="store_true",
+    g.add_argument("--png-size", type=int, help="PNG size in px (default: the canvas size)")
+    g.add_argument("--gif", action="store_true", help="also write an animation of the optimisation")
+    g.add_argument("--force", action="store_true",
                    help="overwrite the files the drawing names (the --out file, or <prompt>-s<seed> in the folder, "
                    "seed 0 unless given) instead of refusing or taking a free name")  # fmt: skip
-    mode = p.add_mutually_exclusive_group()
+    mode = g.add_mutually_exclusive_group()
     mode.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     mode.add_argument("--jsonl", action="store_true", help="progress as JSON lines on stdout")
     p.set_defaults(func=_cmd_draw)
 
 
+def _flagged() -> dict[str, Any]:
+    """The settings with a flag of their own: name → its declaration."""
+    settings = clipart.DrawConfig.settings().items()
+    return {name: about for name, about in settings if about.flag is not None and not about.given_by}
+
+
+def _flag(name: str, about: Any) -> str:
+    return about.flag or f"--{name.replace('_', '-')}"
+
+
+def _add_setting_flags(parser: argparse.ArgumentParser, groups: dict[str, Any]) -> None:
+    """A flag for each setting declared with one (:class:`clipart.DrawConfig`), in its group's part of the help
+    (``groups``: group → argument group; a group not there gets a part of its own). Not given: None."""
+    hints, quick = clipart.DrawConfig.hints(), clipart.load_preset(clipart.DEFAULT_PRESET)
+    for name, about in _flagged().items():
+        if about.group not in groups:
+            groups[about.group] = parser.add_argument_group(about.group)
+        groups[about.group].add_argument(
+            _flag(name, about),
+            dest=name,
+            type=_reader(hints[name]),
+            choices=about.choices or None,
+            metavar=about.metavar or None,
+            help=_describe(name, about, hints[name], quick).replace("%", "%%"),
+        )
+
+
+def _describe(name: str, about: Any, hint: Any, quick: dict[str, Any]) -> str:
+    """A setting's help: what it does, its unit and values (choices only where no flag lists them), and its
+    default (the ``quick`` preset's value, or the setting's own)."""
+    unit = f", {about.unit}" if about.unit else ""
+    values = "" if about.choices and about.flag is not None else about.values(_reader(hint) is int)
+    values = f"; {values}" if values else ""
+    return f"{about.help}{unit}{values} {_default(name, about, quick)}"
+
+
+def _default(name: str, about: Any, quick: dict[str, Any]) -> str:
+    """The help's "(default: ...)": the ``quick`` preset's value, or the setting's own."""
+    if name in quick:
+        return f"(default: the preset's; {clipart.DEFAULT_PRESET}: {_text(quick[name])})"
+    field = next(f for f in dataclasses.fields(clipart.DrawConfig) if f.name == name)
+    own = about.default_words or _text(field.default)
+    return f"(default: the preset's, else {own})" if about.in_presets else f"(default: {own})"
+
+
+def _text(value: Any) -> str:
+    """A value as it is typed on the command line."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(_text, value))
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "''" if value == "" else str(value)
+
+
+def _set_only_help() -> str:
+    """The epilog's list of the settings that only ``--set`` reaches, each with its help."""
+    hints, quick = clipart.DrawConfig.hints(), clipart.load_preset(clipart.DEFAULT_PRESET)
+    width = max(60, shutil.get_terminal_size().columns - 2)  # as argparse's own
+    lines = ["settings without a flag of their own (--set NAME=VALUE):"]
+    for name, about in clipart.DrawConfig.settings().items():
+        if about.flag is None and not about.given_by:
+            text = _describe(name, about, hints[name], quick)
+            lines += textwrap.wrap(text, width, initial_indent=f"  {name:<14} ", subsequent_indent=" " * 17)
+    return "\n".join(lines)
+
+
+def _reader(hint: Any) -> Callable[[str], Any]:
+    """What turns a word of the command line into a value of the type ``hint``: ``int``, ``float``, ``str``, a
+    boolean (true/false), or a list or pair of them written comma-separated (``0.7,0.9``)."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return _reader(args[0])
+    if typing.get_origin(hint) in (list, tuple):
+        each = _reader(args[0])
+        kind = list if typing.get_origin(hint) is list else tuple
+
+        def several(text: str) -> Any:
+            return kind(each(word.strip()) for word in text.split(",")) if text.strip() else kind()
+
+        several.__name__ = f"comma-separated {each.__name__}"
+        return several
+    if hint is bool:
+        return _boolean
+    return hint if hint in (int, float) else str
+
+
+def _boolean(text: str) -> bool:
+    words = {"true": True, "false": False}
+    if text.strip().lower() not in words:
+        raise ValueError(text)
+    return words[text.strip().lower()]
+
+
+_boolean.__name__ = "true/false"
+
+
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The drawing settings of the command line, for :func:`clipart.make_config` (None: not given)."""
+    """The drawing settings of the command line, for :func:`clipart.make_config` (None: not given); a bad
+    ``--set`` is a ConfigError in one line."""
     negatives = list(args.negative or [])
     if args.default_negatives:
         negatives += list(clipart.CLIPDRAW_NEGATIVES)
+    settings = {name: getattr(args, name) for name in _flagged()}
+    settings.update(_set_values(args.set or [], settings))
     return dict(
         image=args.image,
-        style=args.style,
-        style_weight=args.style_weight,
         preset=args.preset,
         negatives=negatives or None,
         negative_weight=args.negative_weight,
         model=args.model,
         pretrained=args.pretrained,
-        strokes=args.strokes,
-        steps=args.steps,
-        size=args.size,
-        views=args.views,
-        candidates=args.candidates,
-        seed=args.seed,
-        prune=args.prune,
-        init_svg=args.init_svg,
-        start=args.start,
-        icon_pen=args.icon_pen,
-        background=args.background,
-        lr_points=args.lr_points,
-        lr_widths=args.lr_widths,
-        lr_colors=args.lr_colors,
-        icon_lr_points=args.icon_lr_points,
-        icon_lr_widths=args.icon_lr_widths,
-        icon_lr_colors=args.icon_lr_colors,
-        device=args.device,
-        threads=args.threads,
+        **settings,
     )
+
+
+def _set_values(items: list[str], flags: dict[str, Any]) -> dict[str, Any]:
+    """``--set NAME=VALUE`` words as settings, each VALUE read by its setting's type."""
+    declared, hints = clipart.DrawConfig.settings(), clipart.DrawConfig.hints()
+    values: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise clipart.ConfigError(
+                f"--set takes NAME=VALUE, e.g. --set color_jitter=0.1, got {_short(item)!r}"
+            )
+        if name not in declared:
+            raise clipart.ConfigError(
+                f"--set: unknown setting {_short(name)!r} (clipart draw --help lists the settings)"
+            )
+        if declared[name].given_by:
+            raise clipart.ConfigError(f"--set: {name} is set by {declared[name].given_by}, not --set")
+        if flags.get(name) is not None or name in values:
+            own = f"{_flag(name, declared[name])} or " if name in flags else ""
+            raise clipart.ConfigError(f"{name} is given twice: give it once ({own}--set {name}=...)")
+        reader = _reader(hints[name])
+        try:
+            values[name] = reader(text)
+        except ValueError:
+            raise clipart.ConfigError(
+                f"--set {name}: invalid {reader.__name__} value: {_short(text)!r}"
+            ) from None
+    return values
 
 
 def _cmd_draw(args: argparse.Namespace) -> int:
     if args.prompts_file:
         return _cmd_batch(args)
-    cfg = clipart.make_config(list(args.prompt), **_settings(args), animate=True if args.gif else None)
+    settings = _settings(args)
+    cfg = clipart.make_config(list(args.prompt), **settings, animate=True if args.gif else None)
     if args.png_size is not None:
         clipart.check_png_size(args.png_size)  # before the drawing, not after it
     kinds = [*clipart.DEFAULT_KINDS, *(["gif"] if args.gif else [])]
     name = cfg.prompts[0] if cfg.prompts else Path(cfg.images[0]).stem
-    if args.seed is None and not args.force:  # a second run makes a new drawing beside the first
+    if settings["seed"] is None and not args.force:  # a second run makes a new drawing beside the first
         cfg = dataclasses.replace(cfg, seed=clipart.free_seed(args.out, name, cfg.seed))
     inputs = [*cfg.images, cfg.style, cfg.init_svg]
     paths = clipart.plan_outputs(args.out, name, cfg.seed, kinds, args.force, inputs=inputs)
