@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import clipart
+from clipart.drawing import DEFAULT_KINDS, OUTPUT_KINDS
 
 # Caps on what one visitor may ask for, so that nobody can take the server down (the engine's are higher).
 CAPS = {"strokes": 1024, "steps": 2000, "size": 1024, "views": 16, "prompt_chars": 300, "negatives": 8}
@@ -214,12 +215,12 @@ class Handlers:
         session_dir = self._session_dir(session)
         session_dir.mkdir(exist_ok=True)
         folder = Path(tempfile.mkdtemp(prefix="run-", dir=session_dir))
-        kinds = [*clipart.DEFAULT_KINDS, *(["gif"] if page["gif"] else [])]
+        kinds = [*DEFAULT_KINDS, *(["gif"] if page["gif"] else [])]
         files = {kind: str(drawing.save(folder / f"clipart-{seed}.{kind}")) for kind in kinds}
         history = [*history, (files["png"], f"{drawing.title} (seed {seed})")]
         image = event.image if event.done and event.image is not None else drawing.png()
         status = _status(event, seed, stopped) + (f" · {drawing.credit}" if drawing.credit else "")
-        downloads = [files.get(kind) for kind in clipart.OUTPUT_KINDS]
+        downloads = [files.get(kind) for kind in OUTPUT_KINDS]
         yield (
             image,
             status,

@@ -13,6 +13,8 @@ from typing import Any
 
 import clipart
 from clipart.app.handlers import CAPS, KEEP_RUNS_S, Handlers, preset_values
+from clipart.config import DEFAULT_NEGATIVE_WEIGHT
+from clipart.drawing import DEFAULT_KINDS
 
 EXAMPLES = ["a horse eating a cupcake", "a sailboat", "a bicycle", "a mushroom", "a rainbow", "a red apple"]
 CSS = "#drawing img { width: 100%; height: 100%; object-fit: contain; }"  # small canvases shown large
@@ -130,7 +132,7 @@ def build_app(
                         elem_id="negatives",
                     )
                     negative_weight = gr.Slider(
-                        0, 2, clipart.DEFAULT_NEGATIVE_WEIGHT, step=0.05, label="Negative weight"
+                        0, 2, DEFAULT_NEGATIVE_WEIGHT, step=0.05, label="Negative weight"
                     )
                     with gr.Row():
                         strokes = _slider(gr, "strokes", "Strokes (random start)", start)
@@ -155,7 +157,7 @@ def build_app(
                 with gr.Row(visible=False) as files_row:
                     downloads = [
                         gr.DownloadButton(f"Download {kind.upper()}", elem_id=f"download-{kind}")
-                        for kind in clipart.DEFAULT_KINDS
+                        for kind in DEFAULT_KINDS
                     ]
                     with gr.Column(visible=False, min_width=120) as gif_box:
                         downloads.append(gr.DownloadButton("Download GIF", elem_id="download-gif"))

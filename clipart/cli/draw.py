@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import clipart
+from clipart.batch import read_prompts_file, shard_prompts
+from clipart.config import CLIPDRAW_NEGATIVES, DEFAULT_NEGATIVE_WEIGHT
+from clipart.drawing import DEFAULT_KINDS, check_png_size, free_seed, plan_outputs
 
 
 def _config_defaults() -> dict[str, Any]:
@@ -53,7 +56,7 @@ def _add_draw(sub: Any) -> None:
         "--negative", action="append", metavar="TEXT", help="a prompt to move away from (repeatable)"
     )
     p.add_argument("--negative-weight", type=float,
-                   help=f"weight of negative prompts (a preset's own, else {clipart.DEFAULT_NEGATIVE_WEIGHT})")  # fmt: skip
+                   help=f"weight of negative prompts (a preset's own, else {DEFAULT_NEGATIVE_WEIGHT})")  # fmt: skip
     p.add_argument(
         "--default-negatives",
         action="store_true",
@@ -142,7 +145,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     """The drawing settings of the command line, for :func:`clipart.make_config` (None: not given)."""
     negatives = list(args.negative or [])
     if args.default_negatives:
-        negatives += list(clipart.CLIPDRAW_NEGATIVES)
+        negatives += list(CLIPDRAW_NEGATIVES)
     return dict(
         image=args.image,
         style=args.style,
@@ -179,13 +182,13 @@ def _cmd_draw(args: argparse.Namespace) -> int:
         return _cmd_batch(args)
     cfg = clipart.make_config(list(args.prompt), **_settings(args), animate=True if args.gif else None)
     if args.png_size is not None:
-        clipart.check_png_size(args.png_size)  # before the drawing, not after it
-    kinds = [*clipart.DEFAULT_KINDS, *(["gif"] if args.gif else [])]
+        check_png_size(args.png_size)  # before the drawing, not after it
+    kinds = [*DEFAULT_KINDS, *(["gif"] if args.gif else [])]
     name = cfg.prompts[0] if cfg.prompts else Path(cfg.images[0]).stem
     if args.seed is None and not args.force:  # a second run makes a new drawing beside the first
-        cfg = dataclasses.replace(cfg, seed=clipart.free_seed(args.out, name, cfg.seed))
+        cfg = dataclasses.replace(cfg, seed=free_seed(args.out, name, cfg.seed))
     inputs = [*cfg.images, cfg.style, cfg.init_svg]
-    paths = clipart.plan_outputs(args.out, name, cfg.seed, kinds, args.force, inputs=inputs)
+    paths = plan_outputs(args.out, name, cfg.seed, kinds, args.force, inputs=inputs)
     if (
         not args.quiet
         and not args.jsonl
@@ -254,9 +257,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     if args.prompt or args.image:
         raise clipart.ConfigError("give prompts on the command line or in --prompts-file, not both")
     if args.png_size is not None:
-        clipart.check_png_size(args.png_size)
-    prompts = clipart.read_prompts_file(args.prompts_file)
-    mine, rank, world = clipart.shard_prompts(prompts)
+        check_png_size(args.png_size)
+    prompts = read_prompts_file(args.prompts_file)
+    mine, rank, world = shard_prompts(prompts)
     rows = []
     batch = clipart.draw_batch(
         prompts,
