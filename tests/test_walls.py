@@ -156,10 +156,12 @@ def test_what_the_code_takes_from_the_front_is_there() -> None:
 
 
 def test_the_front_and_the_faces_load_no_torch() -> None:
-    """``import clipart`` is instant, and so is a face's start (``clipart --help``): torch, open_clip and gradio
-    load inside the handlers, through the API. The front's names are its ``__all__`` and ``dir()``."""
+    """``import clipart`` is instant, and so is a face's start (``clipart --help``, which reads the default
+    preset and checks its settings): torch, open_clip and gradio load inside the handlers, through the API. The
+    front's names are its ``__all__`` and ``dir()``."""
     code = (
         "import sys, clipart, clipart.cli, clipart.app\n"
+        "clipart.make_config('a cat', preset=clipart.DEFAULT_PRESET)\n"
         "print(sorted(m for m in ('torch', 'open_clip', 'gradio', 'PIL.Image') if m in sys.modules))\n"
         "print(clipart.__all__ == sorted(set(dir(clipart)) & set(clipart.__all__)) == sorted(clipart.__all__))"
     )

@@ -27,6 +27,9 @@ from clipart.output import user_path
 EMBEDDED_DIR = Path(__file__).parent / "embedded"
 EMBEDDED_NAME = "clipart-mini"
 EMBEDDED_NAMES = (EMBEDDED_NAME, "embedded")
+EMBEDDED_WEIGHTS = (
+    "open_clip_model.safetensors"  # the file clipart ships; checked without importing open_clip
+)
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".bin", ".pth")
 LOCAL_DIR = "local-dir:"
 HF_HUB = "hf-hub:"
@@ -89,7 +92,8 @@ class ModelSpec:
             found = [Path(self.name)]
         if self.folder is not None:
             found += [self.folder / "open_clip_config.json"]
-            found += [self.folder / f for f in weight_files()] if self.kind in ("embedded", "folder") else []
+            names = {"embedded": (EMBEDDED_WEIGHTS,), "folder": weight_files()}.get(self.kind, ())
+            found += [self.folder / f for f in names]
         if self.pretrained:
             found.append(Path(self.pretrained))
         return [f for f in found if f.is_file()]
@@ -124,7 +128,7 @@ def parse_spec(spec: str | ModelSpec, pretrained: str | None = None) -> ModelSpe
                 "(or name the model those weights are for with --model)"
             )
         _check_folder(EMBEDDED_DIR / EMBEDDED_NAME, "the embedded model is missing from this installation: "
-                      "reinstall clipart")  # fmt: skip
+                      "reinstall clipart", weights=(EMBEDDED_WEIGHTS,))  # fmt: skip
         return ModelSpec("embedded", EMBEDDED_NAME)
     if text.startswith(HF_HUB):
         repo = text[len(HF_HUB) :].strip("/")
@@ -169,17 +173,21 @@ def weight_files() -> tuple[str, ...]:
     return HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
 
 
-def _check_folder(folder: Path, missing: str | None, *, need_weights: bool = True) -> None:
-    """A model folder's config, and its weights under a name open_clip loads: open_clip gives a folder without
-    them (say, with only ``open_clip_model.pt``) random weights, without a word."""
+def _check_folder(
+    folder: Path, missing: str | None, *, need_weights: bool = True, weights: tuple[str, ...] | None = None
+) -> None:
+    """A model folder's config, and its weights under a name open_clip loads (``weights``, default
+    :func:`weight_files`): open_clip gives a folder without them (say, with only ``open_clip_model.pt``) random
+    weights, without a word."""
     if not folder.is_dir() and missing:
         raise ModelError(missing)
     if not (folder / "open_clip_config.json").is_file():
         raise ModelError(f"{folder} has no open_clip_config.json: not an exported open_clip model folder")
-    if need_weights and not any((folder / f).is_file() for f in weight_files()):
+    names = weights or (weight_files() if need_weights else ())
+    if names and not any((folder / f).is_file() for f in names):
         raise ModelError(
-            f"{folder} has no weights file open_clip loads ({' or '.join(weight_files())}): "
-            "name its weights file with --pretrained FILE"
+            f"{folder} has no weights file open_clip loads ({' or '.join(names)}): "
+            + ("reinstall clipart" if weights else "name its weights file with --pretrained FILE")
         )
 
 
