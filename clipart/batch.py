@@ -192,7 +192,7 @@ def _draw_all(
     png_size: int | None,
     options: dict[str, Any],
 ) -> Iterator[BatchResult]:
-    from clipart.loop import steps
+    from clipart.api import steps
 
     inputs = [*config.images, config.style, config.init_svg]
     for prompt in prompts:

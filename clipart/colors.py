@@ -1,34 +1,32 @@
-"""Colour parsing, used by the settings (``background``) and by the SVG reader (``stroke``, ``fill``)."""
+"""Colour parsing, used by the settings (``background``, ``icon_pen``) and by the SVG reader (``stroke``, ``fill``)."""
 
 from __future__ import annotations
 
-import re
-
 from clipart.errors import ConfigError
 
-NAMED = {"white": "#ffffff", "black": "#000000", "gray": "#808080", "grey": "#808080", "red": "#ff0000",
-         "green": "#008000", "blue": "#0000ff", "yellow": "#ffff00"}  # fmt: skip
 # what ``background`` takes for no canvas at all (a transparent drawing), in any case
 TRANSPARENT = ("none", "transparent")
 
 
 def parse_color(value: str, what: str = "colour", *, also: str = "") -> tuple[float, float, float]:
-    """``#rrggbb``, ``#rgb``, ``rgb(r, g, b)`` or a basic name (white, black, red, ...) → RGB floats in [0, 1].
+    """A CSS colour as PIL reads it (``#rrggbb``, ``#rgb``, ``rgb(r, g, b)``, ``hsl(...)``, a name such as white,
+    red or navy) → RGB floats in [0, 1]; channels over 255 count as 255.
 
-    Raises ConfigError naming ``what`` (e.g. ``background``) on anything else; ``also`` adds what else it takes.
+    Raises ConfigError naming ``what`` (e.g. ``background``) on anything else, a colour with alpha included;
+    ``also`` adds what else it takes.
     """
+    from PIL import ImageColor  # it loads PIL.Image: on first use, not with the settings
+
     text = str(value).strip()
-    hex_text = NAMED.get(text.lower(), text)
-    if re.fullmatch(r"#[0-9a-fA-F]{6}", hex_text):
-        return tuple(int(hex_text[i : i + 2], 16) / 255 for i in (1, 3, 5))  # type: ignore[return-value]
-    if re.fullmatch(r"#[0-9a-fA-F]{3}", hex_text):
-        return tuple(int(c * 2, 16) / 255 for c in hex_text[1:])  # type: ignore[return-value]
-    m = re.fullmatch(r"rgb\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\)", hex_text)
-    if m:
-        return tuple(min(int(g), 255) / 255 for g in m.groups())  # type: ignore[return-value]
-    raise ConfigError(
-        f"{what} must be a colour such as #ffffff, #fff or rgb(255, 255, 255){also}, got {text[:40]!r}"
-    )
+    try:
+        rgb = ImageColor.getrgb(text)
+    except ValueError:
+        rgb = ()
+    if len(rgb) != 3:
+        raise ConfigError(
+            f"{what} must be a colour such as #ffffff, #fff, rgb(255, 255, 255) or white{also}, got {text[:40]!r}"
+        )
+    return tuple(min(c, 255) / 255 for c in rgb)  # type: ignore[return-value]
 
 
 def parse_background(value: str, what: str = "background") -> tuple[float, float, float] | None:

@@ -1,4 +1,8 @@
-"""Drawing: the result of a drawing run, its encoders, and the one table of output kinds (svg, png, json, gif)."""
+"""Drawing: the result of a drawing run, its encoders, and the one table of output kinds (svg, png, json, gif);
+and the planning of output paths the faces check before a drawing starts.
+
+torch, PIL and the renderer load when a drawing is encoded, so that a face imports this module at no cost.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import torch
-from PIL import Image
+from typing import TYPE_CHECKING, Any
 
 from clipart._version import __version__
 from clipart.config import DrawConfig
@@ -27,9 +28,12 @@ from clipart.output import (
     user_path,
     write_files,
 )
-from clipart.render import render
-from clipart.scene import Scene
-from clipart.svg import scene_to_svg
+
+if TYPE_CHECKING:
+    import torch
+    from PIL import Image
+
+    from clipart.scene import Scene
 
 MAX_PNG_SIZE = 8192
 DEFAULT_OUT = Path("clipart-out")
@@ -38,6 +42,9 @@ DEFAULT_OUT = Path("clipart-out")
 def to_image(tensor: torch.Tensor) -> Image.Image:
     """``[3, H, W]`` in [0, 1] → an RGB PIL image; ``[4, H, W]`` (premultiplied RGB and alpha, as
     ``render(..., alpha=True)`` gives it) → an RGBA one (straight alpha, as PNG stores it)."""
+    import torch
+    from PIL import Image
+
     t = tensor.detach().clamp(0, 1)
     if t.shape[0] == 4:
         a = t[3:]
@@ -78,7 +85,13 @@ class Drawing:
 
     def svg(self) -> str:
         """The drawing as an SVG document (one ``<path>`` per visible stroke) on the config's canvas size."""
+        from clipart.svg import scene_to_svg
+
         return scene_to_svg(self.scene.visible(), self.config.size, title=self.title, desc=self.credit)
+
+    def _repr_svg_(self) -> str:
+        """Jupyter's rich display: a notebook shows the drawing inline."""
+        return self.svg()
 
     @property
     def title(self) -> str:
@@ -88,6 +101,10 @@ class Drawing:
     def png(self, size: int | None = None) -> Image.Image:
         """The drawing rasterised at ``size`` px (default: the canvas size): RGB, or RGBA for a drawing without a
         background (transparent where no stroke is)."""
+        import torch
+
+        from clipart.render import render
+
         size = check_png_size(size or self.config.size)
         scene = self.scene.visible()
         with torch.no_grad():
@@ -95,6 +112,8 @@ class Drawing:
 
     def sidecar(self) -> dict[str, Any]:
         """Everything needed to reproduce the drawing, plus how it went."""
+        import torch
+
         return {
             "clipart_version": __version__,
             "prompts": self.config.prompts,

@@ -77,21 +77,22 @@ def _open_svg(path: Path, what: str, warn: bool) -> Scene:
 def as_tensor(picture: Picture, size: int) -> Tensor:
     """A picture as a guide embeds it, ``[3, size, size]`` floats in [0, 1] on the CPU: a raster image's centre
     square, an SVG's square canvas rendered at ``size`` px."""
-    import numpy as np
     import torch
     from PIL import Image
+    from torchvision.transforms.functional import to_tensor
 
     if not isinstance(picture, Image.Image):
         from clipart.render import render
 
         with torch.no_grad():
             return render(picture.to("cpu"), size)
-    pixels = np.asarray(square(picture, size), dtype=np.float32) / 255.0
-    return torch.from_numpy(pixels).permute(2, 0, 1)
+    return to_tensor(square(picture, size))
 
 
 def square(image: Image.Image, size: int) -> Image.Image:
-    """The centre square of ``image`` at ``size`` px (as open_clip's preprocessing crops)."""
+    """The centre square of ``image`` at ``size`` px (as open_clip's preprocessing crops), on whole pixels:
+    ``PIL.ImageOps.fit`` centres to a fraction of a pixel, which would change the embeddings of every image
+    prompt and every search index made before."""
     from PIL import Image
 
     side = min(image.size)

@@ -19,9 +19,8 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from clipart.augment import Augment
 from clipart.colors import parse_background, parse_color
-from clipart.config import DrawConfig, make_config
+from clipart.config import DrawConfig
 from clipart.drawing import Drawing, to_image
-from clipart.errors import ConfigError
 from clipart.models import Guide, load_models, resolve_device
 from clipart.objective import Objective, Views, build_objective
 from clipart.prune import prune, view_score
@@ -396,29 +395,7 @@ class _Run:
         )
 
 
-def steps(prompt: str | list[str] | None = None, **options: Any) -> Iterator[Progress]:
-    """Run a drawing step by step: yields a Progress event after every optimisation step.
-
-    Takes the same options as :func:`clipart.config.make_config` (``preset``, ``model``, ``seed``, ``strokes``,
-    ``steps``, ``size``, ``views``, ``limits``, ...). Settings are checked now (ClipartError on bad ones); models
-    load at the first step. Stop early by stopping the iteration; ``event.drawing()`` keeps the result so far.
-    ``config=`` takes a whole :class:`DrawConfig` instead, prompts included: it comes without a prompt or options.
-    """
-    cfg = options.pop("config", None)
-    if cfg is None:
-        return iter(_Run(make_config(prompt if prompt is not None else [], **options)))
-    given = sorted(options) + (["a prompt"] if prompt is not None else [])
-    if given:
-        raise ConfigError(
-            f"give config= or a prompt and options, not both (got config= and {', '.join(given)})"
-        )
-    return iter(_Run(cfg.validate()))
-
-
-def draw(prompt: str | list[str] | None = None, **options: Any) -> Drawing:
-    """Make a drawing from text and return it (see :func:`steps` for the options)."""
-    last = None
-    for last in steps(prompt, **options):  # noqa: B007 - the last event holds the result
-        continue
-    assert last is not None
-    return last.drawing()
+def run(cfg: DrawConfig) -> Iterator[Progress]:
+    """The Progress events of a drawing of the validated settings ``cfg`` (the API's
+    :func:`clipart.api.steps` builds and checks them)."""
+    return iter(_Run(cfg))

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import clipart
+from clipart.batch import read_prompts_file, shard_prompts
 from clipart.errors import ConfigError
 
 FAST = ["--strokes", "6", "--steps", "3", "--size", "32", "--views", "2", "--threads", "1", "--device", "cpu"]
@@ -24,7 +25,7 @@ def _clipart(*args: str, env: dict | None = None) -> subprocess.CompletedProcess
 def test_the_prompts_file(tmp_path: Path) -> None:
     path = tmp_path / "p.txt"
     path.write_text("# my batch\na cat\n\n  a dog::2   # weighted\na red star # last\n", encoding="utf-8")
-    prompts = clipart.read_prompts_file(path)
+    prompts = read_prompts_file(path)
     assert [(p.line, p.text, p.stem) for p in prompts] == [
         (2, "a cat", "a-cat"),
         (4, "a dog::2", "a-dog"),
@@ -39,28 +40,28 @@ def test_the_prompts_file(tmp_path: Path) -> None:
     for text, words in bad.items():
         path.write_text(text, encoding="utf-8")
         with pytest.raises(ConfigError, match=words.replace("(", r"\(").replace(")", r"\)")):
-            clipart.read_prompts_file(path)
+            read_prompts_file(path)
     path.write_bytes(b"a caf\xe9\n")
     with pytest.raises(ConfigError, match="not UTF-8"):
-        clipart.read_prompts_file(path)
+        read_prompts_file(path)
     path.write_text("a cat\n", encoding="utf-16-le")  # no byte-order mark: NUL between the letters
     with pytest.raises(ConfigError, match="holds NUL characters: save it as UTF-8 text"):
-        clipart.read_prompts_file(path)
+        read_prompts_file(path)
     with pytest.raises(ConfigError, match="prompts file not found"):
-        clipart.read_prompts_file(tmp_path / "none.txt")
+        read_prompts_file(tmp_path / "none.txt")
 
 
 @pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-32"])
 def test_a_byte_order_mark_is_no_prompt_and_no_part_of_one(encoding: str, tmp_path: Path) -> None:
     path = tmp_path / "p.txt"
     path.write_text("a cat\r\n\ufeffa dog\n", encoding=encoding)  # a second mark: two files put together
-    assert [(p.line, p.text, p.stem) for p in clipart.read_prompts_file(path)] == [
+    assert [(p.line, p.text, p.stem) for p in read_prompts_file(path)] == [
         (1, "a cat", "a-cat"),
         (2, "a dog", "a-dog"),
     ]
     path.write_text("\n# a comment\n", encoding=encoding)
     with pytest.raises(ConfigError, match="holds no prompt"):
-        clipart.read_prompts_file(path)
+        read_prompts_file(path)
 
 
 def test_every_different_prompt_gets_its_own_file_name(tmp_path: Path) -> None:
@@ -68,14 +69,14 @@ def test_every_different_prompt_gets_its_own_file_name(tmp_path: Path) -> None:
              "x" * 60, "x" * 61, "a-cat-2", "a cat"]  # fmt: skip
     path = tmp_path / "p.txt"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    prompts = clipart.read_prompts_file(path)
+    prompts = read_prompts_file(path)
     stems = {p.text: p.stem for p in prompts}
     assert len(set(stems.values())) == len(stems) == len(lines) - 1  # the repeated "a cat" keeps its name
     assert prompts[-1].stem == prompts[6].stem == "a-cat"
     assert all(s and len(s) <= 48 and s.isascii() and "/" not in s for s in stems.values()), stems
-    assert clipart.read_prompts_file(path) == prompts  # stable: every process names them alike
+    assert read_prompts_file(path) == prompts  # stable: every process names them alike
     path.write_text("\n".join(["A CAT!", *lines]) + "\n", encoding="utf-8")
-    again = {p.text: p.stem for p in clipart.read_prompts_file(path)}
+    again = {p.text: p.stem for p in read_prompts_file(path)}
     assert {t: s for t, s in again.items() if not t.lower().startswith("a cat")} == {
         t: s for t, s in stems.items() if not t.lower().startswith("a cat")
     }
@@ -98,7 +99,7 @@ def test_a_rank_outside_its_world_is_one_line(env: dict, words: str, monkeypatch
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=words.replace("(", r"\(")):
-        clipart.shard_prompts([clipart.BatchPrompt(1, "a cat")])
+        shard_prompts([clipart.BatchPrompt(1, "a cat")])
 
 
 def test_a_batch_draws_skips_what_exists_and_reports_a_failure(tiny_model: str, tmp_path: Path) -> None:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 import clipart
 from clipart.errors import ModelError
@@ -23,6 +26,10 @@ def files(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
     config = json.loads((folder / "open_clip_config.json").read_text())
     (root / "tiny.json").write_text(json.dumps(config))
     shutil.copy(folder / "open_clip_model.safetensors", root / "weights.safetensors")
+    pt_only = root / "pt-only"  # weights under a name open_clip does not look for in a folder
+    pt_only.mkdir()
+    shutil.copy(folder / "open_clip_config.json", pt_only)
+    torch.save(load_file(str(folder / "open_clip_model.safetensors")), pt_only / "open_clip_model.pt")
     labelled = root / "labelled"
     for name in ("red", "blue"):
         (labelled / name).mkdir(parents=True)
@@ -34,6 +41,7 @@ def files(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> dic
         "json": root / "tiny.json",
         "weights": root / "weights.safetensors",
         "data": labelled,
+        "pt_only": pt_only,
     }
 
 
@@ -66,6 +74,7 @@ def test_every_spec_parses_once_and_prints_back(text, pretrained, kind, canonica
     assert cfg.models == [spec] and cfg.to_dict()["models"] == [str(spec)]
 
 
+NAMES = "open_clip_model.safetensors or open_clip_pytorch_model.bin"
 BAD = [
     ("", None, "model spec is empty"),
     ("NoSuchNet-9", None, "unknown model 'NoSuchNet-9'"),
@@ -76,6 +85,13 @@ BAD = [
     ("local-dir:/nonexistent/dir", None, "model folder not found"),
     ("local-dir:{data}", None, "has no open_clip_config.json"),
     ("local-dir:{folder}", "openai", "--pretrained must be a weights file"),
+    (
+        "local-dir:{pt_only}",
+        None,
+        f"^{{pt_only}} has no weights file open_clip loads ({NAMES}): name its weights "
+        "file with --pretrained FILE$",
+    ),
+    ("{pt_only}", None, "has no weights file open_clip loads"),
     ("/nonexistent/model.safetensors", None, "checkpoint file not found"),
     ("{weights}", None, "name its open_clip architecture: --model ARCH --pretrained"),
     ("{folder}/open_clip_model.safetensors", "{weights}", "is a weights file itself"),
@@ -90,13 +106,14 @@ def test_bad_specs_fail_the_same_way_for_drawing_training_and_evaluation(
 ) -> None:
     fill = {k: str(v) for k, v in files.items()}
     text, pretrained = text.format(**fill), pretrained and pretrained.format(**fill)
+    words = words.format(**fill)
     for use in (
         lambda: parse_spec(text, pretrained),
         lambda: clipart.make_config("a cat", model=text, pretrained=pretrained),
         lambda: build_model(text, pretrained),
         lambda: evaluate_zeroshot(text, str(files["data"]), ["{}"], pretrained=pretrained, device="cpu"),
     ):
-        with pytest.raises(ModelError, match=words.replace("(", r"\(")):
+        with pytest.raises(ModelError, match=words.replace("(", r"\(").replace(")", r"\)")):
             use()
 
 
@@ -128,3 +145,27 @@ def test_the_embedded_model_is_one_spec_for_draw_train_and_eval(files) -> None:
     assert build_model(EMBEDDED_NAME).description == load_model(EMBEDDED_NAME, device="cpu").name
     result = evaluate_zeroshot(EMBEDDED_NAME, str(files["data"]), ["a drawing of a {}."], device="cpu")
     assert result["images"] == 2 and result["classes"] == 2
+
+
+def test_a_folder_of_weights_open_clip_would_not_load_is_refused_before_any_work(
+    files, tmp_path: Path
+) -> None:
+    """open_clip gives a folder holding only ``open_clip_model.pt`` random weights without a word: the command
+    says so in one line (exit 2) and writes nothing; named with --pretrained, its weights load."""
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "clipart", "draw", "a cat", "--model", f"local-dir:{files['pt_only']}", "--out",
+         str(out)], capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2 and not out.exists()
+    assert proc.stderr.splitlines() == [
+        f"clipart: error: {files['pt_only']} has no weights file open_clip loads ({NAMES}): name its weights file "
+        "with --pretrained FILE"
+    ]
+    image = torch.rand(1, 3, 32, 32)
+    named = load_model(f"local-dir:{files['pt_only']}", str(files["pt_only"] / "open_clip_model.pt"), "cpu")
+    with torch.no_grad():
+        assert torch.equal(
+            named.model.encode_image(image),
+            load_model(f"local-dir:{files['folder']}", device="cpu").model.encode_image(image),
+        )

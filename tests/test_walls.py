@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 import tomllib
 
+from clipart._lazy import lazy_table
+
 REPO = Path(__file__).resolve().parent.parent
 PACKAGE = REPO / "clipart"
 
@@ -23,11 +25,13 @@ def _module(path: Path) -> str:
 
 
 def _lazy(path: Path) -> dict[str, str]:
-    """A package front's ``_LAZY`` table (name → the module it is imported from on first use)."""
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+    """A package front's public names (name → the module it is imported from on first use), as the front itself
+    reads them (clipart/_lazy.py); the fronts that still give ``_LAZY`` tables, theirs."""
+    source = path.read_text(encoding="utf-8")
+    for node in ast.parse(source).body:
         if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_LAZY" for t in node.targets):
             return ast.literal_eval(node.value)
-    return {}
+    return lazy_table(source)
 
 
 LAZY = {_module(p): _lazy(p) for p in PACKAGE.rglob("__init__.py")}
@@ -110,28 +114,62 @@ def _in_any(names: set[str], *rooms: str) -> bool:
     return any(_in(name, *rooms) for name in names)
 
 
-def test_faces_use_only_the_public_api() -> None:
-    """cli/ and app/ import clipart's front (``clipart``, ``clipart.train``), their own modules, and the app's
-    front from the CLI; no engine module, no torch, no open_clip; nothing else parses arguments."""
+# the engine: what a face reaches through the API's functions, never itself
+ENGINE = ("clipart.loop", "clipart.render", "clipart.objective", "clipart.augment", "clipart.scene", "clipart.svg",
+          "clipart.prune", "clipart.start", "clipart.compose", "clipart.threads", "clipart.models.build",
+          "clipart.models.guide")  # fmt: skip
+FACES = ("clipart.cli", "clipart.app")
+
+
+def _private(name: str) -> bool:
+    return any(part.startswith("_") for part in name.split("."))
+
+
+def test_faces_use_only_public_names() -> None:
+    """cli/ and app/ import public names: clipart's front (``clipart``, ``clipart.train``) for the API, and a
+    non-private module's public names for a face's helpers (``from clipart.drawing import plan_outputs``); never
+    a ``_private`` module or name, an engine module, torch or open_clip; nothing else parses arguments."""
     bad = []
-    for module in GRAPH:
-        own = (
-            "clipart.cli"
-            if _in(module, "clipart.cli")
-            else "clipart.app"
-            if _in(module, "clipart.app")
-            else None
-        )
-        if own is None:
+    for module, names in GRAPH.items():
+        if not _in(module, *FACES):
             continue
-        allowed = {"clipart", "clipart.train", "clipart.app"}
-        for name in _clipart_imports(module):
-            if name not in allowed and not _in(name, own):
-                bad.append(f"{module} imports {name}")
-        bad += [f"{module} imports {n}" for n in GRAPH[module] if _in(n, "torch", "open_clip")]
+        for n in names:
+            engine = n in SUBMODULES and _in(n, *ENGINE)
+            if engine or _in(n, "torch", "open_clip") or (_in(n, "clipart") and _private(n)):
+                bad.append(f"{module} imports {n}")
     assert sorted(bad) == []
     parsers = sorted(m for m, names in GRAPH.items() if "argparse" in names and not _in(m, "clipart.cli"))
     assert parsers == []
+
+
+def test_what_the_code_takes_from_the_front_is_there() -> None:
+    """Every ``clipart.NAME`` the package uses is a name of the front (or a module): a name moved off the top
+    cannot leave a face that fails only when the line runs."""
+    front = set(LAZY["clipart"]) | {m.split(".")[1] for m in SUBMODULES if m.count(".") >= 1}
+    used = {
+        (_module(path), node.attr)
+        for path in PACKAGE.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and getattr(node.value, "id", "") == "clipart"
+    }
+    assert sorted(f"{module} uses clipart.{name}" for module, name in used if name not in front) == []
+
+
+def test_the_front_and_the_faces_load_no_torch() -> None:
+    """``import clipart`` is instant, and so is a face's start (``clipart --help``, which reads the default
+    preset and checks its settings): torch, open_clip and gradio load inside the handlers, through the API. The
+    front's names are its ``__all__`` and ``dir()``."""
+    code = (
+        "import sys, clipart, clipart.cli, clipart.app\n"
+        "clipart.make_config('a cat', preset=clipart.DEFAULT_PRESET)\n"
+        "print(sorted(m for m in ('torch', 'open_clip', 'gradio', 'PIL.Image') if m in sys.modules))\n"
+        "print(clipart.__all__ == sorted(set(dir(clipart)) & set(clipart.__all__)) == sorted(clipart.__all__))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    assert out.stdout.split("\n")[:2] == ["[]", "True"]
+    assert set(LAZY["clipart"]) >= {"draw", "steps", "search", "draw_batch", "Drawing", "DrawConfig",
+                                    "load_preset", "load_model", "ClipartError", "__version__"}  # fmt: skip
+    assert not set(LAZY["clipart"]) & {"plan_outputs", "LIMITS", "Scene", "shard_prompts", "require_extra"}
 
 
 def test_the_package_needs_no_recipe() -> None:

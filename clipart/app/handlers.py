@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import clipart
+from clipart.drawing import DEFAULT_KINDS, OUTPUT_KINDS
 
 # Caps on what one visitor may ask for, so that nobody can take the server down (the engine's are higher).
 CAPS = {"strokes": 1024, "steps": 2000, "size": 1024, "views": 16, "prompt_chars": 300, "negatives": 8}
@@ -53,11 +54,11 @@ class DrawUpdate:
 
     def outputs(self) -> tuple:
         """The values in the order of the page's outputs: image, status, a file for each of
-        :data:`clipart.OUTPUT_KINDS`, gallery, history, the downloads row, the GIF box. API clients see the first
+        :data:`OUTPUT_KINDS`, gallery, history, the downloads row, the GIF box. API clients see the first
         ones, up to the gallery."""
         import gradio as gr
 
-        files = [self.files.get(kind, KEEP) for kind in clipart.OUTPUT_KINDS]
+        files = [self.files.get(kind, KEEP) for kind in OUTPUT_KINDS]
         values = (self.image, self.status, *files, self.gallery, self.history, self.files_row, self.gif_box)
         return tuple(gr.skip() if v is KEEP else v for v in values)
 
@@ -250,13 +251,13 @@ class Handlers:
         session_dir = self._session_dir(session)
         session_dir.mkdir(exist_ok=True)
         folder = Path(tempfile.mkdtemp(prefix="run-", dir=session_dir))
-        kinds = [*clipart.DEFAULT_KINDS, *(["gif"] if page["gif"] else [])]
+        kinds = [*DEFAULT_KINDS, *(["gif"] if page["gif"] else [])]
         files = {kind: str(drawing.save(folder / f"clipart-{seed}.{kind}")) for kind in kinds}
         history = [*history, (files["png"], f"{drawing.title} (seed {seed})")]
         yield DrawUpdate(
             image=event.image if event.done and event.image is not None else drawing.png(),
             status=_status(event, seed, stopped) + (f" · {drawing.credit}" if drawing.credit else ""),
-            files={kind: files.get(kind) for kind in clipart.OUTPUT_KINDS},
+            files={kind: files.get(kind) for kind in OUTPUT_KINDS},
             gallery=history,
             history=history,
             files_row=gr.Row(visible=True),

@@ -22,6 +22,8 @@ from clipart.app.handlers import (
     page_settings,
     preset_values,
 )
+from clipart.config import DEFAULT_NEGATIVE_WEIGHT
+from clipart.drawing import DEFAULT_KINDS
 
 # The page's draw function takes these values, the settings of page_settings() between the first two groups.
 DRAW_FIRST = ("prompt", "negatives", "negative_weight", "preset", "model")
@@ -124,7 +126,7 @@ def build_app(
                         elem_id="negatives",
                     )
                     negative_weight = gr.Slider(
-                        0, 2, clipart.DEFAULT_NEGATIVE_WEIGHT, step=0.05, label="Negative weight"
+                        0, 2, DEFAULT_NEGATIVE_WEIGHT, step=0.05, label="Negative weight"
                     )
                     shown = list(page_settings().items())
                     controls = {}
@@ -148,7 +150,7 @@ def build_app(
                 with gr.Row(visible=False) as files_row:
                     downloads = [
                         gr.DownloadButton(f"Download {kind.upper()}", elem_id=f"download-{kind}")
-                        for kind in clipart.DEFAULT_KINDS
+                        for kind in DEFAULT_KINDS
                     ]
                     with gr.Column(visible=False, min_width=120) as gif_box:
                         downloads.append(gr.DownloadButton("Download GIF", elem_id="download-gif"))
@@ -183,7 +185,7 @@ def build_app(
             gif,
         ]
         inputs += [history, image_prompt, style_image, style_weight]
-        files = dict(zip([*clipart.DEFAULT_KINDS, "gif"], downloads, strict=True))
+        files = dict(zip([*DEFAULT_KINDS, "gif"], downloads, strict=True))
         outputs = list(DrawUpdate(image, status, files, gallery, history, files_row, gif_box).outputs())
         draw_btn.click(draw, inputs, outputs, api_name="draw", concurrency_id="draw")
         prompt.submit(draw, inputs, outputs, api_visibility="private", concurrency_id="draw")

@@ -20,6 +20,7 @@ from typing import Any
 import clipart
 from clipart.app.handlers import log_refused
 from clipart.app.layout import CSS, build_app
+from clipart.models import check_device
 
 
 def launch(
@@ -115,7 +116,7 @@ def check_settings(
         raise clipart.ClipartError(
             f"--max-seconds must be a positive number of seconds (the longest a drawing runs), got {max_seconds!r}"
         )
-    clipart.check_device(device)
+    check_device(device)
     if search_folder is not None and not str(search_folder).strip():
         raise clipart.ClipartError("--search-folder is empty: give the folder the Search tab searches")
     if search_folder is not None and not Path(os.path.expanduser(search_folder)).is_dir():

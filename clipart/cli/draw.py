@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import clipart
+from clipart.batch import read_prompts_file, shard_prompts
+from clipart.config import CLIPDRAW_NEGATIVES, DEFAULT_NEGATIVE_WEIGHT
+from clipart.drawing import DEFAULT_KINDS, check_png_size, free_seed, plan_outputs
 
 GROUPS = {  # the parts of ``clipart draw --help``: a setting's declared group → its title
     "prompts": "prompts and guides",
@@ -65,7 +68,7 @@ def _add_draw(sub: Any) -> None:
         "--negative", action="append", metavar="TEXT", help="a prompt to move away from (repeatable)"
     )
     g.add_argument("--negative-weight", type=float, metavar="W",
-                   help=f"weight of negative prompts (a preset's own, else {clipart.DEFAULT_NEGATIVE_WEIGHT})")  # fmt: skip
+                   help=f"weight of negative prompts (a preset's own, else {DEFAULT_NEGATIVE_WEIGHT})")  # fmt: skip
     g.add_argument("--default-negatives", action="store_true",
                    help="add CLIPDraw's two negative prompts at --negative-weight")  # fmt: skip
     g.add_argument("--preset", default=clipart.DEFAULT_PRESET,
@@ -199,7 +202,7 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     ``--set`` is a ConfigError in one line."""
     negatives = list(args.negative or [])
     if args.default_negatives:
-        negatives += list(clipart.CLIPDRAW_NEGATIVES)
+        negatives += list(CLIPDRAW_NEGATIVES)
     settings = {name: getattr(args, name) for name in _flagged()}
     settings.update(_set_values(args.set or [], settings))
     return dict(
@@ -249,13 +252,13 @@ def _cmd_draw(args: argparse.Namespace) -> int:
     settings = _settings(args)
     cfg = clipart.make_config(list(args.prompt), **settings, animate=True if args.gif else None)
     if args.png_size is not None:
-        clipart.check_png_size(args.png_size)  # before the drawing, not after it
-    kinds = [*clipart.DEFAULT_KINDS, *(["gif"] if args.gif else [])]
+        check_png_size(args.png_size)  # before the drawing, not after it
+    kinds = [*DEFAULT_KINDS, *(["gif"] if args.gif else [])]
     name = cfg.prompts[0] if cfg.prompts else Path(cfg.images[0]).stem
     if settings["seed"] is None and not args.force:  # a second run makes a new drawing beside the first
-        cfg = dataclasses.replace(cfg, seed=clipart.free_seed(args.out, name, cfg.seed))
+        cfg = dataclasses.replace(cfg, seed=free_seed(args.out, name, cfg.seed))
     inputs = [*cfg.images, cfg.style, cfg.init_svg]
-    paths = clipart.plan_outputs(args.out, name, cfg.seed, kinds, args.force, inputs=inputs)
+    paths = plan_outputs(args.out, name, cfg.seed, kinds, args.force, inputs=inputs)
     if (
         not args.quiet
         and not args.jsonl
@@ -324,9 +327,9 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     if args.prompt or args.image:
         raise clipart.ConfigError("give prompts on the command line or in --prompts-file, not both")
     if args.png_size is not None:
-        clipart.check_png_size(args.png_size)
-    prompts = clipart.read_prompts_file(args.prompts_file)
-    mine, rank, world = clipart.shard_prompts(prompts)
+        check_png_size(args.png_size)
+    prompts = read_prompts_file(args.prompts_file)
+    mine, rank, world = shard_prompts(prompts)
     rows = []
     batch = clipart.draw_batch(
         prompts,

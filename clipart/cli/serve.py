@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-import clipart
+from clipart.errors import require_extra
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def handler(args: argparse.Namespace) -> int:
     """Run ``clipart serve`` with parsed arguments; returns the exit code. Every option is checked (by
     :func:`clipart.app.launch`) before Gradio loads or the port is taken."""
-    clipart.require_extra("gradio", "app", "the web app")
+    require_extra("gradio", "app", "the web app")
     from clipart.app import launch
 
     launch(

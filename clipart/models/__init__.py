@@ -13,51 +13,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from clipart._lazy import lazy_getattr
-from clipart.models.spec import EMBEDDED_DIR, EMBEDDED_NAME, EMBEDDED_NAMES, ModelSpec, parse_spec
+from clipart._lazy import lazy_front
 
-_LAZY = {
-    "Guide": "clipart.models.guide",
-    "PromptTruncatedWarning": "clipart.models.guide",
-    "load_model": "clipart.models.guide",
-    "load_models": "clipart.models.guide",
-    "list_models": "clipart.models.guide",
-    "list_architectures": "clipart.models.guide",
-    "ModelBundle": "clipart.models.build",
-    "build_model": "clipart.models.build",
-    "check_available": "clipart.models.build",
-    "quiet_open_clip": "clipart.models.build",
-    "read_json_config": "clipart.models.build",
-    "check_device": "clipart.models.device",
-    "resolve_device": "clipart.models.device",
-    "ensure_hub": "clipart.models.hub",
-    "hub_reachable": "clipart.models.hub",
-}
-
-__all__ = [
-    "build_model",
-    "check_available",
-    "check_device",
-    "EMBEDDED_DIR",
-    "EMBEDDED_NAME",
-    "EMBEDDED_NAMES",
-    "ensure_hub",
-    "Guide",
-    "hub_reachable",
-    "list_architectures",
-    "list_models",
-    "load_model",
-    "load_models",
-    "ModelBundle",
-    "ModelSpec",
-    "parse_spec",
-    "PromptTruncatedWarning",
-    "quiet_open_clip",
-    "read_json_config",
-    "resolve_device",
-]
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the public names, each imported on first use
     from clipart.models.build import (
         ModelBundle,
         build_model,
@@ -75,6 +33,6 @@ if TYPE_CHECKING:
         load_models,
     )
     from clipart.models.hub import ensure_hub, hub_reachable
+    from clipart.models.spec import EMBEDDED_DIR, EMBEDDED_NAME, EMBEDDED_NAMES, ModelSpec, parse_spec
 
-
-__getattr__ = lazy_getattr(__name__, _LAZY)
+__getattr__, __dir__ = lazy_front(__name__, __file__)

@@ -7,7 +7,7 @@ import os
 import threading
 
 from clipart.errors import ModelError
-from clipart.models.spec import EMBEDDED_NAME, WEIGHT_FILES
+from clipart.models.spec import EMBEDDED_NAME, weight_files
 
 
 def hub_reachable(timeout: float = 1.5) -> bool:
@@ -34,7 +34,7 @@ def hub_reachable(timeout: float = 1.5) -> bool:
 def _hf_cached(repo_id: str) -> bool:
     from huggingface_hub import try_to_load_from_cache
 
-    for name in WEIGHT_FILES + ("open_clip_pytorch_model.safetensors",):
+    for name in (*weight_files(), "open_clip_pytorch_model.safetensors"):
         path = try_to_load_from_cache(repo_id.rstrip("/"), name)
         if isinstance(path, str):
             return True

@@ -10,12 +10,14 @@ A spec is one of (``::TAG`` or ``--pretrained TAG`` gives the weights where a mo
 
 :func:`parse_spec` checks everything that needs no network and returns a :class:`ModelSpec`, the one
 representation that travels from a face through the settings to the loader (:func:`clipart.models.build_model`).
-Only the standard library is imported here (open_clip only to check an architecture name).
+Only the standard library is imported here (open_clip only to check an architecture name, and the names it
+gives a model folder's weights).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -25,7 +27,9 @@ from clipart.output import user_path
 EMBEDDED_DIR = Path(__file__).parent / "embedded"
 EMBEDDED_NAME = "clipart-mini"
 EMBEDDED_NAMES = (EMBEDDED_NAME, "embedded")
-WEIGHT_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin", "open_clip_model.pt")
+EMBEDDED_WEIGHTS = (
+    "open_clip_model.safetensors"  # the file clipart ships; checked without importing open_clip
+)
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".bin", ".pth")
 LOCAL_DIR = "local-dir:"
 HF_HUB = "hf-hub:"
@@ -88,7 +92,8 @@ class ModelSpec:
             found = [Path(self.name)]
         if self.folder is not None:
             found += [self.folder / "open_clip_config.json"]
-            found += [self.folder / f for f in WEIGHT_FILES] if self.kind in ("embedded", "folder") else []
+            names = {"embedded": (EMBEDDED_WEIGHTS,), "folder": weight_files()}.get(self.kind, ())
+            found += [self.folder / f for f in names]
         if self.pretrained:
             found.append(Path(self.pretrained))
         return [f for f in found if f.is_file()]
@@ -123,7 +128,7 @@ def parse_spec(spec: str | ModelSpec, pretrained: str | None = None) -> ModelSpe
                 "(or name the model those weights are for with --model)"
             )
         _check_folder(EMBEDDED_DIR / EMBEDDED_NAME, "the embedded model is missing from this installation: "
-                      "reinstall clipart")  # fmt: skip
+                      "reinstall clipart", weights=(EMBEDDED_WEIGHTS,))  # fmt: skip
         return ModelSpec("embedded", EMBEDDED_NAME)
     if text.startswith(HF_HUB):
         repo = text[len(HF_HUB) :].strip("/")
@@ -159,13 +164,31 @@ def _weights_file(pretrained: str | None, context: str) -> str | None:
     return str(path)
 
 
-def _check_folder(folder: Path, missing: str | None, *, need_weights: bool = True) -> None:
+@cache
+def weight_files() -> tuple[str, ...]:
+    """The names of a model folder's weights that open_clip loads (its constants), the one it prefers first.
+    open_clip loads torch: called where a folder is checked, before its model loads."""
+    from open_clip.constants import HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
+
+    return HF_SAFE_WEIGHTS_NAME, HF_WEIGHTS_NAME
+
+
+def _check_folder(
+    folder: Path, missing: str | None, *, need_weights: bool = True, weights: tuple[str, ...] | None = None
+) -> None:
+    """A model folder's config, and its weights under a name open_clip loads (``weights``, default
+    :func:`weight_files`): open_clip gives a folder without them (say, with only ``open_clip_model.pt``) random
+    weights, without a word."""
     if not folder.is_dir() and missing:
         raise ModelError(missing)
     if not (folder / "open_clip_config.json").is_file():
         raise ModelError(f"{folder} has no open_clip_config.json: not an exported open_clip model folder")
-    if need_weights and not any((folder / f).is_file() for f in WEIGHT_FILES):
-        raise ModelError(f"{folder} has no weights file ({', '.join(WEIGHT_FILES)})")
+    names = weights or (weight_files() if need_weights else ())
+    if names and not any((folder / f).is_file() for f in names):
+        raise ModelError(
+            f"{folder} has no weights file open_clip loads ({' or '.join(names)}): "
+            + ("reinstall clipart" if weights else "name its weights file with --pretrained FILE")
+        )
 
 
 def _checkpoint(path: Path, pretrained: str | None) -> ModelSpec:

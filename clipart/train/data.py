@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset, Sampler, get_
 from clipart.errors import ClipartError
 from clipart.train.captions import vary_caption
 from clipart.train.config import OPEN_CLIP_CROP
-from clipart.train.sources import PairTable, open_image, shard_sample_parts
+from clipart.train.sources import PairTable, decode_image, shard_sample_parts
 
 Batch = dict[str, Any]
 
@@ -209,7 +209,7 @@ class ListedBatches(Dataset):
             spare = None
             for _ in range(100):
                 try:
-                    images.append(open_image(self.table.paths[index]))
+                    images.append(decode_image(self.table.paths[index]))
                     captions.append(self.table.captions[index])
                     break
                 except Exception as e:  # any decoding failure means "skip this image"
@@ -332,7 +332,7 @@ class ShardBatches(IterableDataset):
                 try:
                     if parts is None:
                         raise ValueError("no image or no caption")
-                    images.append(open_image(parts[0]))
+                    images.append(decode_image(parts[0]))
                     captions.append(parts[1])
                 except Exception as e:  # any decoding failure means "skip this sample"
                     seeds.pop()

@@ -21,7 +21,7 @@ from clipart.models.device import check_device, resolve_device
 from clipart.models.spec import parse_spec
 from clipart.output import user_path
 from clipart.train.captions import punctuated_templates
-from clipart.train.sources import IMAGE_EXTENSIONS, open_image, read_table, resolve_paths
+from clipart.train.sources import IMAGE_EXTENSIONS, decode_image, read_table, resolve_paths
 
 
 class _Images(Dataset):
@@ -35,7 +35,7 @@ class _Images(Dataset):
 
     def __getitem__(self, i: int) -> tuple[int, torch.Tensor | None]:
         try:
-            return i, self.transform(open_image(self.paths[i]))
+            return i, self.transform(decode_image(self.paths[i]))
         except Exception:  # any decoding failure: skipped and counted by the caller
             return i, None
 
@@ -147,12 +147,15 @@ def evaluate_zeroshot(
     device: str | torch.device = "auto",
     punctuated: bool = False,
 ) -> dict[str, Any]:
-    """Zero-shot accuracy: each class's text feature is the mean over ``templates`` (an ensemble).
+    """Zero-shot accuracy: each class's text feature is the mean over ``templates`` (an ensemble), as
+    ``open_clip.build_zero_shot_classifier`` builds it.
 
     Returns ``{"top1", "top5", "images", "classes", "unreadable"}``; top-5 is top-k with k = min(5, classes).
     With ``punctuated``, also ``"punctuated": {"full_stop": {"top1", "top5"}, "exclaimed": {...}}``: the same
     templates as people type them (:func:`clipart.train.captions.punctuated_templates`).
     """
+    from open_clip import build_zero_shot_classifier
+
     if not templates or any(not isinstance(t, str) or "{}" not in t for t in templates):
         raise ClipartError("each template must contain {} where the class name goes")
     _check_model(model, pretrained, device)
@@ -162,10 +165,18 @@ def evaluate_zeroshot(
     target = torch.tensor(labels)[indices]
 
     def accuracy(wording: Sequence[str]) -> dict[str, float]:
-        texts = [t.format(name) for name in names for t in wording]
-        class_feats = encode_texts(bundle, texts).view(len(names), len(wording), -1).mean(dim=1)
-        class_feats = F.normalize(class_feats, dim=-1)
-        top = (image_feats @ class_feats.T).topk(min(5, len(names)), dim=1).indices.cpu()
+        device = image_feats.device
+        # in full precision, also under training's autocast: 16-bit class features would round
+        with torch.autocast(device.type, enabled=False):
+            classifier = build_zero_shot_classifier(
+                bundle.model,
+                bundle.tokenizer,
+                names,
+                list(wording),
+                num_classes_per_batch=max(1, 256 // len(wording)),
+                device=device,
+            )
+        top = (image_feats @ classifier.float()).topk(min(5, len(names)), dim=1).indices.cpu()
         hits = top == target[:, None]
         return {"top1": hits[:, 0].float().mean().item(), "top5": hits.any(dim=1).float().mean().item()}
 

@@ -173,10 +173,12 @@ def _is_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
 
 
-def open_image(source: str | bytes):  # noqa: ANN201 - PIL is imported lazily
-    """An RGB PIL image from a path or encoded bytes; transparency is composited onto white.
+def decode_image(source: str | bytes):  # noqa: ANN201 - PIL is imported lazily
+    """An RGB PIL image of training or evaluation data from a path or encoded bytes (a webdataset sample's);
+    transparency is composited onto white.
 
-    Raises on unreadable or corrupt data (callers skip and count those).
+    Raises on unreadable or corrupt data (callers skip and count those); a user's picture, checked in one line,
+    is :func:`clipart.imagefile.open_image`'s.
     """
     from PIL import Image
 

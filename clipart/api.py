@@ -1,0 +1,116 @@
+"""The drawing functions of the public API, :func:`draw` and :func:`steps`, over the loop's engine.
+
+Their options are make_config's and every DrawConfig setting those do not fill, each keyword-only and ``None``
+by default ("the preset's value"); the signature that help(), :func:`inspect.signature`, IPython and Jupyter show
+is derived from them, so a new setting shows without being listed here. A static editor sees ``config=``: a
+whole :class:`~clipart.config.DrawConfig`, typed field by field.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import typing
+from collections.abc import Callable, Iterator
+from inspect import Parameter
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from clipart.config import DrawConfig, make_config
+from clipart.drawing import Drawing
+from clipart.errors import ConfigError
+
+if TYPE_CHECKING:
+    from clipart.loop import Progress
+
+# the settings that make_config's own options fill (prompt, image, negatives, model, ...), not shown twice
+_FILLED_BY_OPTIONS = {"prompts", "prompt_weights", "images", "image_weights", "negative_weights", "models"}
+
+
+def steps(
+    prompt: str | list[str] | None = None, *, config: DrawConfig | None = None, **options: Any
+) -> Iterator[Progress]:
+    """Run a drawing step by step: yields a Progress event after every optimisation step.
+
+    Takes a prompt (``"text::2"`` weighted; a list for several), the options of
+    :func:`clipart.config.make_config` (``preset``, ``model``, ``image``, ...) and any setting of
+    :class:`~clipart.config.DrawConfig` (``seed``, ``strokes``, ``steps``, ...; ``None``: the preset's).
+    Settings are checked now (ClipartError on bad ones); models load at the first step. Stop early by stopping
+    the iteration; ``event.drawing()`` keeps the result so far. ``config=`` takes a whole DrawConfig instead,
+    prompts included: it comes without a prompt or options.
+    """
+    from clipart.loop import run
+
+    return run(_config(prompt, config, options))
+
+
+def draw(
+    prompt: str | list[str] | None = None,
+    *,
+    config: DrawConfig | None = None,
+    progress: bool = False,
+    **options: Any,
+) -> Drawing:
+    """Make a drawing from text and return it (the options are :func:`steps`'s).
+
+    ``progress=True`` shows a progress bar while it draws: a widget in Jupyter, text on stderr elsewhere.
+    """
+    from clipart.loop import run
+
+    cfg = _config(prompt, config, options)
+    last = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        with tqdm(total=cfg.steps, desc="drawing", unit="step") as bar:
+            for last in run(cfg):  # noqa: B007 - the last event holds the result
+                bar.set_postfix(loss=f"{last.loss:.4f}", refresh=False)
+                bar.update()
+    else:
+        for last in run(cfg):  # noqa: B007 - the last event holds the result
+            continue
+    assert last is not None
+    return last.drawing()
+
+
+def _config(prompt: str | list[str] | None, config: DrawConfig | None, options: dict[str, Any]) -> DrawConfig:
+    """The validated settings of a call: ``config`` as it is, or built from the prompt and options."""
+    if config is None:
+        return make_config(prompt if prompt is not None else [], **options)
+    given = sorted(options) + (["a prompt"] if prompt is not None else [])
+    if given:
+        raise ConfigError(
+            f"give config= or a prompt and options, not both (got config= and {', '.join(given)})"
+        )
+    if not isinstance(config, DrawConfig):
+        raise ConfigError(f"config= takes a DrawConfig, got {type(config).__name__}")
+    return config.validate()
+
+
+def options_signature(own: Callable[..., Any]) -> inspect.Signature:
+    """``own``'s signature with ``**options`` spelled out: make_config's options, then each DrawConfig setting
+    they do not fill (keyword-only, typed ``T | None``, default None: the preset's value)."""
+    mine = inspect.signature(own, eval_str=True, locals={"Progress": "Progress"})  # the loop loads torch
+    made = inspect.signature(make_config, eval_str=True).parameters.values()
+    options = [p for p in made if p.kind is Parameter.KEYWORD_ONLY]
+    taken = {p.name for p in options} | {"config"} | _FILLED_BY_OPTIONS
+    hints = typing.get_type_hints(DrawConfig)
+    settings = [
+        Parameter(f.name, Parameter.KEYWORD_ONLY, default=None, annotation=hints[f.name] | None)
+        for f in dataclasses.fields(DrawConfig)
+        if f.name not in taken
+    ]
+    head = [p for p in mine.parameters.values() if p.kind is Parameter.POSITIONAL_OR_KEYWORD]
+    tail = [p for p in mine.parameters.values() if p.kind is Parameter.KEYWORD_ONLY]
+    return mine.replace(parameters=[*head, *options, *settings, *tail])
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _typed(function: F) -> F:
+    function.__signature__ = options_signature(function)  # type: ignore[attr-defined]
+    return function
+
+
+draw = _typed(draw)
+steps = _typed(steps)
