@@ -125,29 +125,30 @@ class IconBank:
                     return concepts, n, plural, StandIn(key, name, how)
         return None
 
-    def named_in(self, prompt: str) -> list[int]:
-        """The concepts the prompt names: the concept called by the name at the earliest word that starts one
-        (the longest name there; a plural may follow it), so "a horse eating a cupcake" names the horse and "two
-        cats" the cat; if it calls none by its whole name, the concepts whose names end with a word or two of it
-        at the earliest such word ("an apple": red apple, green apple). Empty if none."""
-        words = words_of(prompt)
+    def named_in(self, *texts: str) -> list[int]:
+        """The concepts the texts name (each read apart: no name spans two): the concept called by the name at
+        the earliest word that starts one (the longest name there; a plural may follow it), so "horse",
+        "cupcake" names the horse and "two cats" the cat; if they call none by its whole name, the concepts whose
+        names end with a word or two of them at the earliest such word ("an apple": red apple, green apple).
+        Empty if none."""
         for whole in (True, False):
-            for i in range(len(words)):
-                found, _, _ = self.name_at(words, i, whole)
-                if found:
-                    return found
+            for words in map(words_of, texts):
+                for i in range(len(words)):
+                    found, _, _ = self.name_at(words, i, whole)
+                    if found:
+                        return found
         return []
 
-    def whole_names(self, prompt: str) -> list[int]:
-        """Every concept the prompt calls by its whole name, in the prompt's order (the longest name at a word;
-        a plural may follow): "a horse eating a cupcake" gives horse, cupcake."""
-        words = words_of(prompt)
+    def whole_names(self, *texts: str) -> list[int]:
+        """Every concept the texts call by its whole name, in their order (each read apart; the longest name at
+        a word; a plural may follow): "horse", "two cupcakes" gives horse, cupcake."""
         found: list[int] = []
-        i = 0
-        while i < len(words):
-            hit, n, _ = self.name_at(words, i, whole=True)
-            found += hit
-            i += max(n, 1)
+        for words in map(words_of, texts):
+            i = 0
+            while i < len(words):
+                hit, n, _ = self.name_at(words, i, whole=True)
+                found += hit
+                i += max(n, 1)
         return found
 
     def captions(self) -> list[str]:
@@ -278,13 +279,14 @@ def icon_scenes(
         assert plan is not None
         chosen = [_chosen(bank, t, guides).concepts[0] for t in plan.things]
         words = [t.words for t in plan.things]
-    else:
-        named = bank.named_in(pairs[0][0])
+    else:  # the things' words: a relation word is never a concept's name ("a mouse eating cheese")
+        texts = [t.words for t in plan.things] if plan is not None else [pairs[0][0]]
+        named = bank.named_in(*texts)
         if len(named) == 1:
             best = named[0]
         else:
             best = _nearest(bank, [p for p, _ in pairs], [w for _, w in pairs], guides, named)
-        others = [c for c in bank.whole_names(pairs[0][0]) if c != best]
+        others = [c for c in bank.whole_names(*texts) if c != best]
         chosen = [best] + others[-1:]  # the object comes last
         words = [bank.concepts[c] for c in chosen]
         stood = [None] * len(chosen)

@@ -32,7 +32,7 @@ def icon_scene(prompts: list[str], weights: list[float], guides: list, seed: int
     ("prompt", "word"),
     [("a teapot", "teapot"), ("a sailboat", "sailboat"), ("an owl", "owl"), ("a red tent", "tent"),
      ("a lighthouse by the sea", "lighthouse"), ("two snails", "snail"), ("a horse eating a cupcake", "horse"),
-     ("a teddy", "teddy-bear")],
+     ("a teddy", "teddy-bear"), ("a mouse eating cheese", "mouse")],
 )  # fmt: skip
 def test_the_guide_finds_the_icon_a_prompt_names(guide, prompt: str, word: str) -> None:  # noqa: ANN001
     scene, credit = icon_scene([prompt], [1.0], [guide], 0, (1.0, 1.0, 1.0))
@@ -100,6 +100,26 @@ def test_a_word_nothing_stands_in_for_says_so(guide) -> None:  # noqa: ANN001
     assert start.credit.endswith(
         f'; no icon or WordNet stand-in for "lobster": started from the concept the guide finds nearest, '
         f'"{thing["thing"]}"'
+    )
+
+
+def test_a_relation_or_setting_word_is_never_an_icon(guide) -> None:  # noqa: ANN001
+    """The bank has a concept called "eating", two whose names end with "inside" ("heart inside") and one that
+    ends with "at night" ("bridge at night"): as a relation or a setting of a prompt none of them is drawn ("a
+    mouse eating cheese": a mouse, and the cheese left to the guide)."""
+    from clipart.compose import RELATION_WORDS, SETTING_WORDS
+
+    bank = load_bank()
+    phrases = [p for words in (*RELATION_WORDS.values(), *SETTING_WORDS.values()) for p in words]
+    named = [p for p in phrases if bank.named_in(p)]
+    assert {"eating", "inside", "at night"} <= set(named)
+    for phrase in named:
+        start = icon_scenes([f"a mouse {phrase} a zorblax"], [1.0], [guide], [0])[0]
+        assert [t["thing"] for t in start.layout["things"]] == ["mouse"], phrase
+    (start,) = icon_scenes(["a mouse eating cheese"], [1.0], [guide], [0])
+    assert start.credit == (
+        "Started from the icon 'mouse' of Fluent Emoji Flat by Microsoft Corporation (MIT); "
+        'no icon or WordNet stand-in for "cheese": left to the guide'
     )
 
 
