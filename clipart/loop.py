@@ -25,7 +25,7 @@ from clipart.objective import Views, build_objective
 from clipart.prune import prune, view_score
 from clipart.render import render, render_batch
 from clipart.scene import Scene
-from clipart.start import icon_scenes
+from clipart.start import icon_scenes, nothing_fits
 from clipart.svg import read_svg_file
 from clipart.threads import CpuShare
 
@@ -172,6 +172,10 @@ class _Run:
         k = cfg.candidates
         # a bad --init was refused by validate; a partly readable one warns once the models have loaded
         from_icon = cfg.start == "icon" and not cfg.init_svg and any(w > 0 for w in cfg.prompt_weights)
+        # nothing in the icon bank fits what the prompt is of: random strokes at their rates, and a line that says so
+        unfit = nothing_fits(cfg.prompts, cfg.prompt_weights) if from_icon else ""
+        if unfit:
+            from_icon, self.credits = False, [unfit] * k
         guides = load_models(cfg.models, device=cfg.device)
         # each stroke's share of the points' rate, where a composed start has them
         point_rates: list[Tensor] = []
