@@ -164,8 +164,7 @@ AFTER_HEAD = ARTICLES | {"from", "by", "at", "for", "to", "like", "as", "without
 class StandIn(NamedTuple):
     """What drew a thing whose words the bank does not name: the word the stand-in map holds ("kitten"), the
     bank's name for its stand-in ("cat") and how it stands in (``recipes/wordmap.py``: "synonym", "kind",
-    "young", "is a", "plural", "plural, ..."), or, with how "nearest", the thing's words and the concept whose
-    caption the guide found nearest to them (nothing stood in)."""
+    "young", "is a", "plural", "plural, ...")."""
 
     word: str
     name: str
@@ -313,8 +312,9 @@ def _head_stand_in(words: list[str], bank: IconBank) -> tuple[list[int], int, bo
 
 def parse(prompt: str, bank: IconBank) -> Plan | None:
     """The plan of ``prompt``: its things, the relation between each and the next, its settings; None when no
-    words of it may name a thing. A thing whose words name no concept of the bank ("three kittens") has none:
-    :mod:`clipart.start` lets the guide choose one, :func:`cap` leaves it out.
+    words of it may name a thing. A thing whose words name no concept of the bank or stand-in ("three zorblaxes")
+    has none: :func:`cap` leaves it out (:func:`clipart.start.nothing_fits` says when that leaves nothing to start
+    from).
 
     A plural without a number asks for :data:`SOME` (3) of the thing.
     """
@@ -748,18 +748,13 @@ def _a(name: str) -> str:
 def notes(things: list[dict[str, Any]], missing: tuple[str, ...] = ()) -> str:
     """The end of a credit line that says, for the things placed (:func:`compose`'s layout records), which icon
     stood in for which words, and which words nothing drew: '; "kitten" drawn as a cat (a kitten is a young cat,
-    by WordNet)', '; no icon or WordNet stand-in for "zorblax": started from the concept the guide finds nearest,
-    "sliced sausage"', '; no icon or WordNet stand-in for "table": left to the guide'. Each note once; "" when none."""
+    by WordNet)', '; no icon or WordNet stand-in for "table": left to the guide'. Each note once; "" when none."""
     said: list[str] = []
     for thing in things:
         stand_in = thing.get("stand_in")
         if not stand_in or stand_in["how"] == "plural":  # "mice": the plural of a name the bank has
             continue
         word, name, how = stand_in["word"], stand_in["name"], stand_in["how"].removeprefix("plural, ")
-        if how == "nearest":
-            said.append(f'no icon or WordNet stand-in for "{word}": started from the concept the guide finds '
-                        f'nearest, "{name}"')  # fmt: skip
-            continue
         why = {"synonym": f"another word for {_a(name)}", "kind": f"{_a(name)} is a kind of {word}",
                "young": f"{_a(word)} is a young {name}", "is a": f"{_a(word)} is a kind of {name}"}[how]  # fmt: skip
         said.append(f'"{word}" drawn as {_a(thing["thing"])} ({why}, by WordNet)')

@@ -26,7 +26,7 @@ from clipart.objective import Objective, Views, build_objective
 from clipart.prune import prune, view_score
 from clipart.render import composite, render, render_batch
 from clipart.scene import Scene
-from clipart.start import icon_scenes
+from clipart.start import icon_scenes, nothing_fits
 from clipart.svg import read_svg_file
 from clipart.threads import CpuShare
 
@@ -279,6 +279,9 @@ class _Run:
         if cpu is not None:
             cpu.apply()
         from_icon = _from_icon(cfg)
+        # nothing in the icon bank fits what the prompt is of: random strokes at their rates, and a line that says so
+        unfit = nothing_fits(cfg.prompts, cfg.prompt_weights) if from_icon else ""
+        from_icon = from_icon and not unfit
         # a bad --init was refused by validate; a partly readable one warns once the models have loaded
         guides = load_models(cfg.models, device=cfg.device)
         if from_icon:
@@ -288,7 +291,8 @@ class _Run:
         if cfg.background:  # the canvas the user set, over an --init file's or a start's; none: no canvas
             for s in start.scenes:
                 s.background = parse_background(cfg.background)
-        self.credits, self.layouts = start.credits, start.layouts
+        self.credits = start.credits or ([unfit] * cfg.candidates if unfit else [])
+        self.layouts = start.layouts
         self.models = [g.name for g in guides]
         objective = build_objective(cfg, guides)
         out_size = max(g.image_size for g in guides)

@@ -6,10 +6,10 @@ no such model, so ``start="icon"`` starts from a picture that exists: the icon b
 ``recipes/iconbank.py`` from MIT, ISC and CC-BY icon sets; ``models/embedded/icon-bank/ATTRIBUTION.md``) holds
 thousands of everyday concepts as clipart strokes. The drawing starts from an icon of the first concept the prompt
 names ("a horse eating a cupcake": a horse); a thing whose words name none is drawn by its WordNet stand-in
-(``icon-bank/words.json``, built by ``recipes/wordmap.py``: "a kitten" by a cat, "a skyscraper" by a building),
-and when nothing stands in either, the start says so and takes the concept whose caption the guide's text tower
-finds nearest. The seed picks among the concept's styles, and the optimisation then redraws it towards the
-prompt as usual.
+(``icon-bank/words.json``, built by ``recipes/wordmap.py``: "a kitten" by a cat, "a skyscraper" by a building).
+When nothing stands in either for what the drawing is of (:func:`nothing_fits`), it starts from random strokes and
+its credit line says why. The seed picks among the concept's styles, and the optimisation then redraws it towards
+the prompt as usual.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from clipart.compose import StandIn, Thing, cap, compose, notes, parse, words_of
+from clipart.compose import Plan, StandIn, Thing, cap, compose, notes, parse, words_of
 from clipart.errors import ClipartError
 from clipart.scene import Scene
 
-__all__ = ["BANK_DIR", "IconBank", "Start", "icon_scenes", "load_bank", "words_of"]
+__all__ = ["BANK_DIR", "IconBank", "Start", "icon_scenes", "load_bank", "nothing_fits", "words_of"]
 
 BANK_DIR = Path(__file__).parent / "models" / "embedded" / "icon-bank"
 ICON_SCALE = 0.8  # one icon fills the middle 80 % of the canvas
@@ -125,29 +125,30 @@ class IconBank:
                     return concepts, n, plural, StandIn(key, name, how)
         return None
 
-    def named_in(self, prompt: str) -> list[int]:
-        """The concepts the prompt names: the concept called by the name at the earliest word that starts one
-        (the longest name there; a plural may follow it), so "a horse eating a cupcake" names the horse and "two
-        cats" the cat; if it calls none by its whole name, the concepts whose names end with a word or two of it
-        at the earliest such word ("an apple": red apple, green apple). Empty if none."""
-        words = words_of(prompt)
+    def named_in(self, *texts: str) -> list[int]:
+        """The concepts the texts name (each read apart: no name spans two): the concept called by the name at
+        the earliest word that starts one (the longest name there; a plural may follow it), so "horse",
+        "cupcake" names the horse and "two cats" the cat; if they call none by its whole name, the concepts whose
+        names end with a word or two of them at the earliest such word ("an apple": red apple, green apple).
+        Empty if none."""
         for whole in (True, False):
-            for i in range(len(words)):
-                found, _, _ = self.name_at(words, i, whole)
-                if found:
-                    return found
+            for words in map(words_of, texts):
+                for i in range(len(words)):
+                    found, _, _ = self.name_at(words, i, whole)
+                    if found:
+                        return found
         return []
 
-    def whole_names(self, prompt: str) -> list[int]:
-        """Every concept the prompt calls by its whole name, in the prompt's order (the longest name at a word;
-        a plural may follow): "a horse eating a cupcake" gives horse, cupcake."""
-        words = words_of(prompt)
+    def whole_names(self, *texts: str) -> list[int]:
+        """Every concept the texts call by its whole name, in their order (each read apart; the longest name at
+        a word; a plural may follow): "horse", "two cupcakes" gives horse, cupcake."""
         found: list[int] = []
-        i = 0
-        while i < len(words):
-            hit, n, _ = self.name_at(words, i, whole=True)
-            found += hit
-            i += max(n, 1)
+        for words in map(words_of, texts):
+            i = 0
+            while i < len(words):
+                hit, n, _ = self.name_at(words, i, whole=True)
+                found += hit
+                i += max(n, 1)
         return found
 
     def captions(self) -> list[str]:
@@ -201,24 +202,48 @@ def _bank_features(bank: IconBank, guide: object) -> Tensor:
 
 
 def _nearest(bank: IconBank, prompts: list[str], weights: list[float], guides: list, among: list[int]) -> int:
-    """The concept of ``among`` (all when empty) whose caption the guides find nearest to the weighted prompts."""
+    """The concept of ``among`` whose caption the guides find nearest to the weighted prompts."""
     w = torch.tensor(weights, dtype=torch.float32).view(-1, 1)
     sims = torch.zeros(len(bank.concepts))
     for guide in guides:
         query = (guide.encode_text(prompts).cpu() * w).sum(0)
         sims += _bank_features(bank, guide) @ query
-    candidates = torch.tensor(among) if among else torch.arange(len(bank.concepts))
+    candidates = torch.tensor(among)
     return int(candidates[sims[candidates].argmax()])
 
 
 def _chosen(bank: IconBank, thing: Thing, guides: list) -> Thing:
-    """``thing`` with one concept: the one of its concepts whose caption the guides find nearest to its words, or
-    of all concepts when it has none (a guess, which its stand-in says)."""
+    """``thing`` with one concept: the one of its concepts whose caption the guides find nearest to its words."""
     if len(thing.concepts) == 1:
         return thing
-    best = _nearest(bank, [thing.words], [1.0], guides, list(thing.concepts))
-    guess = None if thing.concepts else StandIn(thing.words, bank.concepts[best], "nearest")
-    return replace(thing, concepts=(best,), stand_in=thing.stand_in or guess)
+    return replace(thing, concepts=(_nearest(bank, [thing.words], [1.0], guides, list(thing.concepts)),))
+
+
+def _weightiest(prompts: list[str], weights: list[float]) -> list[tuple[str, float]]:
+    """The prompts of positive weight with their weights, the weightiest first."""
+    return sorted(((p, w) for p, w in zip(prompts, weights, strict=True) if w > 0), key=lambda pw: -pw[1])
+
+
+def _unfit(plan: Plan | None, prompt: str) -> str:
+    """The credit line of a drawing of ``prompt`` (``plan``) that starts from random strokes because nothing in
+    the bank or the stand-in map draws what it is of: every thing, when none fits; the subject, when it is the
+    larger of a pair ("a lobster eating a cupcake"); the prompt, when it names no thing. "" when the icon start
+    fits (a scene's noun that fits nothing is left to the guide)."""
+    if plan is None:
+        words = [prompt.strip()]
+    elif any(t.concepts for t in plan.things) and (plan.things[0].concepts or not plan.plain):
+        return ""
+    else:
+        words = list(dict.fromkeys(t.words for t in plan.things if not t.concepts))
+    said = " or ".join(f'"{w}"' for w in words)
+    return f"No icon or WordNet stand-in for {said}: drawn from random strokes"
+
+
+def nothing_fits(prompts: list[str], weights: list[float]) -> str:
+    """The credit line of a drawing whose weightiest prompt has nothing in the icon bank or its stand-ins for
+    what the drawing is of, which therefore starts from random strokes; "" when the icon start fits."""
+    pairs = _weightiest(prompts, weights)
+    return _unfit(parse(pairs[0][0], load_bank()), pairs[0][0]) if pairs else ""
 
 
 class Start(NamedTuple):
@@ -240,18 +265,19 @@ def icon_scenes(
     seeds: list[int],
     background: tuple[float, float, float] | None = None,
 ) -> list[Start]:
-    """One starting scene a seed, from the weightiest prompt (positive weights only).
+    """One starting scene a seed, from the weightiest prompt (positive weights only); a prompt
+    :func:`nothing_fits` is one clear error (its drawing starts from random strokes).
 
     A prompt that asks for more than one icon shows (a count or a plural, a colour, a setting, three things, a
     relation such as "on" or "under": :attr:`clipart.compose.Plan.plain`) starts from its composed scene
     (:mod:`clipart.compose`): where one of its nouns fits several concepts the guides' text towers choose the
     concept whose caption is nearest to the noun's words; a noun that fits none is left to the optimisation ("a
-    red apple on a table": the apple), unless none fits any (then the guides choose for each). Any other prompt
-    starts from an icon of the first concept it names in words (:meth:`IconBank.named_in`; of several, and when
-    it names none, of all concepts, the one whose caption the guides find nearest to the prompts); when it also
-    calls other concepts by their whole names, the last of them (the object: "a horse eating a cupcake") goes
-    beside it, smaller. A thing the bank names nowhere in its words is drawn by its WordNet stand-in, if any
-    ("a kitten": a cat; :meth:`IconBank.stand_in_at`), before the guides guess.
+    red apple on a table": the apple). Any other prompt starts from an icon of the first concept its things name
+    (:meth:`IconBank.named_in`, never a word the composer reads as a relation or a setting; of several, the one
+    whose caption the guides find nearest to the prompts); when they also call other concepts by their whole
+    names, the last of them (the object: "a horse eating a cupcake") goes beside it, smaller. A thing the bank
+    names nowhere in its words is drawn by its WordNet stand-in, if any ("a kitten": a cat;
+    :meth:`IconBank.stand_in_at`).
 
     The credit line names the icons placed, which of them stood in for which words, and the words nothing in
     the bank or the stand-in map drew (:func:`clipart.compose.notes`).
@@ -259,12 +285,14 @@ def icon_scenes(
     Each seed picks among each concept's icons (another set, another style), so seeds differ as they do with
     random strokes. ``background``: the canvas colour the user set, or None (white, or the scene's setting's).
     """
-    pairs = sorted(((p, w) for p, w in zip(prompts, weights, strict=True) if w > 0), key=lambda pw: -pw[1])
+    pairs = _weightiest(prompts, weights)
     bank = load_bank()
-    plan = parse(pairs[0][0], bank)
-    if plan is not None and any(t.concepts for t in plan.things):
-        plan = plan.known()  # a word the bank lacks is left to the guide ("a red apple on a table")
-    if plan is not None and not plan.plain:
+    parsed = parse(pairs[0][0], bank)
+    unfit = _unfit(parsed, pairs[0][0])
+    if unfit or parsed is None:
+        raise ClipartError(f"{unfit}, not from icons: start it with start='random'")
+    plan = parsed.known()  # a word the bank lacks is left to the guide ("a red apple on a table")
+    if not plan.plain:
         things = tuple(_chosen(bank, t, guides) for t in plan.things)
         plan = cap(replace(plan, things=things), bank)
         starts = []
@@ -272,24 +300,20 @@ def icon_scenes(
             c = compose(plan, bank, seed, background)
             starts.append(Start(c.scene, c.credit, c.layout, c.rates))
         return starts
-    stood = [t.stand_in for t in plan.things] if plan is not None else []
-    missing = plan.missing if plan is not None else ()
+    stood = [t.stand_in for t in plan.things]
     if any(stood):  # a thing drawn by its stand-in: the things as parsed, the object beside, smaller
-        assert plan is not None
         chosen = [_chosen(bank, t, guides).concepts[0] for t in plan.things]
         words = [t.words for t in plan.things]
-    else:
-        named = bank.named_in(pairs[0][0])
+    else:  # the things' words: a relation word is never a concept's name ("a mouse eating cheese")
+        named = bank.named_in(*(t.words for t in plan.things))
         if len(named) == 1:
             best = named[0]
         else:
             best = _nearest(bank, [p for p, _ in pairs], [w for _, w in pairs], guides, named)
-        others = [c for c in bank.whole_names(pairs[0][0]) if c != best]
+        others = [c for c in bank.whole_names(*(t.words for t in plan.things)) if c != best]
         chosen = [best] + others[-1:]  # the object comes last
         words = [bank.concepts[c] for c in chosen]
         stood = [None] * len(chosen)
-        if not named and plan is not None:  # nothing the prompt says names a concept: the guide guessed
-            stood[0] = StandIn(", ".join(t.words for t in plan.things), bank.concepts[best], "nearest")
     layout = PAIR if len(chosen) == 2 else ((0.5, 0.5, ICON_SCALE),)
     styles = [bank.icons_of(c) for c in chosen]
     canvas = background or (1.0, 1.0, 1.0)
@@ -304,6 +328,6 @@ def icon_scenes(
              "strokes": [[bounds[k], bounds[k + 1]]]} | ({"stand_in": s._asdict()} if s else {})
             for k, (c, i, w, s) in enumerate(zip(chosen, picks, words, stood, strict=True))
         ]  # fmt: skip
-        credit = bank.credit([bank.icons[i] for i in picks]) + notes(things, missing)
+        credit = bank.credit([bank.icons[i] for i in picks]) + notes(things, plan.missing)
         starts.append(Start(scene, credit, {"things": things}))
     return starts

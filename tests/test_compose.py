@@ -307,9 +307,10 @@ def test_seeds_pick_other_styles_and_compose_is_deterministic(bank) -> None:  # 
 @pytest.mark.parametrize("record", ["plain-starts.json", "bank-named-starts.json"])
 def test_prompts_whose_words_the_bank_names_start_exactly_as_before(bank, record: str) -> None:  # noqa: ANN001
     """The starts of prompts against their SVG hashes: plain-starts.json recorded before the composer existed
-    (those of "a kitten", "a teddy" and "Crème brûlée", words the bank lacks, since their WordNet stand-in or
-    their note came), bank-named-starts.json before the WordNet stand-ins (words the bank names, beside words
-    that have one: "a jet black horse", "a deck chair", "a cat sitting down")."""
+    (those of "a kitten" and "Crème brûlée", words the bank lacks, since their WordNet stand-in came; "a teddy",
+    which neither the bank nor WordNet names, now starts from random strokes), bank-named-starts.json before the
+    WordNet stand-ins (words the bank names, beside words that have one: "a jet black horse", "a deck chair", "a
+    cat sitting down")."""
     from clipart.models import load_model
     from clipart.start import icon_scenes
     from clipart.svg import scene_to_svg

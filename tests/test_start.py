@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -13,8 +14,9 @@ import pytest
 import torch
 
 import clipart
+from clipart.errors import ClipartError
 from clipart.models import load_model
-from clipart.start import icon_scenes, load_bank
+from clipart.start import _nearest, icon_scenes, load_bank, nothing_fits
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,7 @@ def icon_scene(prompts: list[str], weights: list[float], guides: list, seed: int
     ("prompt", "word"),
     [("a teapot", "teapot"), ("a sailboat", "sailboat"), ("an owl", "owl"), ("a red tent", "tent"),
      ("a lighthouse by the sea", "lighthouse"), ("two snails", "snail"), ("a horse eating a cupcake", "horse"),
-     ("a teddy", "teddy-bear")],
+     ("a mouse eating cheese", "mouse")],
 )  # fmt: skip
 def test_the_guide_finds_the_icon_a_prompt_names(guide, prompt: str, word: str) -> None:  # noqa: ANN001
     scene, credit = icon_scene([prompt], [1.0], [guide], 0, (1.0, 1.0, 1.0))
@@ -43,12 +45,16 @@ def test_the_guide_finds_the_icon_a_prompt_names(guide, prompt: str, word: str) 
 
 
 def test_seeds_pick_other_styles_of_the_concept_and_negative_prompts_do_not_count(guide) -> None:  # noqa: ANN001
+    bank = load_bank()
     credits = {icon_scene(["an owl"], [1.0], [guide], s, (1.0, 1.0, 1.0))[1] for s in range(3)}
-    assert len(credits) == min(3, len(load_bank().icons_of(load_bank().concepts.index("owl"))))
-    # "a zorblax" names nothing the bank or the stand-ins hold, so the guide ranks every concept: the negative
-    # prompt must not count
-    alone = icon_scene(["a zorblax"], [1.0], [guide], 0, (1.0, 1.0, 1.0))[1]
-    assert icon_scene(["a zorblax", "a fox"], [1.0, -5.0], [guide], 0, (1.0, 1.0, 1.0))[1] == alone
+    assert len(credits) == min(3, len(bank.icons_of(bank.concepts.index("owl"))))
+    # "an apple" ends several concepts' names, so the guide ranks them: a negative prompt of the one it takes
+    # would turn it to another if it counted, and must not
+    (alone,) = icon_scenes(["an apple"], [1.0], [guide], [0])
+    (taken,) = [t["thing"] for t in alone.layout["things"]]
+    against = ["an apple", f"a {taken}"]
+    assert bank.concepts[_nearest(bank, against, [1.0, -5.0], [guide], bank.named_in("apple"))] != taken
+    assert icon_scenes(against, [1.0, -5.0], [guide], [0])[0].credit == alone.credit
 
 
 def test_a_prompt_naming_two_things_starts_from_both_the_object_smaller_beside(guide) -> None:  # noqa: ANN001
@@ -91,15 +97,58 @@ def test_a_word_the_bank_lacks_is_drawn_by_its_wordnet_stand_in_and_the_credit_s
     assert start.credit.count("; ") == 1  # the note once, however many things it drew
 
 
-def test_a_word_nothing_stands_in_for_says_so(guide) -> None:  # noqa: ANN001
-    """WordNet's commonest lobster is the food, a kind of shellfish, whose senses it left unranked: no stand-in,
-    and the credit says which concept the guide took instead."""
-    start = icon_scenes(["a lobster"], [1.0], [guide], [0])[0]
-    (thing,) = start.layout["things"]
-    assert thing["stand_in"] == {"word": "lobster", "name": thing["thing"], "how": "nearest"}
-    assert start.credit.endswith(
-        f'; no icon or WordNet stand-in for "lobster": started from the concept the guide finds nearest, '
-        f'"{thing["thing"]}"'
+@pytest.mark.parametrize(
+    ("prompt", "words"),
+    [("a lobster", '"lobster"'), ("three lobsters", '"lobsters"'), ("a lobster eating a cupcake", '"lobster"'),
+     ("a lobster on a table", '"lobster" or "table"'), ("a lobster at night", '"lobster"'),
+     ("a mouse eating cheese", ""), ("a cupcake eating a lobster", ""), ("a lobster on a chair", ""),
+     ("a kitten", ""), ("a cat", ""), ("eating", '"eating"'), ("at night", '"at night"')],
+)  # fmt: skip
+def test_what_nothing_fits_starts_from_random_strokes(guide, prompt: str, words: str) -> None:  # noqa: ANN001
+    """WordNet's commonest lobster is the food, a kind of shellfish, whose senses it left unranked: no stand-in.
+    Where nothing fits the thing, the pair's subject or any thing of a scene, or the prompt names no thing (a
+    relation or a setting is never a concept's name), the drawing starts from random strokes and its line says
+    why; a noun of a scene or a pair's object that fits nothing is left to the guide."""
+    line = f"No icon or WordNet stand-in for {words}: drawn from random strokes" if words else ""
+    assert nothing_fits(["a cat", prompt], [0.5, 1.0]) == line  # the weightiest prompt's
+    if line:
+        refused = re.escape(f"{line}, not from icons: start it with start='random'")
+        with pytest.raises(ClipartError, match=f"^{refused}$"):
+            icon_scenes([prompt], [1.0], [guide], [0])
+    else:
+        assert icon_scenes([prompt], [1.0], [guide], [0])[0].credit.startswith("Started from the icon")
+
+
+def test_a_drawing_nothing_fits_has_the_random_start_its_rates_and_a_line_that_says_so() -> None:
+    opts = {"strokes": 6, "steps": 3, "views": 1, "threads": 1, "candidates": 2}
+    events = list(clipart.steps("a lobster", start="icon", **opts))
+    first, last = events[0].scene, events[-1].scene
+    assert first.num_strokes == 6  # the preset's strokes
+    assert not torch.equal(first.colors, last.colors) and not torch.equal(first.widths, last.widths)
+    d = events[-1].drawing()
+    assert d.credit == 'No icon or WordNet stand-in for "lobster": drawn from random strokes'
+    assert d.layout == {}
+    random = clipart.draw("a lobster", start="random", **opts)
+    assert d.svg().replace(f"  <desc>{d.credit}</desc>\n", "") == random.svg()  # as --start random draws
+
+
+def test_a_relation_or_setting_word_is_never_an_icon(guide) -> None:  # noqa: ANN001
+    """The bank has a concept called "eating", two whose names end with "inside" ("heart inside") and one that
+    ends with "at night" ("bridge at night"): as a relation or a setting of a prompt none of them is drawn ("a
+    mouse eating cheese": a mouse, and the cheese left to the guide)."""
+    from clipart.compose import RELATION_WORDS, SETTING_WORDS
+
+    bank = load_bank()
+    phrases = [p for words in (*RELATION_WORDS.values(), *SETTING_WORDS.values()) for p in words]
+    named = [p for p in phrases if bank.named_in(p)]
+    assert {"eating", "inside", "at night"} <= set(named)
+    for phrase in named:
+        start = icon_scenes([f"a mouse {phrase} a zorblax"], [1.0], [guide], [0])[0]
+        assert [t["thing"] for t in start.layout["things"]] == ["mouse"], phrase
+    (start,) = icon_scenes(["a mouse eating cheese"], [1.0], [guide], [0])
+    assert start.credit == (
+        "Started from the icon 'mouse' of Fluent Emoji Flat by Microsoft Corporation (MIT); "
+        'no icon or WordNet stand-in for "cheese": left to the guide'
     )
 
 
@@ -204,6 +253,19 @@ def test_the_cli_line_svg_and_sidecar_say_which_icon_stood_in_for_which_word(tmp
     sidecar = json.loads((tmp_path / "k.json").read_text())
     assert sidecar["credit"] == line
     assert sidecar["layout"]["things"][0]["stand_in"] == {"word": "kitten", "name": "cat", "how": "young"}
+
+
+def test_the_cli_line_svg_and_sidecar_say_when_nothing_fits(tmp_path: Path) -> None:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", OMP_NUM_THREADS="1")
+    argv = [sys.executable, "-m", "clipart", "draw", "a lobster", "--steps", "1", "--views", "1",
+            "--out", str(tmp_path / "l.svg")]  # fmt: skip
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line == 'No icon or WordNet stand-in for "lobster": drawn from random strokes', proc.stderr
+    assert ET.parse(tmp_path / "l.svg").getroot().find("{http://www.w3.org/2000/svg}desc").text == line
+    sidecar = json.loads((tmp_path / "l.json").read_text())
+    assert sidecar["credit"] == line and sidecar["layout"] == {} and sidecar["config"]["start"] == "icon"
 
 
 def test_a_drawing_without_text_moves_at_the_random_start_rates(tmp_path: Path) -> None:
