@@ -2,9 +2,9 @@
 
 The public API (heavy modules are imported on first use, so ``import clipart`` is instant)::
 
-    drawing = clipart.draw("a red circle", preset="quick", seed=3)
+    drawing = clipart.draw("a red apple", preset="quick", seed=3)
     drawing.save("circle.svg")
-    for event in clipart.steps("a red circle", preset="quick"):
+    for event in clipart.steps("a red apple", preset="quick"):
         ...
 
 The names below are the whole API, listed once: the imports of the ``TYPE_CHECKING`` block, which editors read

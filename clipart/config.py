@@ -398,7 +398,7 @@ class DrawConfig:
         check_fields(self, hints=hints)
         caps = {k: min(v, (limits or {}).get(k, v)) for k, v in LIMITS.items()}
         if not (self.prompts or self.images) or any(not p.strip() for p in self.prompts):
-            raise ConfigError('the prompt is empty: give a text such as "a red circle" (or an image prompt)')
+            raise ConfigError('the prompt is empty: give a text such as "a red apple" (or an image prompt)')
         declared = self.settings()
         for name, about in declared.items():
             _check_declared(name, getattr(self, name), about, hints[name], caps)

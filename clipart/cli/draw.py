@@ -52,7 +52,7 @@ def _add_draw(sub: Any) -> None:
         "draw",
         help="make a drawing from text",
         description="Make an SVG drawing from text by CLIP-guided Bézier strokes.",
-        epilog='examples: clipart draw "a red circle" --preset quick --seed 3 --out out/\n'
+        epilog='examples: clipart draw "a red apple" --preset quick --seed 3 --out out/\n'
         "          clipart draw --image photo.jpg --preset sketch\n"
         '          clipart draw "a cat" --image cat.png::0.5\n'
         '          clipart draw "a lighthouse" --style starry.png --style-weight 2\n'
