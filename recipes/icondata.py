@@ -425,7 +425,7 @@ def _write_csv(path: Path, header: tuple[str, str], rows: Iterable[tuple[str, st
 
 def attribution(infos: dict[str, dict]) -> str:
     """ATTRIBUTION.md: every set the corpus uses, with licence, authors and source."""
-    lines = ["# Icon and emoji sets in clipart-mini 2's training and evaluation data", "",
+    lines = ["# Icon and emoji sets in this training and evaluation data", "",
              f"From the npm package {PACKAGE}. CC-BY sets are credited as their licences require.", "",
              "| set | name | licence | authors |", "|---|---|---|---|"]  # fmt: skip
     for prefix, info in sorted(infos.items()):

@@ -10,11 +10,11 @@ below), so a drawing that starts from a bank icon, or one the guide pulls toward
 to it. (The judge committed before 2026-12-07, "the old judge", trained on every set, the bank's four included.)
 Pictures of the
 benchmark's 60 prompts are listed three times so the judge knows them best; one in ten of their icons is kept
-out as the judge's own check (`eval` prints its top-1 over the 60 prompts). Six cosine cycles (``train``: 1,500
-steps; ``refine``: 1,000, then four times 2,000 more, each from the last one's weights); their times on 2 CPU cores
-and each cycle's top-1 / top-5 on its own held-out icons are in docs/benchmark-history.md ("A second judge", "A
-third judge cycle", ... "A sixth judge cycle"). The gains shrink with each cycle, so a seventh is for a GPU, with
-more data rather than more passes.
+out as the judge's own check (`eval` prints its top-1 over the 60 prompts). Up to six cosine cycles (``train``:
+1,500 steps; ``refine``: 1,000, then four times 2,000 more, each from the last one's weights; ``--cycles K`` runs
+and exports the first K refine cycles only). The old judge's cycles, their times on 2 CPU cores and top-1 / top-5
+on its own held-out icons are in docs/benchmark-history.md ("A second judge", ... "A sixth judge cycle"); the
+committed honest judge is ``--cycles 0`` (BENCHMARKS.md, "The judge").
 The weights go to benchmarks/rprecision-judge/ (fp16, committed so that the benchmark runs on a fresh clone without
 hours of training); the judge is never a guide: it lives outside the package. A rebuild on another day
 matches the first cycle exactly and the later ones to within a point or so (docs/benchmark-history.md, "Colour
@@ -135,9 +135,11 @@ def main() -> int:
     parser.add_argument("--work", required=True, type=Path)
     parser.add_argument("--cache", type=Path, default=Path("~/.cache/clipart-data").expanduser())
     parser.add_argument("--only", choices=STAGES)
+    parser.add_argument("--cycles", type=int, choices=range(len(REFINE_CYCLES) + 1), default=len(REFINE_CYCLES),
+                        help="refine cycles after the first to run and export from (default: all)")  # fmt: skip
     args = parser.parse_args()
     data, run = args.work / "icons", args.work / "run"
-    cycles = [args.work / ("run-refine" + (str(k + 1) if k else "")) for k in range(len(REFINE_CYCLES))]
+    cycles = [args.work / ("run-refine" + (str(k + 1) if k else "")) for k in range(args.cycles)]
     stages = [args.only] if args.only else list(STAGES)
     if "data" in stages:
         try:
@@ -157,7 +159,7 @@ def main() -> int:
             clipart("train", "--data", str(data / "judge_train.csv"), "--out", str(run), *TRAIN_ARGS)
     if "refine" in stages:
         start = run
-        for folder, (steps, lr, seed) in zip(cycles, REFINE_CYCLES, strict=True):
+        for folder, (steps, lr, seed) in zip(cycles, REFINE_CYCLES[: args.cycles], strict=True):
             if (folder / "config.json").exists():
                 clipart("train", "--resume", str(folder), "--quiet")
             else:
@@ -167,7 +169,8 @@ def main() -> int:
             start = folder
     if "export" in stages:
         try:
-            export_fp16([(cycles[-1] / "export", "refine")], TARGET, data / "ATTRIBUTION.md")
+            last = (cycles[-1], "refine") if cycles else (run, "train")
+            export_fp16([(last[0] / "export", last[1])], TARGET, data / "ATTRIBUTION.md")
         except icondata.RecipeError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

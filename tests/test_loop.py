@@ -237,7 +237,7 @@ def test_a_bad_background_is_one_line_and_writes_nothing(
     assert main(["draw", "a cat", "--background", "clear", "--out", f"{tmp_path}/"]) == 2
     err = capsys.readouterr().err
     assert err == (
-        "clipart: error: background must be a colour such as #ffffff, #fff or rgb(255, 255, 255), "
+        "clipart: error: background must be a colour such as #ffffff, #fff, rgb(255, 255, 255) or white, "
         "or none (transparent), got 'clear'\n"
     )
     assert not list(tmp_path.iterdir())
