@@ -47,11 +47,6 @@ def lazy_front(package: str, file: str) -> tuple[Callable[[str], Any], Callable[
     return __getattr__, __dir__
 
 
-def lazy_getattr(package: str, table: dict[str, str]) -> Callable[[str], Any]:
-    """The ``__getattr__`` of ``package``: ``table`` maps each public name to the module that defines it."""
-    return lambda name: _load(package, name, table)
-
-
 def _load(package: str, name: str, table: dict[str, str]) -> Any:
     if name not in table:
         raise AttributeError(f"module {package!r} has no attribute {name!r}")

@@ -24,22 +24,13 @@ def _module(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _lazy(path: Path) -> dict[str, str]:
-    """A package front's public names (name → the module it is imported from on first use), as the front itself
-    reads them (clipart/_lazy.py); the fronts that still give ``_LAZY`` tables, theirs."""
-    source = path.read_text(encoding="utf-8")
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "_LAZY" for t in node.targets):
-            return ast.literal_eval(node.value)
-    return lazy_table(source)
-
-
-LAZY = {_module(p): _lazy(p) for p in PACKAGE.rglob("__init__.py")}
+# a package front's public names (name → the module it is imported from on first use), as the front reads them
+LAZY = {_module(p): lazy_table(p.read_text(encoding="utf-8")) for p in PACKAGE.rglob("__init__.py")}
 
 
 def _imports(path: Path) -> set[str]:
     """Every module ``path`` imports: ``from clipart.x import y`` counts as ``clipart.x`` and ``clipart.x.y``, and
-    as the module a lazy front (``_LAZY``) takes ``y`` from."""
+    as the module a lazy front takes ``y`` from."""
     out: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):

@@ -11,34 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from clipart._lazy import lazy_getattr
+from clipart._lazy import lazy_front
 
-_LAZY = {
-    "TrainConfig": "clipart.train.config",
-    "resume_config": "clipart.train.config",
-    "train": "clipart.train.loop",
-    "evaluate_zeroshot": "clipart.train.evaluate",
-    "evaluate_retrieval": "clipart.train.evaluate",
-    "export_model": "clipart.train.export",
-    "build_model": "clipart.models.build",
-}
-
-__all__ = [
-    "TrainConfig",
-    "build_model",
-    "evaluate_retrieval",
-    "evaluate_zeroshot",
-    "export_model",
-    "resume_config",
-    "train",
-]
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the public names, each imported on first use
     from clipart.models.build import build_model
     from clipart.train.config import TrainConfig, resume_config
     from clipart.train.evaluate import evaluate_retrieval, evaluate_zeroshot
     from clipart.train.export import export_model
     from clipart.train.loop import train
 
-
-__getattr__ = lazy_getattr(__name__, _LAZY)
+__getattr__, __dir__ = lazy_front(__name__, __file__)
