@@ -3,7 +3,7 @@
 The public API (heavy modules are imported on first use, so ``import clipart`` is instant)::
 
     drawing = clipart.draw("a red apple", preset="quick", seed=3)
-    drawing.save("circle.svg")
+    drawing.save("apple.svg")
     for event in clipart.steps("a red apple", preset="quick"):
         ...
 

@@ -1,6 +1,7 @@
 """The drawing loop: strokes → render → augment → CLIP → loss → Adam step, as an iterator of Progress events.
 
-Every face (CLI, Python API, web app) consumes :func:`steps`; :func:`draw` simply runs it to the end.
+Every face (CLI, Python API, web app) consumes :func:`run` through :func:`clipart.api.steps`; :func:`clipart.api.draw`
+simply runs it to the end.
 """
 
 from __future__ import annotations
