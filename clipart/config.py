@@ -432,13 +432,14 @@ class DrawConfig:
 def _check_declared(name: str, value: Any, about: Setting, hint: Any, caps: dict[str, int]) -> None:
     """``value`` (already of its type) against its declaration: finite, in range, a choice, under its cap."""
     what = about.noun or name
-    if about.cap and isinstance(value, list):  # a list's cap: its most items
+    if about.cap and isinstance(value, list):  # a list's cap counts its items; each item keeps its own range
         if len(value) > caps[about.cap]:
             raise ConfigError(f"give at most {caps[about.cap]} {what}")
-        return
+        about = dataclasses.replace(about, cap="")
     items = value if isinstance(value, (list, tuple)) else [value]
-    if about.choices and value not in about.choices:
-        raise ConfigError(f"{what} must be {about.values(False)}, got {short(value)}")
+    for item in items if about.choices else []:
+        if item not in about.choices:
+            raise ConfigError(f"{what} must be {about.values(False)}, got {short(item)}")
     numbers = [v for v in items if isinstance(v, (int, float)) and not isinstance(v, bool)]
     if not numbers:
         return

@@ -295,3 +295,31 @@ def test_a_setting_is_added_by_its_declaration_alone(
     page = dict(prompt="a cat", negatives="", negative_weight=0.3, preset="quick", model="clipart-mini", strokes=16,
                 steps=50, size=64, views=2, glow=0.75, seed=3, random_seed=False, gif=False)  # fmt: skip
     assert handlers._events(page, 0)["glow"] == 0.75
+
+
+def test_the_items_of_a_capped_list_keep_their_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A list's cap counts its items; each item is still checked against the range, the choices, finiteness."""
+    import dataclasses
+
+    import clipart.config
+    from clipart.config import DrawConfig, setting
+
+    levels = setting(factory=list, help="levels", low=0.0, high=1.0, cap="negatives", in_presets=False)
+    inks = setting(factory=list, help="inks", choices=("black", "red"), cap="negatives", in_presets=False)
+    wider = dataclasses.make_dataclass(
+        "Wider", [("levels", list[float], levels), ("inks", list[str], inks)], bases=(DrawConfig,)
+    )
+    monkeypatch.setattr(clipart.config, "DrawConfig", wider)
+
+    cfg = make_config("a cat", levels=[0.0, 0.5, 1.0], inks=["red", "black"])
+    assert (cfg.levels, cfg.inks) == ([0.0, 0.5, 1.0], ["red", "black"])
+    for options, words in (
+        ({"levels": [0.5, 2.0]}, "levels must be in [0, 1], got 2.0"),
+        ({"levels": [0.5, -1.0]}, "levels must be in [0, 1], got -1.0"),
+        ({"levels": [math.inf]}, "levels must be a finite number, got inf"),
+        ({"levels": [0.5] * 65}, "give at most 64 levels"),
+        ({"inks": ["red", "blue"]}, "inks must be black or red, got 'blue'"),
+        ({"inks": ["red"] * 65}, "give at most 64 inks"),
+    ):
+        with pytest.raises(ConfigError, match=f"^{re.escape(words)}$"):
+            make_config("a cat", **options)
