@@ -460,12 +460,6 @@ def _number_type(hint: Any) -> Any:
     return hint if hint in (int, float) else None
 
 
-def float_settings(config: type[DrawConfig] = DrawConfig) -> tuple[str, ...]:
-    """The settings that hold numbers with a fraction (each must be finite)."""
-    hints = config.hints()
-    return tuple(name for name in config.settings() if _number_type(hints[name]) is float)
-
-
 def settings_table(config: type[DrawConfig] = DrawConfig) -> str:
     """The settings as a Markdown table (docs/reference.md holds it): name, type, default, values, unit, where
     the command line and the web page set it, and what it does. ``python -m clipart.config`` prints it."""

@@ -11,6 +11,7 @@ import math
 import os
 import subprocess
 import sys
+import typing
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -19,12 +20,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clipart import cli
-from clipart.config import float_settings, make_config
+from clipart.config import DrawConfig, make_config
 from clipart.errors import ConfigError
 from clipart.svg import scene_to_svg, xml_text
 
 NON_FINITE = ["nan", "inf", "-inf", "1e308", "-1e309"]
 FLOAT_FLAGS = ["--lr-points", "--lr-widths", "--lr-colors", "--negative-weight"]
+
+
+def _float_settings() -> tuple[str, ...]:
+    """The settings that hold numbers with a fraction (a float, or a list or pair of them): each must be finite."""
+    hints = DrawConfig.hints()
+    return tuple(name for name, hint in hints.items() if float in (hint, *typing.get_args(hint)))
 
 
 def _cli(argv: list[str], cwd: Path) -> tuple[int, str]:
@@ -78,7 +85,7 @@ def test_errors_leave_no_default_output_folder(argv: list[str], tmp_path: Path) 
 
 @settings(max_examples=40, deadline=None)
 @given(
-    name=st.sampled_from(float_settings()),
+    name=st.sampled_from(_float_settings()),
     value=st.sampled_from([math.nan, math.inf, -math.inf]),
 )
 def test_no_float_setting_takes_a_non_finite_value(name: str, value: float) -> None:
