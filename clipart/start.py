@@ -225,25 +225,25 @@ def _weightiest(prompts: list[str], weights: list[float]) -> list[tuple[str, flo
 
 
 def _unfit(plan: Plan | None, prompt: str) -> str:
-    """The credit line of a drawing of ``prompt`` (``plan``) that starts from random strokes because nothing in
-    the bank or the stand-in map draws what it is of: every thing, when none fits; the subject, when it is the
-    larger of a pair ("a lobster eating a cupcake"); the prompt, when it names no thing. "" when the icon start
-    fits (a scene's noun that fits nothing is left to the guide)."""
+    """The words of ``prompt`` (``plan``) that nothing in the bank or the stand-in map draws, quoted, when the
+    drawing therefore starts from random strokes: every thing, when none fits; the subject, when it is the larger
+    of a pair ("a lobster eating a cupcake"); the prompt, when it names no thing. "" when the icon start fits (a
+    scene's noun that fits nothing is left to the guide)."""
     if plan is None:
         words = [prompt.strip()]
     elif any(t.concepts for t in plan.things) and (plan.things[0].concepts or not plan.plain):
         return ""
     else:
         words = list(dict.fromkeys(t.words for t in plan.things if not t.concepts))
-    said = " or ".join(f'"{w}"' for w in words)
-    return f"No icon or WordNet stand-in for {said}: drawn from random strokes"
+    return " or ".join(f'"{w}"' for w in words)
 
 
 def nothing_fits(prompts: list[str], weights: list[float]) -> str:
     """The credit line of a drawing whose weightiest prompt has nothing in the icon bank or its stand-ins for
     what the drawing is of, which therefore starts from random strokes; "" when the icon start fits."""
     pairs = _weightiest(prompts, weights)
-    return _unfit(parse(pairs[0][0], load_bank()), pairs[0][0]) if pairs else ""
+    said = _unfit(parse(pairs[0][0], load_bank()), pairs[0][0]) if pairs else ""
+    return f"No icon or WordNet stand-in for {said}: drawn from random strokes" if said else ""
 
 
 class Start(NamedTuple):
@@ -290,7 +290,9 @@ def icon_scenes(
     parsed = parse(pairs[0][0], bank)
     unfit = _unfit(parsed, pairs[0][0])
     if unfit or parsed is None:
-        raise ClipartError(f"{unfit}, not from icons: start it with start='random'")
+        raise ClipartError(
+            f'no icon or WordNet stand-in fits {unfit}: start it from random strokes (start="random")'
+        )
     plan = parsed.known()  # a word the bank lacks is left to the guide ("a red apple on a table")
     if not plan.plain:
         things = tuple(_chosen(bank, t, guides) for t in plan.things)

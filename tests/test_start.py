@@ -112,7 +112,9 @@ def test_what_nothing_fits_starts_from_random_strokes(guide, prompt: str, words:
     line = f"No icon or WordNet stand-in for {words}: drawn from random strokes" if words else ""
     assert nothing_fits(["a cat", prompt], [0.5, 1.0]) == line  # the weightiest prompt's
     if line:
-        refused = re.escape(f"{line}, not from icons: start it with start='random'")
+        refused = re.escape(
+            f'no icon or WordNet stand-in fits {words}: start it from random strokes (start="random")'
+        )
         with pytest.raises(ClipartError, match=f"^{refused}$"):
             icon_scenes([prompt], [1.0], [guide], [0])
     else:
