@@ -76,13 +76,13 @@ def _config(prompt: str | list[str] | None, config: DrawConfig | None, options: 
     """The validated settings of a call: ``config`` as it is, or built from the prompt and options."""
     if config is None:
         return make_config(prompt if prompt is not None else [], **options)
+    if not isinstance(config, DrawConfig):  # first: a preset's name here is a mistake of type, not of mixing
+        raise ConfigError(f"config= takes a DrawConfig, got {type(config).__name__}")
     given = sorted(options) + (["a prompt"] if prompt is not None else [])
     if given:
         raise ConfigError(
             f"give config= or a prompt and options, not both (got config= and {', '.join(given)})"
         )
-    if not isinstance(config, DrawConfig):
-        raise ConfigError(f"config= takes a DrawConfig, got {type(config).__name__}")
     return config.validate()
 
 

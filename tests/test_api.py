@@ -60,6 +60,11 @@ def test_options_reach_the_drawing_and_unknown_ones_are_refused(tiny_model: str)
         clipart.draw("a cat", stroke=5)
     with pytest.raises(clipart.ConfigError, match="^config= takes a DrawConfig, got dict$"):
         clipart.draw(config={"prompts": ["a cat"]})
+    for call in (clipart.draw, clipart.steps):  # the type first, also beside a prompt (a preset's name there)
+        with pytest.raises(clipart.ConfigError, match="^config= takes a DrawConfig, got str$"):
+            call("x", config="quick")
+    with pytest.raises(clipart.ConfigError, match="^give config= or a prompt and options, not both"):
+        clipart.draw("x", config=DrawConfig(prompts=["a cat"], prompt_weights=[1.0]))
 
 
 def test_a_notebook_shows_the_drawing_and_a_progress_bar(
