@@ -77,8 +77,7 @@ class _Start:
 
 
 def _random_start(cfg: DrawConfig, device: torch.device) -> _Start:
-    """Random strokes, each candidate from its own seed."""
-    background = parse_background(cfg.background or "#ffffff")
+    """Random strokes, each candidate from its own seed, on white (:meth:`_Run._setup` sets the user's canvas)."""
     scenes = []
     for seed in range(cfg.seed, cfg.seed + cfg.candidates):
         scene = Scene.random(
@@ -89,7 +88,6 @@ def _random_start(cfg: DrawConfig, device: torch.device) -> _Start:
             radius=cfg.init_radius,
             width_px=cfg.init_width,
             gray=cfg.init_color == "gray",
-            background=background,
         )
         if cfg.init_color == "black":
             scene.colors[:, :3] = 0.0
@@ -104,11 +102,11 @@ def _svg_start(cfg: DrawConfig, device: torch.device) -> _Start:
     return _Start([read_svg_file(cfg.init_svg).to(device) for _ in range(cfg.candidates)])
 
 
-def _icon_start(cfg: DrawConfig, guides: list[Guide], device: torch.device) -> _Start:
-    """The icons, or the composed scene, that the guides find nearest to the prompt, one start a candidate."""
-    # the canvas the user set; else white under a pen (a sketch) or for none, else the scene's (its setting's)
-    canvas = parse_background(cfg.background) if cfg.background else None
-    background = canvas or ((1.0, 1.0, 1.0) if cfg.icon_pen or cfg.background else None)
+def _icon_start(
+    cfg: DrawConfig, guides: list[Guide], device: torch.device, background: tuple[float, float, float] | None
+) -> _Start:
+    """The icons, or the composed scene, that the guides find nearest to the prompt, one start a candidate,
+    composed on ``background`` (None: the colour of the setting the prompt names, else white)."""
     seeds = list(range(cfg.seed, cfg.seed + cfg.candidates))
     starts = icon_scenes(cfg.prompts, cfg.prompt_weights, guides, seeds, background)
     point_rates = []
@@ -123,6 +121,16 @@ def _icon_start(cfg: DrawConfig, guides: list[Guide], device: torch.device) -> _
         layouts=[s.layout for s in starts],
         point_rates=point_rates,
     )
+
+
+def _set_canvas(start: _Start, canvas: tuple[float, float, float] | None) -> None:
+    """Give every start the user's ``canvas`` (None: a transparent drawing, whose layout says "none", not the
+    white it was composed on)."""
+    for scene in start.scenes:
+        scene.background = canvas
+    for layout in start.layouts:
+        if canvas is None and "background" in layout:
+            layout["background"] = "none"
 
 
 def _with_pen(scene: Scene, cfg: DrawConfig, layout: dict[str, Any]) -> Scene:
@@ -285,13 +293,15 @@ class _Run:
         from_icon = from_icon and not unfit
         # a bad --init was refused by validate; a partly readable one warns once the models have loaded
         guides = load_models(cfg.models, device=cfg.device)
-        if from_icon:
-            start = _icon_start(cfg, guides, device)
+        canvas = parse_background(cfg.background) if cfg.background else None  # None: none set, or none
+        if from_icon:  # composed on the user's canvas; on white under a pen (a sketch) or for a transparent
+            # drawing (a setting adds its strokes, not its colour); else on the colour of the prompt's setting
+            on = canvas or ((1.0, 1.0, 1.0) if cfg.icon_pen or cfg.background else None)
+            start = _icon_start(cfg, guides, device, on)
         else:
             start = _svg_start(cfg, device) if cfg.init_svg else _random_start(cfg, device)
         if cfg.background:  # the canvas the user set, over an --init file's or a start's; none: no canvas
-            for s in start.scenes:
-                s.background = parse_background(cfg.background)
+            _set_canvas(start, canvas)
         self.credits = start.credits or ([unfit] * cfg.candidates if unfit else [])
         self.layouts = start.layouts
         self.models = [g.name for g in guides]

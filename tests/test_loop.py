@@ -227,6 +227,12 @@ def test_a_transparent_scene_keeps_its_settings_strokes_but_not_its_colour(tiny_
     assert [r.get("fill") for r in _rects(night.svg())] == ["#141c45"] and not _rects(clear.svg())
     assert clear.layout["settings"] == ["night"] and clear.layout["extras"] == night.layout["extras"]
     assert clear.scene.num_strokes == night.scene.num_strokes
+    # the sidecar's layout says the drawing is transparent, not the white it was composed on
+    assert (
+        clear.sidecar()["layout"]["background"] == "none"
+        and clear.sidecar()["config"]["background"] == "none"
+    )
+    assert night.sidecar()["layout"]["background"] == "#141c45"
 
 
 def test_a_bad_background_is_one_line_and_writes_nothing(
