@@ -22,7 +22,8 @@ from clipart.errors import ConfigError
 if TYPE_CHECKING:
     from clipart.loop import Progress
 
-# the settings that make_config's own options fill (prompt, image, negatives, model, ...), not shown twice
+# the settings that make_config's own options fill under other names (prompt and its 'text::W' weights, image,
+# negative_weight, model with pretrained), not shown twice: its parameters do not say which they fill
 _FILLED_BY_OPTIONS = {"prompts", "prompt_weights", "images", "image_weights", "negative_weights", "models"}
 
 

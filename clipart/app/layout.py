@@ -186,6 +186,7 @@ def build_app(
         ]
         inputs += [history, image_prompt, style_image, style_weight]
         files = dict(zip([*DEFAULT_KINDS, "gif"], downloads, strict=True))
+        # the outputs in the order DrawUpdate.outputs() gives values: a DrawUpdate holding the components themselves
         outputs = list(DrawUpdate(image, status, files, gallery, history, files_row, gif_box).outputs())
         draw_btn.click(draw, inputs, outputs, api_name="draw", concurrency_id="draw")
         prompt.submit(draw, inputs, outputs, api_visibility="private", concurrency_id="draw")

@@ -27,9 +27,8 @@ from clipart.output import user_path
 EMBEDDED_DIR = Path(__file__).parent / "embedded"
 EMBEDDED_NAME = "clipart-mini"
 EMBEDDED_NAMES = (EMBEDDED_NAME, "embedded")
-EMBEDDED_WEIGHTS = (
-    "open_clip_model.safetensors"  # the file clipart ships; checked without importing open_clip
-)
+# the weight file clipart ships; checked without importing open_clip
+EMBEDDED_WEIGHT_FILE = "open_clip_model.safetensors"
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".bin", ".pth")
 LOCAL_DIR = "local-dir:"
 HF_HUB = "hf-hub:"
@@ -92,7 +91,7 @@ class ModelSpec:
             found = [Path(self.name)]
         if self.folder is not None:
             found += [self.folder / "open_clip_config.json"]
-            names = {"embedded": (EMBEDDED_WEIGHTS,), "folder": weight_files()}.get(self.kind, ())
+            names = {"embedded": (EMBEDDED_WEIGHT_FILE,), "folder": weight_files()}.get(self.kind, ())
             found += [self.folder / f for f in names]
         if self.pretrained:
             found.append(Path(self.pretrained))
@@ -128,7 +127,7 @@ def parse_spec(spec: str | ModelSpec, pretrained: str | None = None) -> ModelSpe
                 "(or name the model those weights are for with --model)"
             )
         _check_folder(EMBEDDED_DIR / EMBEDDED_NAME, "the embedded model is missing from this installation: "
-                      "reinstall clipart", weights=(EMBEDDED_WEIGHTS,))  # fmt: skip
+                      "reinstall clipart", weights=(EMBEDDED_WEIGHT_FILE,))  # fmt: skip
         return ModelSpec("embedded", EMBEDDED_NAME)
     if text.startswith(HF_HUB):
         repo = text[len(HF_HUB) :].strip("/")
