@@ -55,6 +55,8 @@ class Setting:
     metavar: str = ""  # the flag's value in --help
     default_words: str = ""  # the default in words, where the value alone does not say it
     page: str = ""  # the web page's label: the page shows the setting as a control
+    page_range: tuple[float, float] | None = None  # the page's slider, where narrower than the values taken
+    page_box: bool = False  # a number box on the page, not a slider (a range too wide to slide over)
     noun: str = ""  # what messages call it ("prompt weights"), if not its name
     in_presets: bool = True  # a preset file may set it
 
@@ -191,7 +193,14 @@ class DrawConfig:
         default_words="none",
     )
     style_weight: float = setting(
-        1.0, "weight of the style image", low=0.0, high=MAX_WEIGHT * 100, group="prompts", metavar="W"
+        1.0,
+        "weight of the style image",
+        low=0.0,
+        high=MAX_WEIGHT * 100,
+        group="prompts",
+        metavar="W",
+        page="Style weight",
+        page_range=(0.0, 10.0),
     )
     negatives: list[str] = setting(
         factory=list,
@@ -338,6 +347,8 @@ class DrawConfig:
         in_presets=False,
         low=0,
         high=_SEED_HIGH,
+        page="Seed",
+        page_box=True,
         default_words="0; `clipart draw`: the next seed whose files are not yet in the output folder, "
         "so that a second run makes a new drawing",
     )
@@ -485,7 +496,7 @@ def settings_table(config: type[DrawConfig] = DrawConfig) -> str:
             default,
             values,
             cli,
-            about.page,
+            about.page + (" ({:g} to {:g})".format(*about.page_range) if about.page_range else ""),
             f"{about.help}{unit}",
         ]
         rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")

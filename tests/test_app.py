@@ -291,6 +291,32 @@ def test_build_app_offers_the_models_given(tiny_model: str, tmp_path: Path) -> N
         build_app([(tiny_model, "tiny")], default_model="ViT-B-32::openai")
 
 
+def test_the_seed_and_style_weight_controls_are_built_from_their_declarations(
+    tiny_model: str, tmp_path: Path
+) -> None:
+    """The seed: a whole-number box within the seed's declared range; the style weight: a slider over the page
+    range its declaration gives (narrower than the engine's), at the declared default, also for API clients."""
+    import gradio as gr
+
+    from clipart import DrawConfig
+    from clipart.app import build_app
+
+    declared, defaults = DrawConfig.settings(), DrawConfig()
+    demo = build_app([(tiny_model, "tiny")], out_dir=tmp_path)
+    by_id = {block.elem_id: block for block in demo.blocks.values() if getattr(block, "elem_id", None)}
+    seed, weight = by_id["seed"], by_id["style-weight"]
+    assert isinstance(seed, gr.Number) and seed.label == declared["seed"].page == "Seed"
+    assert (seed.value, seed.precision, seed.minimum, seed.maximum) == (0, 0, 0, declared["seed"].high)
+    assert isinstance(weight, gr.Slider) and weight.label == declared["style_weight"].page == "Style weight"
+    assert (weight.minimum, weight.maximum) == declared["style_weight"].page_range == (0.0, 10.0)
+    assert weight.value == defaults.style_weight
+    assert declared["style_weight"].bounds()[1] > weight.maximum  # the engine takes more than the page offers
+    parameters = {
+        p["parameter_name"]: p for p in demo.get_api_info()["named_endpoints"]["/draw"]["parameters"]
+    }
+    assert parameters["style_weight"]["parameter_default"] == defaults.style_weight
+
+
 def test_runs_get_their_own_folders_and_a_time_limit(tiny_model: str, tmp_path: Path) -> None:
     from clipart.app.handlers import Handlers
 

@@ -28,15 +28,22 @@ KEEP_RUNS_S = 6 * 3600  # run folders (and Gradio's cached copies) older than th
 KEEP: Any = object()  # a DrawUpdate's value that leaves its component as it is
 
 
+# settings with a page label that the page shows beside what they belong to (the seed by its "Random seed" box,
+# the style weight by the style image) and passes on its own terms, not among its Settings rows
+APART = ("seed", "style_weight")
+
+
 def page_settings() -> dict[str, Any]:
-    """The settings the page shows as controls (those declared with a page label), by name, in the order of
-    their declaration in :class:`clipart.DrawConfig`."""
-    return {name: about for name, about in clipart.DrawConfig.settings().items() if about.page}
+    """The settings of the page's Settings rows (those declared with a page label, but :data:`APART`), by name,
+    in the order of their declaration in :class:`clipart.DrawConfig`."""
+    settings = clipart.DrawConfig.settings().items()
+    return {name: about for name, about in settings if about.page and name not in APART}
 
 
 def control_range(about: Any) -> tuple[float | None, float | None]:
-    """The lowest and highest value the page offers for a setting: its declared range under the visitor caps."""
-    return about.bounds(CAPS)
+    """The lowest and highest value the page offers for a setting: its declared page range, else its declared
+    range under the visitor caps."""
+    return about.page_range or about.bounds(CAPS)
 
 
 @dataclass

@@ -5,6 +5,7 @@ functions, and ``gr`` is imported inside :func:`build_app`.
 """
 
 import atexit
+import dataclasses
 import inspect
 import shutil
 import tempfile
@@ -28,11 +29,18 @@ from clipart.drawing import DEFAULT_KINDS
 # The page's draw function takes these values, the settings of page_settings() between the first two groups.
 DRAW_FIRST = ("prompt", "negatives", "negative_weight", "preset", "model")
 DRAW_THEN = ("seed", "random_seed", "gif", "history", "request")
-DRAW_OPTIONAL = {
+
+
+def _declared(name: str) -> Any:
+    """A setting's default, as :class:`clipart.DrawConfig` declares it."""
+    return next(f.default for f in dataclasses.fields(clipart.DrawConfig) if f.name == name)
+
+
+DRAW_OPTIONAL = {  # with a default: optional for API clients
     "image": None,
     "style": None,
-    "style_weight": 1.0,
-}  # with a default: optional for API clients
+    "style_weight": _declared("style_weight"),
+}
 
 EXAMPLES = ["a horse eating a cupcake", "a sailboat", "a bicycle", "a mushroom", "a rainbow", "a red apple"]
 CSS = "#drawing img { width: 100%; height: 100%; object-fit: contain; }"  # small canvases shown large
@@ -72,6 +80,7 @@ def build_app(
     start = preset_values(default_preset, specs)
 
     draw = _draw_function(gr, handlers)
+    declared = clipart.DrawConfig.settings()
 
     def search(query: str, example: str | None, model: str, request: gr.Request) -> list:
         """The files closest to the text (or the picture), best first, as (image, caption) pairs."""
@@ -103,8 +112,8 @@ def build_app(
                     style_image = _upload(
                         gr, "Style image (optional): its colours and textures", "style-image", 160
                     )
-                    style_weight = gr.Slider(
-                        0, 10, 1.0, step=0.5, label="Style weight", elem_id="style-weight"
+                    style_weight = _control(
+                        gr, "style_weight", declared["style_weight"], DRAW_OPTIONAL["style_weight"]
                     )
                 preset = gr.Dropdown(
                     [(f"{name}: {text}", name) for name, text in presets.items()],
@@ -132,9 +141,11 @@ def build_app(
                     controls = {}
                     for pair in (shown[i : i + 2] for i in range(0, len(shown), 2)):
                         with gr.Row():
-                            controls.update({name: _control(gr, name, about, start) for name, about in pair})
+                            controls.update(
+                                {name: _control(gr, name, about, start[name]) for name, about in pair}
+                            )
                     with gr.Row():
-                        seed = gr.Number(0, label="Seed", precision=0, minimum=0, elem_id="seed")
+                        seed = _control(gr, "seed", declared["seed"], _declared("seed"))
                         random_seed = gr.Checkbox(False, label="Random seed", elem_id="random-seed")
                         gif = gr.Checkbox(False, label="Progress GIF", elem_id="gif")
             with gr.Column(scale=3):
@@ -228,18 +239,24 @@ def _draw_function(gr: Any, handlers: Handlers) -> Callable[..., Iterator[tuple]
     return draw
 
 
-def _control(gr: Any, name: str, about: Any, start: dict[str, Any]) -> Any:
-    """The page's control of a setting: a slider over its range under the visitor caps, a choice, a box."""
-    value, hint = start[name], clipart.DrawConfig.hints()[name]
+def _control(gr: Any, name: str, about: Any, value: Any) -> Any:
+    """The page's control of a setting, showing ``value``: a choice, a tick box, a number (a slider over the
+    range the page offers, or a box within it) or a text box."""
+    hint, elem_id = clipart.DrawConfig.hints()[name], name.replace("_", "-")
     if about.choices:
-        return gr.Dropdown(list(about.choices), value=value, label=about.page, elem_id=name)
+        return gr.Dropdown(list(about.choices), value=value, label=about.page, elem_id=elem_id)
     if hint is bool:
-        return gr.Checkbox(value, label=about.page, elem_id=name)
+        return gr.Checkbox(value, label=about.page, elem_id=elem_id)
     low, high = control_range(about)
+    if hint in (int, float) and about.page_box:
+        precision = 0 if hint is int else None
+        return gr.Number(
+            value, label=about.page, precision=precision, minimum=low, maximum=high, elem_id=elem_id
+        )
     if hint in (int, float) and low is not None and high is not None:
         step = 1 if hint is int else (high - low) / 100
-        return gr.Slider(low, high, value, step=step, label=about.page, elem_id=name)
-    return gr.Textbox(value or "", label=about.page, elem_id=name)
+        return gr.Slider(low, high, value, step=step, label=about.page, elem_id=elem_id)
+    return gr.Textbox(value or "", label=about.page, elem_id=elem_id)
 
 
 def _upload(gr: Any, label: str, elem_id: str, height: int = 120, **options: Any) -> Any:
