@@ -227,7 +227,7 @@ class DrawConfig:
     )
     strokes: int = setting(
         256,
-        "Bézier strokes of a random start",
+        "Bézier strokes of a random start: start random, no text prompt, or a prompt no icon fits",
         low=1,
         cap="strokes",
         group="start",
@@ -322,11 +322,11 @@ class DrawConfig:
         metavar="SVG",
         default_words="none",
     )
-    # clipart/start.py: a drawing without a text prompt starts at random
+    # clipart/loop.py: a drawing without a text prompt, or whose prompt no icon fits, starts from random strokes
     start: str = setting(
         "random",
-        "start from random strokes (CLIPDraw), or from the bank's icon of what the "
-        "prompt names (strokes then does not apply)",
+        "start from random strokes (CLIPDraw), or from the bank's icon of what the prompt names (from random "
+        "strokes all the same without a text prompt, or when no icon fits it)",
         choices=("random", "icon"),
         group="start",
     )
