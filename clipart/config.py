@@ -54,6 +54,7 @@ class Setting:
     given_by: str = ""  # set by the faces' own options instead ("--image FILE"): no flag of its own, no --set
     metavar: str = ""  # the flag's value in --help
     default_words: str = ""  # the default in words, where the value alone does not say it
+    cli_default: str = ""  # the default as ``clipart draw --help`` says it, where the command's differs
     page: str = ""  # the web page's label: the page shows the setting as a control
     page_range: tuple[float, float] | None = None  # the page's slider, where narrower than the values taken
     page_box: bool = False  # a number box on the page, not a slider (a range too wide to slide over)
@@ -227,7 +228,7 @@ class DrawConfig:
     )
     strokes: int = setting(
         256,
-        "Bézier strokes of a random start: start random, no text prompt, or a prompt no icon fits",
+        "Bézier strokes of a random start",
         low=1,
         cap="strokes",
         group="start",
@@ -238,9 +239,15 @@ class DrawConfig:
     max_segments: int = setting(3, "most Bézier segments of a random stroke", low=1, high=3, **_START)
     steps: int = setting(1000, "optimisation steps", low=1, cap="steps", metavar="N", page="Steps")
     size: int = setting(
-        224, "canvas size during optimisation", unit="px", low=16, cap="size", page="Canvas (px)"
+        224,
+        "canvas size during optimisation",
+        unit="px",
+        low=16,
+        cap="size",
+        metavar="PX",
+        page="Canvas (px)",
     )
-    views: int = setting(4, "augmented views per step", low=1, cap="views", page="Views a step")
+    views: int = setting(4, "augmented views per step", low=1, cap="views", metavar="N", page="Views a step")
     perspective: float = setting(
         0.5, "how far each view's perspective warp may move the corners", low=0.0, high=1.0, flag=None
     )
@@ -303,9 +310,9 @@ class DrawConfig:
     )
     background: str = setting(
         "",
-        "canvas colour, e.g. #ffffff, or none: a transparent drawing (an SVG without a background, a PNG with "
-        "alpha; while optimising the guide sees it over random colours, and an icon start's setting adds its "
-        "strokes, not its colour)",
+        "canvas colour, e.g. #ffffff, or none for a transparent drawing: an SVG without a background, a PNG "
+        "with alpha; while optimising, the guide sees it over random colours, and an icon start's setting adds "
+        "its strokes, not its colour",
         check=_canvas,
         group="start",
         metavar="COLOUR",
@@ -314,7 +321,7 @@ class DrawConfig:
     )
     init_svg: str | None = setting(
         None,
-        "start from the strokes of an SVG file (wins over start)",
+        "start from the strokes of an SVG file, which wins over start",
         in_presets=False,
         check=_svg,
         group="start",
@@ -325,8 +332,8 @@ class DrawConfig:
     # clipart/loop.py: a drawing without a text prompt, or whose prompt no icon fits, starts from random strokes
     start: str = setting(
         "random",
-        "start from random strokes (CLIPDraw), or from the bank's icon of what the prompt names (from random "
-        "strokes all the same without a text prompt, or when no icon fits it)",
+        "start from random strokes (CLIPDraw), or from the bank's icon of what the prompt names; without a text "
+        "prompt, or when no icon fits it, from random strokes all the same",
         choices=("random", "icon"),
         group="start",
     )
@@ -347,10 +354,13 @@ class DrawConfig:
         in_presets=False,
         low=0,
         high=_SEED_HIGH,
+        metavar="N",
         page="Seed",
         page_box=True,
         default_words="0; `clipart draw`: the next seed whose files are not yet in the output folder, "
         "so that a second run makes a new drawing",
+        cli_default="the next seed whose files are not yet in the output folder, so that a second run makes "
+        "a new drawing",
     )
     device: str = setting(
         "auto",
@@ -368,7 +378,7 @@ class DrawConfig:
         zero="automatic",
         group="machine",
         metavar="N",
-        default_words="the cores other work leaves free (clipart/threads.py)",
+        default_words="the cores other work leaves free",
     )
     preview_every: int = setting(10, "a preview image every N steps", low=1, group="machine", flag=None)
     animate: bool = setting(

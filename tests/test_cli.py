@@ -233,6 +233,13 @@ def test_draw_help_gives_every_tuning_option_a_text_and_its_default() -> None:
                       ("--lr-widths", "lr_widths"), ("--lr-colors", "lr_colors"), ("--views", "views")):  # fmt: skip
         assert f"quick: {quick[key]})" in text.split(flag, 2)[2][:120], flag
     assert "random seed" in text
+    # the command's own words: no Markdown marks, no source paths, no parentheses in parentheses
+    assert "`" not in text and "clipart/" not in text and "))" not in text
+    assert "--seed N random seed: same seed and settings, same SVG; a whole number from 0 to " in text
+    assert (
+        "(default: the next seed whose files are not yet in the output folder, so that a second run" in text
+    )
+    assert "(default: the cores other work leaves free)" in text.split("--threads N", 2)[2][:160]
     from clipart.drawing import OUTPUT_KINDS
 
     assert (

@@ -74,10 +74,16 @@ def _add_draw(sub: Any) -> None:
     g.add_argument("--preset", default=clipart.DEFAULT_PRESET,
                    help=f"named settings, or a .toml file (default: {clipart.DEFAULT_PRESET})")  # fmt: skip
     g.add_argument(
-        "--model", action="append", help="guide model; repeat for an ensemble (default: clipart-mini)"
+        "--model",
+        action="append",
+        metavar="SPEC",
+        help="guide model; repeat for an ensemble (default: clipart-mini)",
     )
     g.add_argument(
-        "--pretrained", action="append", help="pretrained tag or file for the --model in the same place"
+        "--pretrained",
+        action="append",
+        metavar="TAG",
+        help="pretrained tag or file for the --model in the same place",
     )
     _add_setting_flags(p, groups)
     p.add_argument("--set", action="append", metavar="NAME=VALUE", help=SET_HELP)
@@ -90,7 +96,7 @@ def _add_draw(sub: Any) -> None:
                    help="output file (.svg/.png/.json/.gif), refused if it exists unless --force, or folder (a path "
                    "ending in / always is), where a drawing takes a free name: <prompt>-s<seed>, or -2 when that "
                    "of a --seed is taken; default ./clipart-out/")  # fmt: skip
-    g.add_argument("--png-size", type=int, help="PNG size in px (default: the canvas size)")
+    g.add_argument("--png-size", type=int, metavar="PX", help="PNG size in px (default: the canvas size)")
     g.add_argument("--gif", action="store_true", help="also write an animation of the optimisation")
     g.add_argument("--force", action="store_true",
                    help="overwrite the files the drawing names (the --out file, or <prompt>-s<seed> in the folder, "
@@ -134,7 +140,7 @@ def _describe(name: str, about: Any, hint: Any, quick: dict[str, Any]) -> str:
     unit = f", {about.unit}" if about.unit else ""
     values = "" if about.choices and about.flag is not None else about.values(_reader(hint) is int)
     values = f"; {values}" if values else ""
-    return f"{about.help}{unit}{values} {_default(name, about, quick)}"
+    return f"{about.help}{unit}{values} {_default(name, about, quick)}".replace("`", "")  # no Markdown marks
 
 
 def _default(name: str, about: Any, quick: dict[str, Any]) -> str:
@@ -142,7 +148,7 @@ def _default(name: str, about: Any, quick: dict[str, Any]) -> str:
     if name in quick:
         return f"(default: the preset's; {clipart.DEFAULT_PRESET}: {_text(quick[name])})"
     field = next(f for f in dataclasses.fields(clipart.DrawConfig) if f.name == name)
-    own = about.default_words or _text(field.default)
+    own = about.cli_default or about.default_words or _text(field.default)
     return f"(default: the preset's, else {own})" if about.in_presets else f"(default: {own})"
 
 
