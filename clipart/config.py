@@ -154,7 +154,9 @@ class DrawConfig:
 
     Each field is declared once, here: its type, its default and (:func:`setting`) the rest of what there is to
     know about it (:class:`Setting`), from which validation, ``clipart draw``'s flags and the web page's
-    controls are derived. Adding a setting is adding a field (and the code that uses it).
+    controls are derived. Adding a setting is adding a field (and the code that uses it); the generated texts
+    that show it (docs/reference.md's table, the stub clipart/api.pyi) are rewritten by ``python -m
+    clipart.config`` and ``python -m clipart.api``, and tests say when they are not.
     """
 
     prompts: list[str] = setting(

@@ -38,6 +38,20 @@ def test_every_setting_shows_with_its_type_and_default(function: typing.Callable
     assert "strokes: int | None = None" in text and "crop_scale: tuple[float, float] | None = None" in text
 
 
+def test_the_committed_stub_is_the_generated_one() -> None:
+    """Static editors read clipart/api.pyi: every setting a typed keyword of draw and steps, as at run time."""
+    from pathlib import Path
+
+    committed = (Path(clipart.api.__file__).parent / "api.pyi").read_text(encoding="utf-8")
+    assert committed == clipart.api.stub(), "run python -m clipart.api > clipart/api.pyi"
+    for name, hint in typing.get_type_hints(DrawConfig).items():
+        if name not in clipart.api._FILLED_BY_OPTIONS and name not in ("preset", "negatives"):
+            line = f"\n    {name}: {clipart.api._hint(hint | None, set())} = None,\n"
+            assert committed.count(line) == 2, name  # in draw and in steps
+    assert "\n    progress: bool = False,\n) -> Drawing:" in committed
+    assert "\n) -> Iterator[Progress]:" in committed and "from clipart.loop import Progress" in committed
+
+
 def test_a_new_setting_shows_without_being_listed(monkeypatch: pytest.MonkeyPatch) -> None:
     @dataclasses.dataclass
     class Wider(DrawConfig):

@@ -196,6 +196,7 @@ def test_presets_and_the_embedded_model_ship_in_the_wheel(tmp_path: Path) -> Non
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"clipart/presets/quick.toml", "clipart/presets/__init__.py"} <= names
     assert "clipart/models/embedded/clipart-mini/open_clip_model.safetensors" in names
+    assert {"clipart/py.typed", "clipart/api.pyi"} <= names  # editors see draw's options, typed
     assert {
         f"clipart/models/embedded/icon-bank/{f}" for f in ("bank.safetensors", "bank.json", "ATTRIBUTION.md")
     } <= names
