@@ -42,7 +42,15 @@ DRAW_OPTIONAL = {  # with a default: optional for API clients
     "style_weight": _declared("style_weight"),
 }
 
-EXAMPLES = ["a horse eating a cupcake", "a sailboat", "a bicycle", "a mushroom", "a rainbow", "a red apple"]
+EXAMPLES = [
+    "a horse eating a cupcake",
+    "a cat on a chair at night",
+    "three red balloons",
+    "a monkey riding a horse",
+    "two yellow ducks in the rain",
+    "a sailboat",
+    "a red apple",
+]
 CSS = "#drawing img { width: 100%; height: 100%; object-fit: contain; }"  # small canvases shown large
 
 
