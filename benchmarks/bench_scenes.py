@@ -18,7 +18,9 @@ and a contact sheet with the prompts.
 ``--judge DIR`` also asks a judge CLIP (an open_clip ``local-dir:`` folder; it must never have trained on the icon
 bank's sets, as ``recipes/judge.py``'s does not) to choose, for each drawing at the start and at the end, its own
 prompt among the prompts of its group (a forced choice; chance is one over the group's size): columns
-``choice_start`` and ``choice_end``. The end minus the start is what the optimisation adds.
+``choice_start`` and ``choice_end``, and per category the mean margin (the judge's cosine of the drawing with its own
+prompt minus that with the best other prompt of the group; above 0: chosen). The end minus the start is what the
+optimisation adds.
 """
 
 from __future__ import annotations
@@ -179,13 +181,15 @@ class GroupJudge:
             feats = self.model.encode_text(tokenizer(texts))
         self.text = dict(zip(texts, feats / feats.norm(dim=-1, keepdim=True), strict=True))
 
-    def chooses(self, p: ScenePrompt, image: Image.Image) -> bool:
-        """Whether the judge scores ``p``'s own text highest among its group's for ``image``."""
+    def margin(self, p: ScenePrompt, image: Image.Image) -> float:
+        """The judge's cosine of ``image`` with ``p``'s own text minus that with the best other text of its group
+        (above 0: the judge chooses ``p``)."""
         group = self.groups[p.group]
         with torch.no_grad():
             feats = self.model.encode_image(self.preprocess(image.convert("RGB"))[None])[0]
         scores = torch.stack([self.text[t] for t in group]) @ (feats / feats.norm())
-        return group[int(scores.argmax())] == p.text
+        own = group.index(p.text)
+        return float(scores[own] - torch.cat([scores[:own], scores[own + 1 :]]).max())
 
 
 def _cell(hit: int, total: int) -> str:
@@ -219,6 +223,7 @@ def main() -> int:
         args.out.mkdir(parents=True, exist_ok=True)
     judge = GroupJudge(args.judge, PROMPTS) if args.judge else None
     columns = COLUMNS + (("choice_start", "choice_end") if judge else ())
+    margins: dict[str, dict[str, list[float]]] = defaultdict(lambda: {"start": [], "end": []})
     totals: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     images = []
     t0 = time.perf_counter()
@@ -238,7 +243,10 @@ def main() -> int:
 
             with torch.no_grad():
                 for when, scene in (("start", first), ("end", drawing.scene)):
-                    figures[f"choice_{when}"] = (int(judge.chooses(p, to_image(render(scene, 224)))), 1)
+                    margin = judge.margin(p, to_image(render(scene, 224)))
+                    figures[f"choice_{when}"] = (int(margin > 0), 1)
+                    for key in (p.category, "all"):
+                        margins[key][when].append(margin)
         for name, (hit, total) in figures.items():
             for key in (p.category, "all"):
                 totals[key][name][0] += hit
@@ -256,6 +264,11 @@ def main() -> int:
     for key in sorted(totals, key=lambda k: (k == "all", k)):
         row = totals[key]
         print(f"{key:<12} {counts[key]:>7} " + " ".join(f"{_cell(*row[c]):>14}" for c in columns))
+    if margins:
+        print(f"\n{'category':<12} judge's margin, mean: start → end (above 0: chosen)")
+        for key in sorted(margins, key=lambda k: (k == "all", k)):
+            start, end = (sum(v) / len(v) for v in (margins[key]["start"], margins[key]["end"]))
+            print(f"{key:<12} {start:+.4f} → {end:+.4f}")
     steps = args.steps or "the preset's"
     print(f"\n{len(chosen)} drawings, preset {args.preset}, seed {args.seed}, steps: {steps}; "
           f"{time.perf_counter() - t0:.0f} s")  # fmt: skip

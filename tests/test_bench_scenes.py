@@ -64,3 +64,15 @@ def test_the_measures_hold_for_a_composed_start_and_fail_when_it_is_lost() -> No
         1,
         2,
     )  # a lost chair
+
+
+def test_the_judges_forced_choice_picks_one_prompt_of_each_group(tiny_model_dir: Path) -> None:
+    from PIL import Image
+
+    group = [p for p in PROMPTS if p.group == "cat-colour"]
+    judge = bench_scenes.GroupJudge(tiny_model_dir, tuple(group))
+    image = Image.new("RGB", (64, 64), (200, 30, 30))
+    margins = [judge.margin(p, image) for p in group]
+    assert sum(m > 0 for m in margins) == 1  # the judge's one choice; every other prompt trails it
+    best = max(margins)
+    assert all(m == best or m < 0 for m in margins) and best > 0
