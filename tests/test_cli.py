@@ -315,7 +315,11 @@ def test_a_tilde_naming_no_user_is_a_plain_missing_path(
         (["--set", "crop_scale"], "--set takes NAME=VALUE, e.g. --set color_jitter=0.1, got 'crop_scale'"),
         (["--set", "perspective=lots"], "--set perspective: invalid float value: 'lots'"),
         (["--set", "respawn_every=1.5"], "--set respawn_every: invalid int value: '1.5'"),
-        (["--set", "crop_scale=0.5"], "crop_scale has the wrong type: it takes a list of 2 numbers"),
+        (
+            ["--set", "crop_scale=0.5"],
+            "--set crop_scale takes 2 comma-separated floats, e.g. --set crop_scale=",
+        ),
+        (["--set", "crop_scale=0.5,0.7,1"], "--set crop_scale takes 2 comma-separated floats, e.g."),
         (["--set", "crop_scale=0.9,0.5"], "crop_scale must satisfy 0 < min <= max <= 1, got (0.9, 0.5)"),
         (["--set", "prompts=x"], "--set: prompts is set by the prompt words, not --set"),
         (

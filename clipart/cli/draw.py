@@ -173,6 +173,11 @@ def _set_only_help() -> str:
     return "\n".join(lines)
 
 
+def _defaults() -> dict[str, Any]:
+    """Each drawing setting's default value."""
+    return {f.name: f.default for f in dataclasses.fields(clipart.DrawConfig)}
+
+
 def _reader(hint: Any) -> Callable[[str], Any]:
     """What turns a word of the command line into a value of the type ``hint``: ``int``, ``float``, ``str``, a
     boolean (true/false), or a list or pair of them written comma-separated (``0.7,0.9``)."""
@@ -184,9 +189,14 @@ def _reader(hint: Any) -> Callable[[str], Any]:
         kind = list if typing.get_origin(hint) is list else tuple
 
         def several(text: str) -> Any:
-            return kind(each(word.strip()) for word in text.split(",")) if text.strip() else kind()
+            value = kind(each(word.strip()) for word in text.split(",")) if text.strip() else kind()
+            if kind is tuple and len(value) != len(args):
+                raise ValueError(text)
+            return value
 
         several.__name__ = f"comma-separated {each.__name__}"
+        if kind is tuple:
+            several.__name__ = f"{len(args)} comma-separated {each.__name__}s"
         return several
     if hint is bool:
         return _boolean
@@ -246,6 +256,11 @@ def _set_values(items: list[str], flags: dict[str, Any]) -> dict[str, Any]:
         try:
             values[name] = reader(text)
         except ValueError:
+            if typing.get_origin(hints[name]) is tuple:  # a pair: say how it is written
+                example = ",".join(f"{v:g}" for v in _defaults()[name])
+                raise clipart.ConfigError(
+                    f"--set {name} takes {reader.__name__}, e.g. --set {name}={example}, got {_short(text)!r}"
+                ) from None
             raise clipart.ConfigError(
                 f"--set {name}: invalid {reader.__name__} value: {_short(text)!r}"
             ) from None
