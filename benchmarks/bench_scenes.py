@@ -20,7 +20,11 @@ bank's sets, as ``recipes/judge.py``'s does not) to choose, for each drawing at 
 prompt among the prompts of its group (a forced choice; chance is one over the group's size): columns
 ``choice_start`` and ``choice_end``, and per category the mean margin (the judge's cosine of the drawing with its own
 prompt minus that with the best other prompt of the group; above 0: chosen). The end minus the start is what the
-optimisation adds.
+optimisation adds. ``--out`` saves the start's PNG too (``-start.png``), and ``--rescore DIR --judge J`` judges the
+drawings a run saved there again (the judge columns only: the program's checks need the drawings' layouts), so that
+two judges score the very same drawings. Two judges: ``benchmarks/rprecision-judge`` (one icon per picture: it reads
+things and colours) and ``benchmarks/scene-judge`` (that judge taught relations, settings, counts and colours on
+pictures composed from its own icon sets: ``recipes/scene_judge.py``).
 """
 
 from __future__ import annotations
@@ -192,6 +196,35 @@ class GroupJudge:
         return float(scores[own] - torch.cat([scores[:own], scores[own + 1 :]]).max())
 
 
+def _files(p: ScenePrompt, seed: int) -> tuple[str, str]:
+    """The names under which ``--out`` saves a prompt's drawing at the end and at the start."""
+    stem = f"{p.text.replace(' ', '-')}-s{seed}"
+    return f"{stem}.png", f"{stem}-start.png"
+
+
+def rescore(chosen: list[ScenePrompt], folder: Path, judge: GroupJudge, seed: int) -> int:
+    """Judge the saved start and end drawings of ``chosen``: the forced choice and mean margin per category."""
+    results: dict[str, dict[str, list[float]]] = defaultdict(lambda: {"start": [], "end": []})
+    print(f"{'prompt':<48} {'margin_start':>13} {'margin_end':>11}")
+    for p in chosen:
+        end_file, start_file = _files(p, seed)
+        row = {}
+        for when, name in (("start", start_file), ("end", end_file)):
+            with Image.open(folder / name) as image:
+                row[when] = judge.margin(p, image.convert("RGB"))
+            for key in (p.category, "all"):
+                results[key][when].append(row[when])
+        print(f"{p.text[:48]:<48} {row['start']:>+13.4f} {row['end']:>+11.4f}", flush=True)
+    print(
+        f"\n{'category':<12} {'prompts':>7} {'chosen_start':>13} {'chosen_end':>11}   margin, mean: start → end"
+    )
+    for key in sorted(results, key=lambda k: (k == "all", k)):
+        start, end = results[key]["start"], results[key]["end"]
+        print(f"{key:<12} {len(start):>7} {sum(m > 0 for m in start):>13} {sum(m > 0 for m in end):>11}   "
+              f"{sum(start) / len(start):+.4f} → {sum(end) / len(end):+.4f}")  # fmt: skip
+    return 0
+
+
 def _cell(hit: int, total: int) -> str:
     return f"{hit}/{total}" if total else "-"
 
@@ -199,6 +232,8 @@ def _cell(hit: int, total: int) -> str:
 def main() -> int:
     """Draw the prompts, measure each drawing, print the table by category."""
     import clipart
+    from clipart.drawing import to_image
+    from clipart.render import render
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=len(PROMPTS), help="only the first N prompts")
@@ -213,12 +248,23 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="save each drawing's PNG and a contact sheet here")
     parser.add_argument("--judge", type=Path, help="a judge CLIP folder: forced choice of each drawing's prompt "
                         "within its group, at the start and at the end")  # fmt: skip
+    parser.add_argument("--rescore", type=Path, metavar="DIR",
+                        help="judge the start and end drawings that an earlier --out DIR saved (needs --judge)")  # fmt: skip
     args = parser.parse_args()
     if args.limit < 1 or args.every < 1:
         parser.error("--limit and --every must be at least 1")
     chosen = [p for p in PROMPTS if not args.category or p.category in args.category][:: args.every][
         : args.limit
     ]
+    if args.rescore:
+        if not args.judge:
+            parser.error("--rescore judges saved drawings: it needs --judge")
+        missing = [f for p in chosen for f in _files(p, args.seed) if not (args.rescore / f).is_file()]
+        if missing:
+            parser.error(
+                f"{args.rescore} lacks {missing[0]} ({len(missing)} files missing): match its --seed"
+            )
+        return rescore(chosen, args.rescore, GroupJudge(args.judge, PROMPTS), args.seed)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
     judge = GroupJudge(args.judge, PROMPTS) if args.judge else None
@@ -238,9 +284,6 @@ def main() -> int:
         drawing = last.drawing()
         figures = measure(p, first, drawing.scene, drawing.layout)
         if judge:
-            from clipart.drawing import to_image
-            from clipart.render import render
-
             with torch.no_grad():
                 for when, scene in (("start", first), ("end", drawing.scene)):
                     margin = judge.margin(p, to_image(render(scene, 224)))
@@ -254,7 +297,9 @@ def main() -> int:
         print(f"{p.text[:48]:<48} " + " ".join(f"{_cell(*figures[c]):>14}" for c in columns), flush=True)
         if args.out:
             image = drawing.png(224)
-            image.save(args.out / f"{p.text.replace(' ', '-')}-s{args.seed}.png")
+            end_file, start_file = _files(p, args.seed)
+            image.save(args.out / end_file)
+            to_image(render(first, 224)).save(args.out / start_file)
             images.append((p.text, image))
     print(f"\n{'category':<12} {'prompts':>7} " + " ".join(f"{c:>14}" for c in columns))
     counts = defaultdict(int)
