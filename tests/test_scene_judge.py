@@ -1,0 +1,138 @@
+"""The scene judge's training pictures (recipes/scene_judge.py): composed only from the honest judge's own sets,
+never from a held-out concept, in groups that differ in one way, each picture with a caption true of it."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import judge  # recipes/ is on sys.path through conftest
+import pytest
+import scene_judge
+from PIL import Image
+
+
+def _sprite(path: Path, colour: tuple[int, int, int], wide: bool = False) -> None:
+    image = Image.new("RGBA", (40 if wide else 24, 24), (0, 0, 0, 0))
+    image.paste(Image.new("RGBA", (image.width - 4, 20), (*colour, 255)), (2, 2))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+
+
+@pytest.fixture
+def sprites(tmp_path: Path) -> scene_judge.Sprites:
+    """Sprites of 40 made-up things (some held out by the hash rule), every setting's extras, a monochrome thing."""
+    rows = []
+    rng = random.Random(0)
+    names = [f"thing {k}" for k in range(40)] + sorted(scene_judge.EXTRAS)
+    for k, name in enumerate(names):
+        rel = f"twemoji/{k}.png"
+        _sprite(tmp_path / rel, (rng.randrange(150), rng.randrange(150), rng.randrange(150)), wide=k % 2 == 0)
+        rows.append({"file": rel, "concept": name, "mono": False})
+    for k in range(12):
+        rel = f"emojione-monotone/{k}.png"
+        _sprite(tmp_path / rel, (0, 0, 0))
+        rows.append({"file": rel, "concept": f"inkpot{k}", "mono": True})
+    (tmp_path / "sprites.json").write_text(json.dumps(rows), encoding="utf-8")
+    return scene_judge.Sprites(tmp_path)
+
+
+def test_held_out_things_are_never_composed_in_training(sprites: scene_judge.Sprites) -> None:
+    assert sprites.things["eval"], "the hash rule should hold some of 40 things out"
+    assert not set(sprites.things["train"]) & set(sprites.things["eval"])
+    assert all(scene_judge.held_out(c) for c in sprites.things["eval"])
+    rng = random.Random(1)
+    for _ in range(200):
+        kind = rng.choice(list(scene_judge.KINDS))
+        for _, caption in scene_judge.compose_group(kind, rng, sprites, "train"):
+            assert not any(f" {c} " in f" {caption} ".replace(",", " ") for c in sprites.things["eval"])
+
+
+def test_setting_extras_are_never_the_thing(sprites: scene_judge.Sprites) -> None:
+    assert not scene_judge.EXTRAS & set(sprites.things["train"] + sprites.things["eval"])
+
+
+@pytest.mark.parametrize("kind", list(scene_judge.KINDS))
+def test_a_group_differs_in_its_kind_only(kind: str, sprites: scene_judge.Sprites) -> None:
+    rng = random.Random(2)
+    for _ in range(20):
+        group = scene_judge.compose_group(kind, rng, sprites, "train")
+        assert len(group) == scene_judge.PER_GROUP
+        assert all(image.size == (64, 64) and image.mode == "RGB" for image, _ in group)
+        captions = [caption for _, caption in group]
+        assert len(set(captions)) == len(captions)
+        pixels = [image.tobytes() for image, _ in group]
+        assert len(set(pixels)) == len(pixels)
+
+
+def test_setting_captions_name_their_setting(sprites: scene_judge.Sprites) -> None:
+    phrases = [p for ps, _ in scene_judge.SETTINGS.values() for p in ps]
+    rng = random.Random(3)
+    night = [
+        (image, caption)
+        for _ in range(40)
+        for image, caption in scene_judge.compose_group("setting", rng, sprites, "train")
+        if "at night" in caption
+    ]
+    assert night
+    for image, caption in night:
+        assert sum(image.convert("L").get_flattened_data()) / 64**2 < 128, caption  # a night is dark
+    plain = [c for _ in range(20) for _, c in scene_judge.compose_group("setting", rng, sprites, "train")]
+    assert any(not any(p in c for p in phrases) for c in plain), (
+        "a group also holds the thing without a setting"
+    )
+
+
+def test_counts_draw_as_many_as_the_caption_says(sprites: scene_judge.Sprites) -> None:
+    rng = random.Random(4)
+    words = {v: k for k, v in scene_judge.NUMBER_WORDS.items()}
+    for _ in range(10):
+        for image, caption in scene_judge.compose_group("count", rng, sprites, "train"):
+            first = caption.removeprefix("a drawing of ").removeprefix("a picture of ").split()[0]
+            n = 12 if "dozen" in caption else 1 if first in ("a", "an") else int(words.get(first, first))
+            mask = image.convert("L").point(lambda v: 255 if v < 200 else 0)
+            blobs = _count_blobs(mask)
+            assert blobs == n, (caption, blobs)
+
+
+def _count_blobs(mask: Image.Image) -> int:
+    """Connected non-white regions of a 64 px picture (4-neighbours)."""
+    w, h = mask.size
+    seen, blobs = set(), 0
+    data = mask.load()
+    for y in range(h):
+        for x in range(w):
+            if data[x, y] and (x, y) not in seen:
+                blobs += 1
+                todo = [(x, y)]
+                while todo:
+                    p = todo.pop()
+                    if p in seen or not (0 <= p[0] < w and 0 <= p[1] < h) or not data[p]:
+                        continue
+                    seen.add(p)
+                    todo += [(p[0] + 1, p[1]), (p[0] - 1, p[1]), (p[0], p[1] + 1), (p[0], p[1] - 1)]
+    return blobs
+
+
+@pytest.mark.parametrize(
+    ("noun", "many"),
+    [("cat", "cats"), ("party hat", "party hats"), ("mouse", "mice"), ("box", "boxes"), ("cherry", "cherries"),
+     ("key", "keys"), ("fish", "fish")],
+)  # fmt: skip
+def test_plural(noun: str, many: str) -> None:
+    assert scene_judge.plural(noun) == many
+
+
+def test_the_scene_judge_starts_from_the_honest_judge() -> None:
+    assert scene_judge.RPRECISION_JUDGE == judge.TARGET
+    assert scene_judge.TARGET != judge.TARGET
+
+
+def test_things_are_plain_singular_concepts() -> None:
+    assert (
+        scene_judge.is_thing("cat") and scene_judge.is_thing("party hat") and scene_judge.is_thing("cactus")
+    )
+    assert not scene_judge.is_thing("houses")
+    assert not scene_judge.is_thing("flag of france")
+    assert not scene_judge.is_thing("twelve thirty")
