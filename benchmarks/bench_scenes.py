@@ -262,7 +262,7 @@ def main() -> int:
         missing = [f for p in chosen for f in _files(p, args.seed) if not (args.rescore / f).is_file()]
         if missing:
             parser.error(
-                f"{args.rescore} lacks {missing[0]} ({len(missing)} files missing): match its --seed"
+                f"{args.rescore} lacks {missing[0]} ({len(missing)} files missing): match its --seed, --limit, --every and --category"
             )
         return rescore(chosen, args.rescore, GroupJudge(args.judge, PROMPTS), args.seed)
     if args.out:
@@ -283,10 +283,12 @@ def main() -> int:
             last = event
         drawing = last.drawing()
         figures = measure(p, first, drawing.scene, drawing.layout)
+        # the pictures judged are those --out saves, so that --rescore of a run gives the run's own figures
+        pictures = {"start": to_image(render(first, 224)), "end": drawing.png(224)}
         if judge:
             with torch.no_grad():
-                for when, scene in (("start", first), ("end", drawing.scene)):
-                    margin = judge.margin(p, to_image(render(scene, 224)))
+                for when, picture in pictures.items():
+                    margin = judge.margin(p, picture)
                     figures[f"choice_{when}"] = (int(margin > 0), 1)
                     for key in (p.category, "all"):
                         margins[key][when].append(margin)
@@ -296,11 +298,10 @@ def main() -> int:
                 totals[key][name][1] += total
         print(f"{p.text[:48]:<48} " + " ".join(f"{_cell(*figures[c]):>14}" for c in columns), flush=True)
         if args.out:
-            image = drawing.png(224)
             end_file, start_file = _files(p, args.seed)
-            image.save(args.out / end_file)
-            to_image(render(first, 224)).save(args.out / start_file)
-            images.append((p.text, image))
+            pictures["end"].save(args.out / end_file)
+            pictures["start"].save(args.out / start_file)
+            images.append((p.text, pictures["end"]))
     print(f"\n{'category':<12} {'prompts':>7} " + " ".join(f"{c:>14}" for c in columns))
     counts = defaultdict(int)
     for p in chosen:

@@ -11,10 +11,11 @@ first training, so that it keeps its vocabulary.
 
 What keeps it honest: the pictures come only from the judge's own sets (``judge.ROLES``: no set that the icon bank
 ships or the guide trains on), composed by this file's own rules with random sizes, places, colours and extras
-(never by clipart's composer, whose output it judges), and every concept whose hash falls in the held-out eighth is
-never composed in training: ``eval`` scores fixed groups of those unseen things, per category, before and after.
-The benchmark's scene prompts choose nothing here: the relation, setting, count and colour words are those the
-composer understands, and the things are all of the judge's vocabulary.
+(never by clipart's composer, whose output it judges), and every thing whose head noun's hash falls in the held-out
+eighth is never composed in training: ``eval`` scores fixed groups of those unseen things, per kind, for the
+R-precision judge and for this one. The benchmark's prompts choose nothing here: the relation and setting words are
+those the composer reads, counts run evenly from 1 to 12, and the things are all of the judge's vocabulary (its
+sets' cats and dogs among them, as in its first training; never the bank's).
 
 Stages: ``sprites`` (transparent renders of the sets' colour icons), ``train`` (``STEPS`` steps, resumable from the
 last checkpoint), ``export`` (fp16 weights to benchmarks/scene-judge/), ``eval`` (held-out forced choice).
@@ -43,18 +44,20 @@ from judge import TARGET as RPRECISION_JUDGE
 ROOT = Path(__file__).resolve().parent.parent
 TARGET = ROOT / "benchmarks" / "scene-judge"
 SEED = 7
-STEPS = 2000
+STEPS = 1500
 GROUPS, PER_GROUP, PLAIN = 24, 4, 96  # a batch: 24 groups of 4 composed pictures, and 96 plain icons
 LR, WARMUP, WEIGHT_DECAY = 1e-4, 50, 0.1
 CHECKPOINT_EVERY = 100
 CANVAS = 128  # composed at this size, then reduced to the judge's 64 px
+MIN_VISIBLE = 0.5  # a relation's subject shows at least this share of itself
 KINDS = {"relation": 0.4, "setting": 0.3, "count": 0.2, "colour": 0.1}  # share of each kind of group
 HELD_OUT = 8  # concepts whose hash is 0 modulo this are never composed in training
 STAGES = ("sprites", "train", "export", "eval")
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in canvas pixels
 
-# Relations as the composer reads them; those that look alike share a class, of which a group draws one.
+# Relations as the composer reads them; those that look alike share a class, of which a group draws one. "and" and
+# "with" are left out: they are true of every picture of two things, so they cannot be another picture's negative.
 RELATIONS = {
     "beside": ("next to", "beside"),
     "on": ("on", "on top of", "sitting on", "riding"),
@@ -67,7 +70,6 @@ RELATIONS = {
     "holding": ("holding",),
     "wearing": ("wearing",),
     "eating": ("eating",),
-    "and": ("and", "with"),
 }
 # Each setting: its phrases, and the concepts of its extras (those the sets hold are used).
 SETTINGS = {
@@ -86,7 +88,7 @@ SETTINGS = {
 }
 EXTRAS = frozenset(c for _, concepts in SETTINGS.values() for c in concepts)
 NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine",
-                10: "ten", 12: "twelve"}  # fmt: skip
+                10: "ten", 11: "eleven", 12: "twelve"}  # fmt: skip
 COLOURS = {"red": (220, 30, 30), "blue": (40, 80, 220), "green": (40, 170, 60), "yellow": (245, 210, 30),
            "orange": (245, 140, 20), "purple": (140, 50, 190), "pink": (245, 120, 180), "brown": (130, 80, 40),
            "black": (25, 25, 25), "grey": (135, 135, 135), "white": (250, 250, 250), "gold": (215, 170, 40),
@@ -99,11 +101,26 @@ SKIP_WORDS = ("flag", "keycap", "button", "sign", "symbol", "arrow", "mark", "fa
 
 
 def is_thing(concept: str) -> bool:
-    """A concept to compose: at most three words, none of SKIP_WORDS, and not already a plural ('houses')."""
+    """A concept to compose: at most three words, none of SKIP_WORDS or of the words that the captions add
+    (relations, settings, numbers, colours), no verb ("woman swimming"), and not already a plural ("houses")."""
     words = concept.split()
     last = words[-1]
     plural_already = last.endswith("s") and not last.endswith(("ss", "us", "is"))
-    return len(words) <= 3 and not plural_already and not any(w in SKIP_WORDS for w in words)
+    added = {w for phrases in RELATIONS.values() for p in phrases for w in p.split()}
+    added |= {w for phrases, _ in SETTINGS.values() for p in phrases for w in p.split()} - {"the", "a"}
+    added |= set(NUMBER_WORDS.values()) | set(COLOURS) | {"no", "men", "women", "children", "people"}
+    return (
+        len(words) <= 3
+        and not plural_already
+        and not any(w in SKIP_WORDS or w in added or w.endswith("ing") for w in words)
+    )
+
+
+def article(phrase: str) -> str:
+    """'a horse', 'an owl', 'a unicorn', 'a one piece swimsuit', 'an hourglass'."""
+    first = phrase.split()[0]
+    vowel = first[:1] in "aeiou" and not first.startswith(("uni", "use", "eu", "one", "uk"))
+    return ("an " if vowel or first.startswith(("hour", "honest", "heir")) else "a ") + phrase
 
 
 def _hash(*parts: object) -> int:
@@ -111,8 +128,10 @@ def _hash(*parts: object) -> int:
 
 
 def held_out(concept: str) -> bool:
-    """True for the eighth of the concepts that training never composes (the judge's own check)."""
-    return _hash("held-out", concept) % HELD_OUT == 0
+    """True for the eighth of the things that training never composes (the judge's own check), by the hash of the
+    head noun, so that near twins ("man running", "woman running") fall on one side; a setting's extras are props
+    of both sides, never held out."""
+    return concept not in EXTRAS and _hash("held-out", concept.split()[-1]) % HELD_OUT == 0
 
 
 def plural(noun: str) -> str:
@@ -195,7 +214,9 @@ class Sprites:
             for split in ("train", "eval")
         }
         self.mono_things = {
-            split: sorted(c for c in self.mono if held_out(c) == (split == "eval") and is_thing(c))
+            split: sorted(
+                c for c in self.mono if held_out(c) == (split == "eval") and is_thing(c) and c not in EXTRAS
+            )
             for split in ("train", "eval")
         }
 
@@ -242,7 +263,7 @@ def relation_layout(relation: str, rng: random.Random) -> tuple[Box, Box, bool]:
         return _square(ocx + rng.uniform(-0.15, 0.15) * o, top + rng.uniform(0.05, 0.3) * o, s), obj, True
     if relation == "under":
         s = rng.uniform(0.2, 0.35) * c
-        return _square(ocx + rng.uniform(-0.1, 0.1) * o, obottom, s), obj, rng.random() < 0.5
+        return _square(ocx + rng.uniform(-0.1, 0.1) * o, obottom, s), obj, True
     if relation in ("above", "below"):
         s = rng.uniform(0.22, 0.35) * c
         obj = _square(ocx, (0.95 if relation == "above" else 0.45) * c, rng.uniform(0.3, 0.42) * c)
@@ -253,7 +274,7 @@ def relation_layout(relation: str, rng: random.Random) -> tuple[Box, Box, bool]:
         return _square(ocx + rng.uniform(-0.1, 0.1) * c, min(bottom, 0.98 * c), s), obj, True
     if relation in ("behind", "front"):
         s = rng.uniform(0.35, 0.5) * c
-        shift = rng.choice((-1, 1)) * rng.uniform(0.15, 0.35) * o
+        shift = rng.choice((-1, 1)) * rng.uniform(0.3, 0.6) * o
         bottom = obottom + (rng.uniform(-0.12, -0.03) if relation == "behind" else rng.uniform(0.0, 0.05)) * c
         return _square(ocx + shift, min(bottom, 0.99 * c), s), obj, relation == "front"
     if relation == "in":
@@ -261,7 +282,7 @@ def relation_layout(relation: str, rng: random.Random) -> tuple[Box, Box, bool]:
         return (
             _square(ocx + rng.uniform(-0.1, 0.1) * o, obottom - rng.uniform(0.1, 0.3) * o, s),
             obj,
-            rng.random() < 0.5,
+            True,
         )
     # holding, wearing, eating: the object is the small one, on the subject
     s = rng.uniform(0.45, 0.6) * c
@@ -278,6 +299,35 @@ def relation_layout(relation: str, rng: random.Random) -> tuple[Box, Box, bool]:
         k = rng.uniform(0.22, 0.32) * s
         obj = _square(scx + side * rng.uniform(0.3, 0.5) * s, sbottom - rng.uniform(0.45, 0.65) * s, k)
     return sub, obj, False
+
+
+def relation_picture(relation: str, sprite_a, sprite_b, rng: random.Random):  # noqa: ANN001, ANN201 - PIL images
+    """The subject ``sprite_a`` and the object ``sprite_b`` in ``relation`` on white, the subject at least
+    :data:`MIN_VISIBLE` visible (a layout that hides more is drawn again, up to ten times)."""
+    from PIL import Image, ImageChops
+
+    for _ in range(10):
+        sub, obj, sub_on_top = relation_layout(relation, rng)
+        alone = Image.new("RGBA", (CANVAS, CANVAS), (0, 0, 0, 0))
+        _paste(alone, sprite_a, sub)
+        subject = alone.getchannel("A").point(lambda v: 255 if v > 127 else 0)
+        area = subject.histogram()[255]
+        if not sub_on_top:
+            cover = Image.new("RGBA", (CANVAS, CANVAS), (0, 0, 0, 0))
+            _paste(cover, sprite_b, obj)
+            hidden = ImageChops.multiply(
+                subject, cover.getchannel("A").point(lambda v: 255 if v > 127 else 0)
+            )
+            if area and hidden.histogram()[255] > (1 - MIN_VISIBLE) * area:
+                continue
+        if area:
+            break
+    canvas = Image.new("RGBA", (CANVAS, CANVAS), (255, 255, 255, 255))
+    for sprite, box in (
+        ((sprite_b, obj), (sprite_a, sub)) if sub_on_top else ((sprite_a, sub), (sprite_b, obj))
+    ):
+        _paste(canvas, sprite, box)
+    return canvas
 
 
 def _mirror(box: Box) -> Box:
@@ -306,7 +356,7 @@ def draw_setting(setting: str | None, rng: random.Random, sprites: Sprites):  # 
             pen.line([(0, y), (c, y)], fill=tuple(round(high[k] * (1 - t) + low[k] * t) for k in range(3)))
     ground = {"beach": ((0.1, 0.15), (0.3, 0.5), (0.85, 0.97)), "forest": ((0.25, 0.38), (0.4, 0.7), (0.5, 0.8)),
               "snow": ((0.0, 1.0), (0.0, 0.03), (0.97, 1.0)), "autumn": ((0.05, 0.1), (0.5, 0.8), (0.5, 0.8))}  # fmt: skip
-    if setting in ground and rng.random() < 0.8:
+    if setting in ground and (setting in ("beach", "forest") or rng.random() < 0.8):
         pen.rectangle([0, rng.uniform(0.72, 0.88) * c, c, c], fill=_hsv(rng, *ground[setting]))
     if setting in ("night", "space", "snow"):
         dots = rng.randint(12, 50)
@@ -330,7 +380,7 @@ def draw_setting(setting: str | None, rng: random.Random, sprites: Sprites):  # 
             x, y, r = rng.uniform(0, c), rng.uniform(0, c), rng.uniform(2, 5)
             pen.ellipse([x - r, y - r, x + r, y + r], outline=(220, 240, 255, 255), width=1)
     extras = [e for e in SETTINGS[setting][1] if e in sprites.colour]
-    for _ in range(rng.randint(1 if setting in ("night", "space") else 0, 4) if extras else 0):
+    for _ in range(rng.randint(1, 4) if extras else 0):
         side = rng.uniform(0.1, 0.25) * c
         x = rng.uniform(side / 2, c - side / 2)
         y = (
@@ -342,9 +392,15 @@ def draw_setting(setting: str | None, rng: random.Random, sprites: Sprites):  # 
     return canvas
 
 
-def tint(sprite, colour: tuple[int, int, int]):  # noqa: ANN001, ANN201 - PIL images
-    """``sprite`` in ``colour``: its lightness mapped from a dark shade of the colour to a light one, alpha kept."""
-    from PIL import ImageOps
+def tint(sprite, colour: tuple[int, int, int], flat: bool = False):  # noqa: ANN001, ANN201 - PIL images
+    """``sprite`` in ``colour``, alpha kept: a monochrome icon (``flat``) all in the colour, a colour icon with
+    its lightness mapped from a dark shade of the colour to a light one."""
+    from PIL import Image, ImageOps
+
+    if flat:
+        coloured = Image.new("RGBA", sprite.size, (*colour, 255))
+        coloured.putalpha(sprite.getchannel("A"))
+        return coloured
 
     dark = tuple(round(v * 0.35) for v in colour)
     light = tuple(round(v + (255 - v) * 0.45) for v in colour)
@@ -371,14 +427,9 @@ def compose_group(kind: str, rng: random.Random, sprites: Sprites, split: str) -
         sprite_b = rng.choice(sprites.colour[b])
         relations = rng.sample(sorted(RELATIONS), PER_GROUP)
         for relation in relations:
-            canvas = Image.new("RGBA", (CANVAS, CANVAS), (255, 255, 255, 255))
-            sub, obj, sub_on_top = relation_layout(relation, rng)
-            for sprite, box in (
-                ((sprite_b, obj), (sprite_a, sub)) if sub_on_top else ((sprite_a, sub), (sprite_b, obj))
-            ):
-                _paste(canvas, sprite, box)
+            canvas = relation_picture(relation, sprite_a, sprite_b, rng)
             word = rng.choice(RELATIONS[relation])
-            out.append((canvas, _phrase(rng, f"{icondata.article(a)} {word} {icondata.article(b)}")))
+            out.append((canvas, _phrase(rng, f"{article(a)} {word} {article(b)}")))
     elif kind == "setting":
         settings = rng.sample([*SETTINGS, None], PER_GROUP)
         for setting in settings:
@@ -389,10 +440,10 @@ def compose_group(kind: str, rng: random.Random, sprites: Sprites, split: str) -
                 sprite_a,
                 _square(rng.uniform(0.35, 0.65) * CANVAS, rng.uniform(0.8, 0.97) * CANVAS, side),
             )
-            text = icondata.article(a) + ("" if setting is None else " " + rng.choice(SETTINGS[setting][0]))
+            text = article(a) + ("" if setting is None else " " + rng.choice(SETTINGS[setting][0]))
             out.append((canvas, _phrase(rng, text)))
     elif kind == "count":
-        for n in rng.sample([1, 2, 3, 4, 5, 6, 7, 9, 10, 12], PER_GROUP):
+        for n in rng.sample(range(1, 13), PER_GROUP):
             canvas = Image.new("RGBA", (CANVAS, CANVAS), (255, 255, 255, 255))
             cols = math.ceil(math.sqrt(n))
             rows = math.ceil(n / cols)
@@ -403,7 +454,7 @@ def compose_group(kind: str, rng: random.Random, sprites: Sprites, split: str) -
                 bottom = (k // cols + 0.5) * CANVAS / rows + cell * rng.uniform(0.3, 0.45)
                 _paste(canvas, sprite_a, _square(cx, bottom, cell * rng.uniform(0.65, 0.85)))
             if n == 1:
-                text = icondata.article(a)
+                text = article(a)
             elif n == 12 and rng.random() < 0.5:
                 text = f"a dozen {plural(a)}"
             else:
@@ -420,10 +471,10 @@ def compose_group(kind: str, rng: random.Random, sprites: Sprites, split: str) -
             side = rng.uniform(0.5, 0.8) * CANVAS
             _paste(
                 canvas,
-                tint(base, COLOURS[name]),
+                tint(base, COLOURS[name], flat=pool is sprites.mono_things[split]),
                 _square(CANVAS / 2 + rng.uniform(-0.1, 0.1) * CANVAS, CANVAS / 2 + side / 2, side),
             )
-            out.append((canvas, _phrase(rng, f"{icondata.article(name)} {a}")))
+            out.append((canvas, _phrase(rng, f"{article(name)} {a}")))
     return [(image.convert("RGB").resize((64, 64), Image.Resampling.LANCZOS), text) for image, text in out]
 
 
@@ -528,12 +579,16 @@ def train(work: Path, sprites: Sprites, icons: Path, steps: int) -> Path:
     return checkpoint
 
 
-def export(work: Path) -> None:
+def export(work: Path, steps: int) -> None:
     """Write the fine-tuned weights as an open_clip folder at :data:`TARGET` (fp16, with the attribution)."""
     import torch
     from safetensors.torch import save_file
 
     state = torch.load(work / "run" / "last.pt", weights_only=True)
+    if state["step"] != steps:
+        raise icondata.RecipeError(
+            f"the run stopped at step {state['step']} of {steps}: run the train stage again"
+        )
     folder = work / "run" / "export"
     folder.mkdir(parents=True, exist_ok=True)
     save_file(
@@ -607,7 +662,11 @@ def main() -> int:
     if "train" in stages:
         train(args.work, sprites, icons, args.steps)
     if "export" in stages:
-        export(args.work)
+        try:
+            export(args.work, args.steps)
+        except icondata.RecipeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         print(f"wrote {TARGET}")
     if "eval" in stages:
         for name, folder in (("R-precision judge", RPRECISION_JUDGE), ("scene judge", TARGET)):

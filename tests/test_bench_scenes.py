@@ -76,3 +76,23 @@ def test_the_judges_forced_choice_picks_one_prompt_of_each_group(tiny_model_dir:
     assert sum(m > 0 for m in margins) == 1  # the judge's one choice; every other prompt trails it
     best = max(margins)
     assert all(m == best or m < 0 for m in margins) and best > 0
+
+
+def test_rescore_judges_the_saved_starts_and_ends(
+    tiny_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import Image
+
+    group = [p for p in PROMPTS if p.group == "cat-colour"]
+    judge = bench_scenes.GroupJudge(tiny_model_dir, tuple(PROMPTS))
+    colours = [(200, 30, 30), (30, 30, 200), (30, 200, 30), (20, 20, 20), (240, 240, 240), (120, 30, 160)]
+    expected = {"start": 0, "end": 0}
+    for p, colour in zip(group, colours, strict=True):
+        end_file, start_file = bench_scenes._files(p, 0)
+        for when, name, fill in (("start", start_file, (255, 255, 255)), ("end", end_file, colour)):
+            image = Image.new("RGB", (224, 224), fill)
+            image.save(tmp_path / name)
+            expected[when] += judge.margin(p, image) > 0
+    assert bench_scenes.rescore(group, tmp_path, judge, 0) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1].split()
+    assert last[:4] == ["all", str(len(group)), str(expected["start"]), str(expected["end"])]

@@ -25,7 +25,7 @@ def sprites(tmp_path: Path) -> scene_judge.Sprites:
     """Sprites of 40 made-up things (some held out by the hash rule), every setting's extras, a monochrome thing."""
     rows = []
     rng = random.Random(0)
-    names = [f"thing {k}" for k in range(40)] + sorted(scene_judge.EXTRAS)
+    names = [f"gadget {k}" for k in range(40)] + sorted(scene_judge.EXTRAS)
     for k, name in enumerate(names):
         rel = f"twemoji/{k}.png"
         _sprite(tmp_path / rel, (rng.randrange(150), rng.randrange(150), rng.randrange(150)), wide=k % 2 == 0)
@@ -39,7 +39,7 @@ def sprites(tmp_path: Path) -> scene_judge.Sprites:
 
 
 def test_held_out_things_are_never_composed_in_training(sprites: scene_judge.Sprites) -> None:
-    assert sprites.things["eval"], "the hash rule should hold some of 40 things out"
+    assert sprites.things["eval"], "the hash rule should hold some of 40 gadgets out"
     assert not set(sprites.things["train"]) & set(sprites.things["eval"])
     assert all(scene_judge.held_out(c) for c in sprites.things["eval"])
     rng = random.Random(1)
@@ -136,3 +136,51 @@ def test_things_are_plain_singular_concepts() -> None:
     assert not scene_judge.is_thing("houses")
     assert not scene_judge.is_thing("flag of france")
     assert not scene_judge.is_thing("twelve thirty")
+
+
+@pytest.mark.parametrize("relation", sorted(scene_judge.RELATIONS))
+def test_a_relations_subject_shows(relation: str, sprites: scene_judge.Sprites) -> None:
+    """The subject of every relation picture shows at least MIN_VISIBLE of itself (drawn alone, then in place)."""
+    from PIL import Image
+
+    rng = random.Random(5)
+    red = Image.new("RGBA", (30, 30), (255, 0, 0, 255))
+    blue = Image.new("RGBA", (30, 30), (0, 0, 255, 255))
+    for _ in range(30):
+        canvas = scene_judge.relation_picture(relation, red, blue, rng)
+        reds = sum(1 for r, g, b, _ in canvas.get_flattened_data() if r > 200 and g < 60 and b < 60)
+        assert reds > 0.2 * 30 * 30 * (0.1 if relation in ("in", "wearing", "holding", "eating") else 1)
+
+
+def test_no_caption_word_in_a_things_name_and_articles() -> None:
+    for concept in (
+        "bridge at night",
+        "woman swimming",
+        "men wrestling",
+        "red apple",
+        "no smoking",
+        "two hearts",
+    ):
+        assert not scene_judge.is_thing(concept), concept
+    assert scene_judge.article("unicorn") == "a unicorn"
+    assert scene_judge.article("umbrella") == "an umbrella"
+    assert scene_judge.article("hourglass") == "an hourglass"
+    assert scene_judge.article("one piece swimsuit") == "a one piece swimsuit"
+
+
+def test_counts_run_evenly_from_one_to_twelve(sprites: scene_judge.Sprites) -> None:
+    rng = random.Random(6)
+    seen = set()
+    words = {v: k for k, v in scene_judge.NUMBER_WORDS.items()}
+    for _ in range(60):
+        for _, caption in scene_judge.compose_group("count", rng, sprites, "train"):
+            first = caption.removeprefix("a drawing of ").removeprefix("a picture of ").split()[0]
+            seen.add(
+                12 if "dozen" in caption else 1 if first in ("a", "an") else int(words.get(first, first))
+            )
+    assert seen == set(range(1, 13))
+
+
+def test_extras_are_props_never_subjects(sprites: scene_judge.Sprites) -> None:
+    assert not scene_judge.EXTRAS & set(sprites.mono_things["train"] + sprites.mono_things["eval"])
+    assert not any(scene_judge.held_out(e) for e in scene_judge.EXTRAS)
