@@ -245,6 +245,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--category", action="append", help="only these categories (repeatable)")
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--model", help="the guide (default: the preset's, the embedded clipart-mini)")
     parser.add_argument("--out", type=Path, help="save each drawing's PNG and a contact sheet here")
     parser.add_argument("--judge", type=Path, help="a judge CLIP folder: forced choice of each drawing's prompt "
                         "within its group, at the start and at the end")  # fmt: skip
@@ -276,8 +277,9 @@ def main() -> int:
     print(f"{'prompt':<48} " + " ".join(f"{c:>14}" for c in columns))
     for p in chosen:
         first = last = None
+        guide = {"model": args.model} if args.model else {}
         for event in clipart.steps(p.text, preset=args.preset, seed=args.seed, steps=args.steps,
-                                   threads=args.threads or None):  # fmt: skip
+                                   threads=args.threads or None, **guide):  # fmt: skip
             if first is None:
                 first = event.scene
             last = event
@@ -316,8 +318,8 @@ def main() -> int:
             start, end = (sum(v) / len(v) for v in (margins[key]["start"], margins[key]["end"]))
             print(f"{key:<12} {start:+.4f} → {end:+.4f}")
     steps = args.steps or "the preset's"
-    print(f"\n{len(chosen)} drawings, preset {args.preset}, seed {args.seed}, steps: {steps}; "
-          f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
+    print(f"\n{len(chosen)} drawings, preset {args.preset}, guide {args.model or 'default'}, seed {args.seed}, "
+          f"steps: {steps}; {time.perf_counter() - t0:.0f} s")  # fmt: skip
     if args.out and images:
         per_row = 4
         sheet = Image.new("RGB", (per_row * 230, -(-len(images) // per_row) * 244), "white")

@@ -163,20 +163,27 @@ def render_sprite(icon: icondata.Icon, size: int) -> bytes:
     return bytes(resvg_py.svg_to_bytes(svg_string=svg, skip_system_fonts=True))
 
 
-def build_sprites(cache: Path, out: Path, size: int = 96) -> None:
-    """Transparent renders of the colour icons of the judge's pictorial sets (twemoji, emojione) and the monochrome
-    ones of emojione-monotone (for colour groups), with ``sprites.json`` listing each file's concept and kind."""
+def build_sprites(
+    cache: Path,
+    out: Path,
+    size: int = 96,
+    roles: dict[str, str] = ROLES,
+    names: frozenset[str] = NOUNS,
+    keep: Callable[[str], bool] | None = None,
+) -> None:
+    """Transparent renders of the training icons of the ``pictorial`` sets of ``roles`` (the judge's: twemoji,
+    emojione, and emojione-monotone's monochrome ones for colour groups) whose concept ``keep`` accepts (default:
+    things and setting extras), with ``sprites.json`` listing each file's concept and kind."""
     from PIL import Image
 
-    icons, _ = icondata.select(icondata.fetched(cache), ROLES, NOUNS)
-    pictorial = {p for p, role in ROLES.items() if role == "pictorial"}
+    keep = keep or (lambda concept: is_thing(concept) or concept in EXTRAS)
+    icons, _ = icondata.select(icondata.fetched(cache), roles, names)
+    pictorial = {p for p, role in roles.items() if role == "pictorial"}
     listing = []
     partial = out.with_name(out.name + ".partial")
     partial.mkdir(parents=True, exist_ok=True)
     for icon in icons:
-        if icon.set not in pictorial or icon.split != "train":
-            continue
-        if not is_thing(icon.concept) and icon.concept not in EXTRAS:
+        if icon.set not in pictorial or icon.split != "train" or not keep(icon.concept):
             continue
         try:
             png = render_sprite(icon, size)
@@ -198,8 +205,16 @@ def build_sprites(cache: Path, out: Path, size: int = 96) -> None:
 class Sprites:
     """The sprite folder: concepts with their colour and monochrome renders, split into training and held out."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        extras: frozenset[str] = EXTRAS,
+        held: Callable[[str], bool] | None = None,
+        thing: Callable[[str], bool] = is_thing,
+    ) -> None:
         from PIL import Image
+
+        held = held or held_out
 
         self.colour: dict[str, list[Image.Image]] = {}
         self.mono: dict[str, list[Image.Image]] = {}
@@ -209,13 +224,13 @@ class Sprites:
             (self.mono if row["mono"] else self.colour).setdefault(row["concept"], []).append(image)
         self.things = {
             split: sorted(
-                c for c in self.colour if held_out(c) == (split == "eval") and c not in EXTRAS and is_thing(c)
+                c for c in self.colour if held(c) == (split == "eval") and c not in extras and thing(c)
             )
             for split in ("train", "eval")
         }
         self.mono_things = {
             split: sorted(
-                c for c in self.mono if held_out(c) == (split == "eval") and is_thing(c) and c not in EXTRAS
+                c for c in self.mono if held(c) == (split == "eval") and thing(c) and c not in extras
             )
             for split in ("train", "eval")
         }
@@ -506,18 +521,46 @@ def _to_tensor(images: list, preprocess: Callable):  # noqa: ANN001, ANN202
 
 def train(work: Path, sprites: Sprites, icons: Path, steps: int) -> Path:
     """Fine-tune the R-precision judge on composed groups and plain icons; resume from ``work/run/last.pt``."""
-    import torch
-    import torch.nn.functional as F
     from PIL import Image
 
-    torch.manual_seed(SEED)
-    model, preprocess, tokenizer = load_judge(RPRECISION_JUDGE)
+    plain = _plain_rows(icons)
+
+    def batch(rng: random.Random) -> tuple[list, list[str]]:
+        images, texts = [], []
+        for _ in range(GROUPS):
+            for image, text in compose_group(_kind(rng), rng, sprites, "train"):
+                images.append(image)
+                texts.append(text)
+        for path, text in rng.sample(plain, PLAIN):
+            images.append(Image.open(path).convert("RGB"))
+            texts.append(text)
+        return images, texts
+
+    return fine_tune(work, RPRECISION_JUDGE, batch, steps)
+
+
+def fine_tune(
+    work: Path,
+    start: Path,
+    batch: Callable[[random.Random], tuple[list, list[str]]],
+    steps: int,
+    lr: float = LR,
+    seed: int = SEED,
+) -> Path:
+    """Fine-tune the CLIP at ``start`` contrastively on ``batch(rng)``'s pictures and captions (a fresh rng for
+    each step, seeded by ``seed`` and the step, so a resumed run sees the batches an unbroken one would); AdamW,
+    warm-up then cosine; checkpoints in ``work/run``, resumed from ``work/run/last.pt``."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.manual_seed(seed)
+    model, preprocess, tokenizer = load_judge(start)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if p.ndim >= 2]
     rest = [p for p in params if p.ndim < 2]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY},
-                                   {"params": rest, "weight_decay": 0.0}], lr=LR)  # fmt: skip
+                                   {"params": rest, "weight_decay": 0.0}], lr=lr)  # fmt: skip
 
     def rate(step: int) -> float:
         if step < WARMUP:
@@ -528,27 +571,18 @@ def train(work: Path, sprites: Sprites, icons: Path, steps: int) -> Path:
     run = work / "run"
     run.mkdir(parents=True, exist_ok=True)
     checkpoint = run / "last.pt"
-    start = 0
+    first = 0
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
-        start = state["step"]
-        print(f"resumed at step {start}", flush=True)
-    plain = _plain_rows(icons)
+        first = state["step"]
+        print(f"resumed at step {first}", flush=True)
     log = open(run / "metrics.jsonl", "a", encoding="utf-8")  # noqa: SIM115 - kept open for the whole run
     t0 = time.perf_counter()
-    for step in range(start, steps):
-        rng = random.Random(_hash(SEED, "step", step))
-        images, texts = [], []
-        for _ in range(GROUPS):
-            for image, text in compose_group(_kind(rng), rng, sprites, "train"):
-                images.append(image)
-                texts.append(text)
-        for path, text in rng.sample(plain, PLAIN):
-            images.append(Image.open(path).convert("RGB"))
-            texts.append(text)
+    for step in range(first, steps):
+        images, texts = batch(random.Random(_hash(seed, "step", step)))
         pixels = _to_tensor(images, preprocess)
         tokens = tokenizer(texts)
         image_features = F.normalize(model.encode_image(pixels), dim=-1)
@@ -566,7 +600,7 @@ def train(work: Path, sprites: Sprites, icons: Path, steps: int) -> Path:
             model.logit_scale.clamp_(0, math.log(100))
         if (step + 1) % 10 == 0:
             record = {"step": step + 1, "loss": round(loss.item(), 4), "lr": schedule.get_last_lr()[0],
-                      "s_per_step": round((time.perf_counter() - t0) / (step + 1 - start), 2)}  # fmt: skip
+                      "s_per_step": round((time.perf_counter() - t0) / (step + 1 - first), 2)}  # fmt: skip
             log.write(json.dumps(record) + "\n")
             log.flush()
         if (step + 1) % CHECKPOINT_EVERY == 0 or step + 1 == steps:
@@ -579,8 +613,15 @@ def train(work: Path, sprites: Sprites, icons: Path, steps: int) -> Path:
     return checkpoint
 
 
-def export(work: Path, steps: int) -> None:
-    """Write the fine-tuned weights as an open_clip folder at :data:`TARGET` (fp16, with the attribution)."""
+def export(
+    work: Path,
+    steps: int,
+    source: Path = RPRECISION_JUDGE,
+    target: Path = TARGET,
+    attribution: Path | None = None,
+) -> None:
+    """Write the fine-tuned weights as an open_clip folder at ``target`` (fp16), with ``source``'s config and
+    the attribution (default: ``source``'s ATTRIBUTION.md)."""
     import torch
     from safetensors.torch import save_file
 
@@ -594,23 +635,25 @@ def export(work: Path, steps: int) -> None:
     save_file(
         {k: v.contiguous() for k, v in state["model"].items()}, str(folder / "open_clip_model.safetensors")
     )
-    (folder / "open_clip_config.json").write_text((RPRECISION_JUDGE / "open_clip_config.json").read_text())
-    export_fp16([(folder, "train")], TARGET, RPRECISION_JUDGE / "ATTRIBUTION.md")
+    (folder / "open_clip_config.json").write_text((source / "open_clip_config.json").read_text())
+    export_fp16([(folder, "train")], target, attribution or source / "ATTRIBUTION.md")
 
 
-def evaluate(folder: Path, sprites: Sprites, groups: int = 150) -> dict[str, float]:
-    """Forced choice within fixed groups of held-out things, per kind: the share of pictures whose own caption the
-    judge at ``folder`` scores highest among its group's."""
+def evaluate(
+    folder: Path, sprites: Sprites, groups: int = 150, compose: Callable = compose_group, seed: int = SEED
+) -> dict[str, float]:
+    """Forced choice within fixed groups of held-out things (``compose(kind, rng, sprites, "eval")``), per kind:
+    the share of pictures whose own caption the CLIP at ``folder`` scores highest among its group's."""
     import torch
 
     model, preprocess, tokenizer = load_judge(folder)
     model.eval()
     scores = {}
     for kind in KINDS:
-        rng = random.Random(_hash(SEED, "eval", kind))
+        rng = random.Random(_hash(seed, "eval", kind))
         hits = total = 0
         for _ in range(groups):
-            group = compose_group(kind, rng, sprites, "eval")
+            group = compose(kind, rng, sprites, "eval")
             texts = [t for _, t in group]
             with torch.no_grad():
                 img = model.encode_image(_to_tensor([i for i, _ in group], preprocess))
@@ -675,12 +718,12 @@ def main() -> int:
     return 0
 
 
-def preview(sprites: Sprites, out: Path) -> None:
+def preview(sprites: Sprites, out: Path, compose: Callable = compose_group, seed: int = SEED) -> None:
     """A sheet of composed groups, one group a row, the captions below, to look at before training."""
     from PIL import Image, ImageDraw
 
-    rng = random.Random(_hash(SEED, "preview"))
-    rows = [compose_group(kind, rng, sprites, "train") for kind in KINDS for _ in range(3)]
+    rng = random.Random(_hash(seed, "preview"))
+    rows = [compose(kind, rng, sprites, "train") for kind in KINDS for _ in range(3)]
     sheet = Image.new("RGB", (PER_GROUP * 160, len(rows) * 150), "white")
     pen = ImageDraw.Draw(sheet)
     for r, group in enumerate(rows):
