@@ -19,7 +19,15 @@ things are all of the guide's vocabulary, the relation and setting words all the
 things (by head noun, salted apart from the judge's) is never composed and is this recipe's own check (``eval``:
 forced choice among held-out groups, the shipped guide beside the fine-tuned one).
 
-Stages: ``sprites``, ``train`` (resumable), ``export`` (fp16 to WORK/export, or ``--target``), ``eval``.
+The fine-tune alone reads scenes best but forgets some of its icons (zero-shot on the held-out styles falls 7 to
+8 points), so ``export`` ships a weight-space mix of the two (WiSE-FT, Wortsman et al., CVPR 2022): the base plus
+:data:`MIX` of the fine-tune's change, the largest share whose zero-shot on the held-out styles that choose stages
+(twemoji, emojione-monotone) stays within 2 points of the base; the figures are in BENCHMARKS.md.
+
+Stages: ``sprites``, ``train`` (resumable), ``export`` (the fine-tune to WORK/tuned, the mix to ``--target``, by
+default the embedded clipart-mini), ``eval`` (forced choice on held-out groups: base, fine-tune, mix). Run it once
+after ``clipart_mini.py``: the first run keeps the weights it starts from in WORK/base, and refuses weights that
+already hold this stage.
 """
 
 from __future__ import annotations
@@ -44,6 +52,9 @@ SEED = 11
 STEPS = 1200
 GROUPS, PER_GROUP, PLAIN = 24, 4, 96
 LR = 5e-5
+ANCHOR = 10.0  # the weight of the plain rows' drift from the base's embeddings (scene_judge.fine_tune)
+MIX = 0.4  # the share of the fine-tune's change that ships (module docstring)
+STAGE = "scenes"  # the safetensors metadata mark of weights that hold this stage
 CANVAS = 128  # composed at this size, then reduced to the guide's 64 px
 HELD_OUT = 8
 STAGES = ("sprites", "train", "export", "eval")
@@ -230,8 +241,10 @@ def plain_rows(data: Path) -> list[tuple[str, str]]:
         return [(str(data / row["filepath"]), row["caption"]) for row in csv.DictReader(handle)]
 
 
-def train(work: Path, sprites: sj.Sprites, data: Path, steps: int) -> Path:
-    """Fine-tune the shipped guide on composed groups and its own rows; resume from ``work/run/last.pt``."""
+def train(
+    work: Path, sprites: sj.Sprites, data: Path, steps: int, base: Path, anchor: float = ANCHOR
+) -> Path:
+    """Fine-tune the guide at ``base`` on composed groups and its own rows; resume from ``work/run/last.pt``."""
     from PIL import Image
 
     plain = plain_rows(data)
@@ -247,7 +260,61 @@ def train(work: Path, sprites: sj.Sprites, data: Path, steps: int) -> Path:
             texts.append(text)
         return images, texts
 
-    return sj.fine_tune(work, GUIDE, batch, steps, lr=LR, seed=SEED)
+    return sj.fine_tune(work, base, batch, steps, lr=LR, seed=SEED, anchor=anchor, anchored=PLAIN)
+
+
+def keep_base(work: Path, base: Path) -> Path:
+    """The weights this stage starts from: ``base`` copied to WORK/base at the first run (so that a run after the
+    export, which overwrites the embedded model, starts from the same weights), that copy afterwards."""
+    import shutil
+
+    from safetensors import safe_open
+
+    kept = work / "base"
+    if kept.is_dir():
+        return kept
+    weights = base / "open_clip_model.safetensors"
+    if not weights.is_file():
+        raise icondata.RecipeError(f"{weights} is missing: give --base an open_clip folder")
+    with safe_open(str(weights), "pt") as handle:
+        if (handle.metadata() or {}).get("stage") == STAGE:
+            raise icondata.RecipeError(
+                f"{base} already holds the scene stage: give --base the weights recipes/clipart_mini.py exported"
+            )
+    partial = work / "base.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    for name in ("open_clip_model.safetensors", "open_clip_config.json", "ATTRIBUTION.md"):
+        shutil.copy(base / name, partial / name)
+    partial.rename(kept)
+    return kept
+
+
+def export(work: Path, steps: int, base: Path, target: Path, mix: float = MIX) -> None:
+    """The fine-tune as it is (fp16) to WORK/tuned, and to ``target`` the base plus ``mix`` of its change, fp16,
+    marked as holding this stage, with the base's config and attribution (each file replaced atomically)."""
+    import os
+    import shutil
+    import tempfile
+
+    from safetensors.torch import load_file, save_file
+
+    tuned = work / "tuned"
+    sj.export(work, steps, base, tuned)
+    start = load_file(str(base / "open_clip_model.safetensors"))
+    end = load_file(str(tuned / "open_clip_model.safetensors"))
+    weights = {
+        k: (start[k].float() + mix * (end[k].float() - start[k].float())).half().contiguous() for k in start
+    }
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("open_clip_model.safetensors", "open_clip_config.json", "ATTRIBUTION.md"):
+        handle, tmp = tempfile.mkstemp(dir=target, prefix=f".{name}.")
+        os.close(handle)
+        if name.endswith(".safetensors"):
+            save_file(weights, tmp, metadata={"format": "pt", "stage": STAGE, "mix": str(mix)})
+        else:
+            shutil.copy(base / name, tmp)
+        os.replace(tmp, target / name)
 
 
 def main() -> int:
@@ -260,13 +327,22 @@ def main() -> int:
     parser.add_argument("--cache", type=Path, default=Path("~/.cache/clipart-data").expanduser())
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--only", choices=STAGES)
-    parser.add_argument("--target", type=Path, help="where export writes the weights (default: WORK/export)")
+    parser.add_argument("--anchor", type=float, default=ANCHOR,
+                        help="weight of the drift of its own rows' embeddings from the base's (0: none)")  # fmt: skip
+    parser.add_argument("--base", type=Path, default=GUIDE,
+                        help="the weights to start from (default: the embedded clipart-mini, as clipart_mini.py exports it)")  # fmt: skip
+    parser.add_argument("--target", type=Path, default=GUIDE,
+                        help="where export writes the mixed weights (default: the embedded clipart-mini)")  # fmt: skip
+    parser.add_argument(
+        "--mix", type=float, default=MIX, help="the share of the fine-tune's change that export keeps"
+    )
     parser.add_argument(
         "--preview", type=Path, help="write a sheet of composed training groups here and stop"
     )
     args = parser.parse_args()
     stages = [args.only] if args.only else list(STAGES)
-    target = args.target or args.work / "export"
+    if not 0.0 <= args.mix <= 1.0:
+        parser.error(f"--mix is a share from 0 to 1, got {args.mix}")
     sprite_dir = args.work / "sprites"
     try:
         if "train" in stages and not args.data and not args.preview:
@@ -282,14 +358,16 @@ def main() -> int:
         if args.preview:
             sj.preview(sprites, args.preview, compose_group, SEED)
             return 0
+        base = keep_base(args.work, args.base)
         if "train" in stages:
-            train(args.work, sprites, args.data, args.steps)
+            train(args.work, sprites, args.data, args.steps, base, args.anchor)
         if "export" in stages:
-            sj.export(args.work, args.steps, GUIDE, target)
-            print(f"wrote {target}")
+            export(args.work, args.steps, base, args.target, args.mix)
+            print(f"wrote {args.work / 'tuned'} and, with {args.mix} of its change, {args.target}")
         if "eval" in stages:
             scores = {name: sj.evaluate(folder, sprites, compose=compose_group, seed=SEED)
-                      for name, folder in (("shipped guide", GUIDE), ("scene guide", target))}  # fmt: skip
+                      for name, folder in (("base", base), ("fine-tune", args.work / "tuned"),
+                                           ("mix", args.target))}  # fmt: skip
             for name, score in scores.items():
                 print(
                     f"{name}: held-out forced choice " + ", ".join(f"{k} {v:.1%}" for k, v in score.items())

@@ -546,16 +546,24 @@ def fine_tune(
     steps: int,
     lr: float = LR,
     seed: int = SEED,
+    anchor: float = 0.0,
+    anchored: int = 0,
 ) -> Path:
     """Fine-tune the CLIP at ``start`` contrastively on ``batch(rng)``'s pictures and captions (a fresh rng for
     each step, seeded by ``seed`` and the step, so a resumed run sees the batches an unbroken one would); AdamW,
-    warm-up then cosine; checkpoints in ``work/run``, resumed from ``work/run/last.pt``."""
+    warm-up then cosine; checkpoints in ``work/run``, resumed from ``work/run/last.pt``. With ``anchor`` > 0 the
+    loss adds ``anchor`` times the cosine distance of the last ``anchored`` pictures' and captions' embeddings from
+    those of the starting weights (a frozen copy), so that what the model knew stays where it was."""
     import torch
     import torch.nn.functional as F
 
     torch.manual_seed(seed)
     model, preprocess, tokenizer = load_judge(start)
     model.train()
+    frozen = None
+    if anchor > 0:
+        frozen = load_judge(start)[0].train()  # batch norms see the same batches as the model's
+        frozen.requires_grad_(False)
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if p.ndim >= 2]
     rest = [p for p in params if p.ndim < 2]
@@ -592,6 +600,14 @@ def fine_tune(
         same = torch.tensor([[x == y for y in texts] for x in texts])
         target = same.float() / same.float().sum(dim=1, keepdim=True)
         loss = (F.cross_entropy(logits, target) + F.cross_entropy(logits.T, target)) / 2
+        drift = torch.zeros(())
+        if frozen is not None:
+            with torch.no_grad():
+                old_images = F.normalize(frozen.encode_image(pixels)[-anchored:], dim=-1)
+                old_texts = F.normalize(frozen.encode_text(tokens[-anchored:]), dim=-1)
+            drift = (1 - (image_features[-anchored:] * old_images).sum(-1)).mean()
+            drift = drift + (1 - (text_features[-anchored:] * old_texts).sum(-1)).mean()
+            loss = loss + anchor * drift
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -599,8 +615,8 @@ def fine_tune(
         with torch.no_grad():
             model.logit_scale.clamp_(0, math.log(100))
         if (step + 1) % 10 == 0:
-            record = {"step": step + 1, "loss": round(loss.item(), 4), "lr": schedule.get_last_lr()[0],
-                      "s_per_step": round((time.perf_counter() - t0) / (step + 1 - first), 2)}  # fmt: skip
+            record = {"step": step + 1, "loss": round(loss.item(), 4), "drift": round(drift.item(), 5),
+                      "lr": schedule.get_last_lr()[0], "s_per_step": round((time.perf_counter() - t0) / (step + 1 - first), 2)}  # fmt: skip
             log.write(json.dumps(record) + "\n")
             log.flush()
         if (step + 1) % CHECKPOINT_EVERY == 0 or step + 1 == steps:

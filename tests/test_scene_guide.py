@@ -157,3 +157,59 @@ def test_relation_captions_are_true_of_their_pictures(relation: str, sprites: sc
             "wearing": o_cy < s_cy,
         }[relation]
         assert holds, (relation, s, o)
+
+
+def _folder(path: Path, value: float, stage: str | None = None) -> Path:
+    import torch
+    from safetensors.torch import save_file
+
+    path.mkdir(parents=True)
+    meta = {"format": "pt"} | ({"stage": stage} if stage else {})
+    save_file(
+        {"w": torch.full((2, 2), value).half()}, str(path / "open_clip_model.safetensors"), metadata=meta
+    )
+    (path / "open_clip_config.json").write_text("{}")
+    (path / "ATTRIBUTION.md").write_text("icons: CC-BY\n")
+    return path
+
+
+def test_export_ships_the_base_plus_a_share_of_the_fine_tunes_change(tmp_path: Path) -> None:
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    work = tmp_path / "work"
+    base = scene_guide.keep_base(work, _folder(tmp_path / "embedded", 1.0))
+    (work / "run").mkdir(parents=True)
+    torch.save({"model": {"w": torch.full((2, 2), 3.0)}, "step": 5}, work / "run" / "last.pt")
+    target = tmp_path / "embedded"
+    scene_guide.export(work, 5, base, target, mix=0.4)
+    assert load_file(str(work / "tuned" / "open_clip_model.safetensors"))["w"].float().eq(3.0).all()
+    shipped = load_file(str(target / "open_clip_model.safetensors"))["w"]
+    assert shipped.dtype == torch.float16 and torch.allclose(
+        shipped.float(), torch.full((2, 2), 1.8), atol=1e-3
+    )
+    with safe_open(str(target / "open_clip_model.safetensors"), "pt") as handle:
+        assert handle.metadata()["stage"] == scene_guide.STAGE
+    assert (target / "ATTRIBUTION.md").read_text() == "icons: CC-BY\n"
+    # the next run starts from the kept base, not from the weights the export replaced
+    assert scene_guide.keep_base(work, target) == base
+    assert load_file(str(base / "open_clip_model.safetensors"))["w"].float().eq(1.0).all()
+
+
+def test_weights_that_hold_the_scene_stage_are_refused_as_a_base(tmp_path: Path) -> None:
+    marked = _folder(tmp_path / "shipped", 1.0, stage=scene_guide.STAGE)
+    with pytest.raises(icondata.RecipeError, match="already holds the scene stage"):
+        scene_guide.keep_base(tmp_path / "work", marked)
+    assert not (tmp_path / "work" / "base").exists()
+
+
+def test_an_unfinished_run_is_not_exported(tmp_path: Path) -> None:
+    import torch
+
+    work = tmp_path / "work"
+    base = scene_guide.keep_base(work, _folder(tmp_path / "embedded", 1.0))
+    (work / "run").mkdir(parents=True)
+    torch.save({"model": {"w": torch.full((2, 2), 3.0)}, "step": 4}, work / "run" / "last.pt")
+    with pytest.raises(icondata.RecipeError, match="stopped at step 4 of 5"):
+        scene_guide.export(work, 5, base, tmp_path / "embedded")
