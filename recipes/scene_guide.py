@@ -20,14 +20,16 @@ things (by head noun, salted apart from the judge's) is never composed and is th
 forced choice among held-out groups, the shipped guide beside the fine-tuned one).
 
 The fine-tune alone reads scenes best but forgets some of its icons (zero-shot on the held-out styles falls 7 to
-8 points), so ``export`` ships a weight-space mix of the two (WiSE-FT, Wortsman et al., CVPR 2022): the base plus
-:data:`MIX` of the fine-tune's change, the largest share whose zero-shot on the held-out styles that choose stages
-(twemoji, emojione-monotone) stays within 2 points of the base; the figures are in BENCHMARKS.md.
+8 points), so ``export`` also writes a weight-space mix of the two (WiSE-FT, Wortsman et al., CVPR 2022): the base
+plus ``--mix`` of the fine-tune's change (:data:`MIX`: the largest tenth whose zero-shot on the held-out styles that
+choose stages, twemoji and emojione-monotone, stayed within 2 points of the base). ``--anchor`` (:data:`ANCHOR`) adds
+to the loss the drift of its own rows' embeddings from the base's. Neither ships yet: on the scene benchmark the
+default's redraw gains nothing a reader sees with them (BENCHMARKS.md, "Scenes").
 
-Stages: ``sprites``, ``train`` (resumable), ``export`` (the fine-tune to WORK/tuned, the mix to ``--target``, by
-default the embedded clipart-mini), ``eval`` (forced choice on held-out groups: base, fine-tune, mix). Run it once
-after ``clipart_mini.py``: the first run keeps the weights it starts from in WORK/base, and refuses weights that
-already hold this stage.
+Stages: ``sprites``, ``train`` (resumable), ``export`` (the fine-tune to WORK/tuned, the mix to WORK/mix, or to
+``--target``: the embedded clipart-mini folder would ship it), ``eval`` (forced choice on held-out groups: base,
+fine-tune, mix). Run it after ``clipart_mini.py``: the first run keeps the weights it starts from in WORK/base, and
+refuses weights that already hold this stage.
 """
 
 from __future__ import annotations
@@ -331,8 +333,9 @@ def main() -> int:
                         help="weight of the drift of its own rows' embeddings from the base's (0: none)")  # fmt: skip
     parser.add_argument("--base", type=Path, default=GUIDE,
                         help="the weights to start from (default: the embedded clipart-mini, as clipart_mini.py exports it)")  # fmt: skip
-    parser.add_argument("--target", type=Path, default=GUIDE,
-                        help="where export writes the mixed weights (default: the embedded clipart-mini)")  # fmt: skip
+    parser.add_argument("--target", type=Path,
+                        help="where export writes the mixed weights (default: WORK/mix; the embedded clipart-mini "
+                             "folder to ship them)")  # fmt: skip
     parser.add_argument(
         "--mix", type=float, default=MIX, help="the share of the fine-tune's change that export keeps"
     )
@@ -359,15 +362,16 @@ def main() -> int:
             sj.preview(sprites, args.preview, compose_group, SEED)
             return 0
         base = keep_base(args.work, args.base)
+        target = args.target or args.work / "mix"
         if "train" in stages:
             train(args.work, sprites, args.data, args.steps, base, args.anchor)
         if "export" in stages:
-            export(args.work, args.steps, base, args.target, args.mix)
-            print(f"wrote {args.work / 'tuned'} and, with {args.mix} of its change, {args.target}")
+            export(args.work, args.steps, base, target, args.mix)
+            print(f"wrote {args.work / 'tuned'} and, with {args.mix} of its change, {target}")
         if "eval" in stages:
             scores = {name: sj.evaluate(folder, sprites, compose=compose_group, seed=SEED)
                       for name, folder in (("base", base), ("fine-tune", args.work / "tuned"),
-                                           ("mix", args.target))}  # fmt: skip
+                                           ("mix", target))}  # fmt: skip
             for name, score in scores.items():
                 print(
                     f"{name}: held-out forced choice " + ", ".join(f"{k} {v:.1%}" for k, v in score.items())
