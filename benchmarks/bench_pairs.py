@@ -5,9 +5,9 @@
     python benchmarks/bench_pairs.py score DIR
 
 ``draw`` makes each prompt's drawing (seed 0 unless ``--seed``) and saves its start (after the first step) and its end
-side by side in a random order (``pairNN.png``: A on the left, B on the right), the prompts by number
-(``prompts.json``, what readers see), which side is the end (``key.json``, what they must not) and the readers' task
-(``READERS.md``). Each reader writes ``answers-NAME.json``: ``{"1": {"choice": "A" | "B" | "same", "why": "..."}}``.
+side by side in an order drawn afresh each run (``pairNN.png``: A on the left, B on the right), the prompts by number
+(``prompts.json``) and the readers' task (``READERS.md``) in DIR, and which side is the end in ``DIR-key.json``
+beside DIR, outside what readers are given. Each reader writes ``answers-NAME.json``: ``{"1": {"choice": "A" | "B" | "same", "why": "..."}}``.
 ``score`` counts, per reader, the pairs whose end was preferred, whose start was, and the ties: the optimisation's
 own contribution as people see it, beside the judges' start and end figures of bench_scenes.py and
 bench_rprecision.py. The default prompt list (``pair_prompts.txt``: 30 scene prompts of counts, colours, relations
@@ -27,7 +27,7 @@ PROMPTS = HERE / "pair_prompts.txt"
 READERS = """# Which drawing shows the prompt better?
 
 Each picture `pairNN.png` here shows two drawings made for the same prompt: A on the left, B on the right.
-`prompts.json` gives each pair's prompt by its number. Do not open `key.json` or anything else in this folder.
+`prompts.json` gives each pair's prompt by its number. Look at nothing else.
 
 For each pair, say which drawing shows its prompt better, as a person would judge it: every thing named, its
 count, colour and place, and the setting; then how clearly each thing reads (clean rather than wobbly). Answer "A",
@@ -44,8 +44,14 @@ def read_prompts(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def draw(prompts: list[str], out: Path, seed: int, options: dict, order_seed: int = 77) -> None:
-    """Draw each prompt, then write the shuffled pair sheets, prompts.json, key.json and READERS.md into ``out``."""
+def key_file(out: Path) -> Path:
+    """Where ``draw`` keeps the key of the pairs in ``out``: beside the folder, not in it."""
+    return out.with_name(out.name + "-key.json")
+
+
+def draw(prompts: list[str], out: Path, seed: int, options: dict, order_seed: int | None = None) -> None:
+    """Draw each prompt, then write the shuffled pair sheets, prompts.json and READERS.md into ``out`` and the key
+    (the order's seed, drawn afresh unless given, and which side is the end) to :func:`key_file`."""
     from PIL import Image, ImageDraw
 
     import clipart
@@ -62,6 +68,8 @@ def draw(prompts: list[str], out: Path, seed: int, options: dict, order_seed: in
         assert first is not None and last is not None
         pictures.append((to_image(render(first, 224)), last.drawing().png(224)))
         print(f"{k}/{len(prompts)} {prompt}", flush=True)
+    if order_seed is None:
+        order_seed = random.SystemRandom().randrange(2**32)
     rng = random.Random(order_seed)
     numbers = list(range(len(prompts)))
     rng.shuffle(numbers)
@@ -78,15 +86,15 @@ def draw(prompts: list[str], out: Path, seed: int, options: dict, order_seed: in
             sheet.paste(image.convert("RGB"), (x, 30))
         pen.text((6, 4), f"{k}. A (left) | B (right)", fill="black")
         sheet.save(out / f"pair{k:02d}.png")
-    about = {"seed": seed, **{k: v for k, v in options.items() if v is not None}}
-    (out / "key.json").write_text(json.dumps({"drawn": about, "pairs": key}, indent=1), encoding="utf-8")
+    about = {"seed": seed, "order_seed": order_seed, **{k: v for k, v in options.items() if v is not None}}
+    key_file(out).write_text(json.dumps({"drawn": about, "pairs": key}, indent=1), encoding="utf-8")
     (out / "prompts.json").write_text(json.dumps(shown, indent=1), encoding="utf-8")
     (out / "READERS.md").write_text(READERS, encoding="utf-8")
 
 
 def score(folder: Path) -> dict[str, dict[str, int]]:
     """Per reader (``answers-NAME.json``): pairs whose end was preferred, whose start was, the ties."""
-    key = json.loads((folder / "key.json").read_text(encoding="utf-8"))["pairs"]
+    key = json.loads(key_file(folder).read_text(encoding="utf-8"))["pairs"]
     results = {}
     for answers in sorted(folder.glob("answers-*.json")):
         given = json.loads(answers.read_text(encoding="utf-8"))
@@ -119,8 +127,8 @@ def main() -> int:
     tally.add_argument("folder", type=Path)
     args = parser.parse_args()
     if args.command == "score":
-        if not (args.folder / "key.json").is_file():
-            parser.error(f"{args.folder} has no key.json: run draw first")
+        if not key_file(args.folder).is_file():
+            parser.error(f"{key_file(args.folder)} is missing: run draw first")
         try:
             results = score(args.folder)
         except (ValueError, KeyError, AttributeError) as exc:
@@ -134,8 +142,8 @@ def main() -> int:
         return 0
     if not args.prompts.is_file():
         parser.error(f"no prompt file {args.prompts}")
-    if args.out.exists() and any(args.out.iterdir()):
-        parser.error(f"{args.out} is not empty: give a new folder")
+    if args.out.exists() and any(args.out.iterdir()) or key_file(args.out).exists():
+        parser.error(f"{args.out} is not empty or has a key already: give a new folder")
     options = {"model": args.model, "preset": args.preset, "threads": args.threads}
     draw(read_prompts(args.prompts), args.out, args.seed, {k: v for k, v in options.items() if v is not None})
     return 0

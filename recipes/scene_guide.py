@@ -23,8 +23,8 @@ The fine-tune alone reads scenes best but forgets some of its icons (zero-shot o
 8 points), so ``export`` also writes a weight-space mix of the two (WiSE-FT, Wortsman et al., CVPR 2022): the base
 plus ``--mix`` of the fine-tune's change (:data:`MIX`: the largest tenth whose zero-shot on the held-out styles that
 choose stages, twemoji and emojione-monotone, stayed within 2 points of the base). ``--anchor W`` adds W
-times the drift of its own rows' embeddings from the base's to the loss (at 10 zero-shot fell 4.5 to 5 points,
-the scene skill stayed). Neither ships yet: on the scene benchmark the
+times the drift of its own rows' embeddings from the base's to the loss (at 10 zero-shot fell 4.5 to 5 points instead
+of 7 to 8, and most of the scene skill stayed). Neither ships yet: on the scene benchmark the
 default's redraw gains nothing a reader sees with them (BENCHMARKS.md, "Scenes").
 
 Stages: ``sprites``, ``train`` (resumable), ``export`` (the fine-tune to WORK/tuned, the mix to WORK/mix, or to
@@ -277,8 +277,12 @@ def keep_base(work: Path, base: Path) -> Path:
     if kept.is_dir():
         return kept
     weights = base / "open_clip_model.safetensors"
-    if not weights.is_file():
-        raise icondata.RecipeError(f"{weights} is missing: give --base an open_clip folder")
+    missing = [n for n in ("open_clip_model.safetensors", "open_clip_config.json", "ATTRIBUTION.md")
+               if not (base / n).is_file()]  # fmt: skip
+    if missing:
+        raise icondata.RecipeError(
+            f"{base / missing[0]} is missing: give --base an open_clip folder with its attribution"
+        )
     with safe_open(str(weights), "pt") as handle:
         if (handle.metadata() or {}).get("stage") == STAGE:
             raise icondata.RecipeError(
@@ -313,11 +317,16 @@ def export(work: Path, steps: int, base: Path, target: Path, mix: float = MIX) -
     for name in ("open_clip_model.safetensors", "open_clip_config.json", "ATTRIBUTION.md"):
         handle, tmp = tempfile.mkstemp(dir=target, prefix=f".{name}.")
         os.close(handle)
-        if name.endswith(".safetensors"):
-            save_file(weights, tmp, metadata={"format": "pt", "stage": STAGE, "mix": str(mix)})
-        else:
-            shutil.copy(base / name, tmp)
-        os.replace(tmp, target / name)
+        try:
+            if name.endswith(".safetensors"):
+                save_file(weights, tmp, metadata={"format": "pt", "stage": STAGE, "mix": str(mix)})
+            else:
+                shutil.copy(base / name, tmp)
+            os.chmod(tmp, 0o644)  # mkstemp's file is private; the model folder is read by everyone
+            os.replace(tmp, target / name)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def main() -> int:
@@ -370,6 +379,9 @@ def main() -> int:
             export(args.work, args.steps, base, target, args.mix)
             print(f"wrote {args.work / 'tuned'} and, with {args.mix} of its change, {target}")
         if "eval" in stages:
+            for folder in (args.work / "tuned", target):
+                if not (folder / "open_clip_model.safetensors").is_file():
+                    raise icondata.RecipeError(f"{folder} holds no weights: run the export stage first")
             scores = {name: sj.evaluate(folder, sprites, compose=compose_group, seed=SEED)
                       for name, folder in (("base", base), ("fine-tune", args.work / "tuned"),
                                            ("mix", target))}  # fmt: skip

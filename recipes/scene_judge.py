@@ -557,6 +557,16 @@ def fine_tune(
     import torch
     import torch.nn.functional as F
 
+    if anchor > 0 and anchored <= 0:
+        raise ValueError("anchoring needs the number of rows to anchor (anchored > 0)")
+    settings = {
+        "start": str(start),
+        "steps": steps,
+        "lr": lr,
+        "seed": seed,
+        "anchor": anchor,
+        "anchored": anchored,
+    }
     torch.manual_seed(seed)
     model, preprocess, tokenizer = load_judge(start)
     model.train()
@@ -582,6 +592,11 @@ def fine_tune(
     first = 0
     if checkpoint.exists():
         state = torch.load(checkpoint, weights_only=True)
+        if state.get("settings", settings) != settings:
+            differ = ", ".join(k for k in settings if state["settings"].get(k) != settings[k])
+            raise icondata.RecipeError(
+                f"{checkpoint} is a run with other settings ({differ}): give another --work, or the same settings"
+            )
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
@@ -621,7 +636,7 @@ def fine_tune(
             log.flush()
         if (step + 1) % CHECKPOINT_EVERY == 0 or step + 1 == steps:
             state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                     "schedule": schedule.state_dict(), "step": step + 1}  # fmt: skip
+                     "schedule": schedule.state_dict(), "step": step + 1, "settings": settings}  # fmt: skip
             torch.save(state, run / "last.pt.tmp")
             (run / "last.pt.tmp").replace(checkpoint)
             print(f"step {step + 1}/{steps}: loss {loss.item():.3f}", flush=True)
@@ -641,7 +656,10 @@ def export(
     import torch
     from safetensors.torch import save_file
 
-    state = torch.load(work / "run" / "last.pt", weights_only=True)
+    checkpoint = work / "run" / "last.pt"
+    if not checkpoint.is_file():
+        raise icondata.RecipeError(f"{checkpoint} is missing: run the train stage first")
+    state = torch.load(checkpoint, weights_only=True)
     if state["step"] != steps:
         raise icondata.RecipeError(
             f"the run stopped at step {state['step']} of {steps}: run the train stage again"
@@ -719,7 +737,11 @@ def main() -> int:
         preview(sprites, args.preview)
         return 0
     if "train" in stages:
-        train(args.work, sprites, icons, args.steps)
+        try:
+            train(args.work, sprites, icons, args.steps)
+        except icondata.RecipeError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if "export" in stages:
         try:
             export(args.work, args.steps)

@@ -24,10 +24,14 @@ def test_readers_see_pictures_and_prompts_but_not_which_is_the_end(drawn: Path) 
 
     shown = json.loads((drawn / "prompts.json").read_text())
     assert sorted(shown.values()) == ["a cat", "a dog at night", "two red apples"]
-    assert (
-        "end" not in (drawn / "prompts.json").read_text() and "key.json" in (drawn / "READERS.md").read_text()
-    )
-    key = json.loads((drawn / "key.json").read_text())["pairs"]
+    key_file = bench_pairs.key_file(drawn)
+    assert key_file.parent == drawn.parent and not list(
+        drawn.glob("*key*")
+    )  # readers get the folder, not the key
+    assert "end" not in (drawn / "prompts.json").read_text()
+    drawn_with = json.loads(key_file.read_text())
+    assert isinstance(drawn_with["drawn"]["order_seed"], int)
+    key = drawn_with["pairs"]
     assert {k: v["prompt"] for k, v in key.items()} == shown
     for number in shown:
         assert Image.open(drawn / f"pair{int(number):02d}.png").size == (470, 262)
@@ -35,7 +39,7 @@ def test_readers_see_pictures_and_prompts_but_not_which_is_the_end(drawn: Path) 
 
 
 def test_score_counts_each_readers_preference_for_the_end(drawn: Path) -> None:
-    key = json.loads((drawn / "key.json").read_text())["pairs"]
+    key = json.loads(bench_pairs.key_file(drawn).read_text())["pairs"]
     picks_end = {k: {"choice": v["A"] == "end" and "A" or "B"} for k, v in key.items()}
     picks_start = {k: {"choice": v["A"] == "start" and "a" or "b"} for k, v in key.items()}
     undecided = {k: {"choice": "same"} for k in key}

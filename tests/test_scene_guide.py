@@ -192,6 +192,10 @@ def test_export_ships_the_base_plus_a_share_of_the_fine_tunes_change(tmp_path: P
     with safe_open(str(target / "open_clip_model.safetensors"), "pt") as handle:
         assert handle.metadata()["stage"] == scene_guide.STAGE
     assert (target / "ATTRIBUTION.md").read_text() == "icons: CC-BY\n"
+    assert all(
+        (target / n).stat().st_mode & 0o777 == 0o644
+        for n in ("open_clip_model.safetensors", "ATTRIBUTION.md")
+    )
     # the next run starts from the kept base, not from the weights the export replaced
     assert scene_guide.keep_base(work, target) == base
     assert load_file(str(base / "open_clip_model.safetensors"))["w"].float().eq(1.0).all()
@@ -213,3 +217,21 @@ def test_an_unfinished_run_is_not_exported(tmp_path: Path) -> None:
     torch.save({"model": {"w": torch.full((2, 2), 3.0)}, "step": 4}, work / "run" / "last.pt")
     with pytest.raises(icondata.RecipeError, match="stopped at step 4 of 5"):
         scene_guide.export(work, 5, base, tmp_path / "embedded")
+
+
+def test_a_run_resumes_only_with_its_own_settings(tmp_path: Path, tiny_model_dir: Path) -> None:
+    def batch(rng: random.Random) -> tuple[list, list[str]]:
+        return [Image.new("RGB", (64, 64), (rng.randrange(256), 0, 0)) for _ in range(4)], [
+            "a",
+            "b",
+            "c",
+            "d",
+        ]
+
+    scene_judge.fine_tune(tmp_path, tiny_model_dir, batch, 1, anchor=1.0, anchored=2)
+    with pytest.raises(icondata.RecipeError, match=r"other settings \(anchor\)"):
+        scene_judge.fine_tune(tmp_path, tiny_model_dir, batch, 1, anchor=0.0, anchored=2)
+    with pytest.raises(ValueError, match="anchored > 0"):
+        scene_judge.fine_tune(tmp_path / "other", tiny_model_dir, batch, 1, anchor=1.0)
+    with pytest.raises(icondata.RecipeError, match="run the train stage first"):
+        scene_guide.export(tmp_path / "none", 1, tiny_model_dir, tmp_path / "mix")
