@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import sys
 from pathlib import Path
 
@@ -74,7 +75,11 @@ def draw(prompts: list[str], out: Path, seed: int, options: dict, order_seed: in
     numbers = list(range(len(prompts)))
     rng.shuffle(numbers)
     key, shown = {}, {}
-    out.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(
+        out.name + ".partial"
+    )  # renamed to ``out`` when whole: no half folder on a failure
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
     for k, i in enumerate(numbers, 1):
         start, end = pictures[i]
         end_left = rng.random() < 0.5
@@ -85,11 +90,12 @@ def draw(prompts: list[str], out: Path, seed: int, options: dict, order_seed: in
         for x, image in ((6, end if end_left else start), (240, start if end_left else end)):
             sheet.paste(image.convert("RGB"), (x, 30))
         pen.text((6, 4), f"{k}. A (left) | B (right)", fill="black")
-        sheet.save(out / f"pair{k:02d}.png")
+        sheet.save(partial / f"pair{k:02d}.png")
     about = {"seed": seed, "order_seed": order_seed, **{k: v for k, v in options.items() if v is not None}}
+    (partial / "prompts.json").write_text(json.dumps(shown, indent=1), encoding="utf-8")
+    (partial / "READERS.md").write_text(READERS, encoding="utf-8")
     key_file(out).write_text(json.dumps({"drawn": about, "pairs": key}, indent=1), encoding="utf-8")
-    (out / "prompts.json").write_text(json.dumps(shown, indent=1), encoding="utf-8")
-    (out / "READERS.md").write_text(READERS, encoding="utf-8")
+    partial.replace(out)
 
 
 def score(folder: Path) -> dict[str, dict[str, int]]:
@@ -142,10 +148,16 @@ def main() -> int:
         return 0
     if not args.prompts.is_file():
         parser.error(f"no prompt file {args.prompts}")
+    try:
+        prompts = read_prompts(args.prompts)
+    except (OSError, UnicodeDecodeError) as exc:
+        parser.error(f"cannot read {args.prompts}: {exc}")
+    if not prompts:
+        parser.error(f"{args.prompts} holds no prompt (one a line)")
     if args.out.exists() and any(args.out.iterdir()) or key_file(args.out).exists():
         parser.error(f"{args.out} is not empty or has a key already: give a new folder")
     options = {"model": args.model, "preset": args.preset, "threads": args.threads}
-    draw(read_prompts(args.prompts), args.out, args.seed, {k: v for k, v in options.items() if v is not None})
+    draw(prompts, args.out, args.seed, {k: v for k, v in options.items() if v is not None})
     return 0
 
 

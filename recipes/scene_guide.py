@@ -53,7 +53,9 @@ from clipart import compose  # noqa: E402
 GUIDE = ROOT / "clipart" / "models" / "embedded" / "clipart-mini"
 SEED = 11
 STEPS = 1200
-GROUPS, PER_GROUP, PLAIN = 24, 4, 96
+PER_GROUP = (
+    sj.PER_GROUP
+)  # a batch: scene_judge's GROUPS groups of these, and its PLAIN rows of the guide's own
 LR = 5e-5
 ANCHOR = 0.0  # weight of its own rows' drift from the base's embeddings (scene_judge.fine_tune)
 MIX = 0.4  # the share of the fine-tune's change in the mix (module docstring)
@@ -231,10 +233,6 @@ def compose_group(kind: str, rng: random.Random, sprites: sj.Sprites, split: str
     return [(image.convert("RGB").resize((64, 64), Image.Resampling.LANCZOS), text) for image, text in out]
 
 
-def _kind(rng: random.Random) -> str:
-    return rng.choices(list(sj.KINDS), weights=list(sj.KINDS.values()))[0]
-
-
 def plain_rows(data: Path) -> list[tuple[str, str]]:
     """The guide's own training rows (``DATA/train_fare.csv``: path relative to DATA, caption)."""
     table = data / "train_fare.csv"
@@ -248,22 +246,8 @@ def train(
     work: Path, sprites: sj.Sprites, data: Path, steps: int, base: Path, anchor: float = ANCHOR
 ) -> Path:
     """Fine-tune the guide at ``base`` on composed groups and its own rows; resume from ``work/run/last.pt``."""
-    from PIL import Image
-
-    plain = plain_rows(data)
-
-    def batch(rng: random.Random) -> tuple[list, list[str]]:
-        images, texts = [], []
-        for _ in range(GROUPS):
-            for image, text in compose_group(_kind(rng), rng, sprites, "train"):
-                images.append(image)
-                texts.append(text)
-        for path, text in rng.sample(plain, PLAIN):
-            images.append(Image.open(path).convert("RGB"))
-            texts.append(text)
-        return images, texts
-
-    return sj.fine_tune(work, base, batch, steps, lr=LR, seed=SEED, anchor=anchor, anchored=PLAIN)
+    batch = sj.mixed_batches(compose_group, sprites, plain_rows(data))
+    return sj.fine_tune(work, base, batch, steps, lr=LR, seed=SEED, anchor=anchor, anchored=sj.PLAIN)
 
 
 def keep_base(work: Path, base: Path) -> Path:

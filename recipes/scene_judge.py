@@ -519,16 +519,17 @@ def _to_tensor(images: list, preprocess: Callable):  # noqa: ANN001, ANN202
     return torch.stack([preprocess(image) for image in images])
 
 
-def train(work: Path, sprites: Sprites, icons: Path, steps: int) -> Path:
-    """Fine-tune the R-precision judge on composed groups and plain icons; resume from ``work/run/last.pt``."""
+def mixed_batches(
+    compose: Callable, sprites: Sprites, plain: list[tuple[str, str]]
+) -> Callable[[random.Random], tuple[list, list[str]]]:
+    """A step's batch: ``GROUPS`` composed groups (``compose(kind, rng, sprites, "train")``, kinds drawn by
+    :data:`KINDS`) and ``PLAIN`` of the ``plain`` rows (picture path, caption), in that order."""
     from PIL import Image
-
-    plain = _plain_rows(icons)
 
     def batch(rng: random.Random) -> tuple[list, list[str]]:
         images, texts = [], []
         for _ in range(GROUPS):
-            for image, text in compose_group(_kind(rng), rng, sprites, "train"):
+            for image, text in compose(_kind(rng), rng, sprites, "train"):
                 images.append(image)
                 texts.append(text)
         for path, text in rng.sample(plain, PLAIN):
@@ -536,7 +537,12 @@ def train(work: Path, sprites: Sprites, icons: Path, steps: int) -> Path:
             texts.append(text)
         return images, texts
 
-    return fine_tune(work, RPRECISION_JUDGE, batch, steps)
+    return batch
+
+
+def train(work: Path, sprites: Sprites, icons: Path, steps: int) -> Path:
+    """Fine-tune the R-precision judge on composed groups and plain icons; resume from ``work/run/last.pt``."""
+    return fine_tune(work, RPRECISION_JUDGE, mixed_batches(compose_group, sprites, _plain_rows(icons)), steps)
 
 
 def fine_tune(

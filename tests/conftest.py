@@ -82,3 +82,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def device() -> str:
     """The device of device-agnostic tests: ``cpu``, or ``$CLIPART_TEST_DEVICE``."""
     return TEST_DEVICE
+
+
+def write_sprite(path: Path, colour: tuple[int, int, int], wide: bool = False) -> None:
+    """A small transparent PNG holding one opaque rectangle of ``colour`` (a stand-in icon sprite)."""
+    from PIL import Image
+
+    image = Image.new("RGBA", (40 if wide else 24, 24), (0, 0, 0, 0))
+    image.paste(Image.new("RGBA", (image.width - 4, 20), (*colour, 255)), (2, 2))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+
+
+def count_blobs(mask) -> int:  # noqa: ANN001 - a PIL image, non-zero where something is drawn
+    """Connected non-zero regions of ``mask`` (4-neighbours)."""
+    w, h = mask.size
+    data, seen, blobs = mask.load(), set(), 0
+    for y in range(h):
+        for x in range(w):
+            if data[x, y] and (x, y) not in seen:
+                blobs += 1
+                todo = [(x, y)]
+                while todo:
+                    p = todo.pop()
+                    if p in seen or not (0 <= p[0] < w and 0 <= p[1] < h) or not data[p]:
+                        continue
+                    seen.add(p)
+                    todo += [(p[0] + 1, p[1]), (p[0] - 1, p[1]), (p[0], p[1] + 1), (p[0], p[1] - 1)]
+    return blobs

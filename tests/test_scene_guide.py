@@ -13,16 +13,10 @@ import judge
 import pytest
 import scene_guide
 import scene_judge
+from conftest import count_blobs, write_sprite
 from PIL import Image
 
 from clipart import compose
-
-
-def _sprite(path: Path, colour: tuple[int, int, int], wide: bool = False) -> None:
-    image = Image.new("RGBA", (40 if wide else 24, 24), (0, 0, 0, 0))
-    image.paste(Image.new("RGBA", (image.width - 4, 20), (*colour, 255)), (2, 2))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path)
 
 
 @pytest.fixture
@@ -33,11 +27,13 @@ def sprites(tmp_path: Path) -> scene_judge.Sprites:
     names = [f"gadget {k}" for k in range(40)] + sorted(scene_guide.EXTRAS)
     for k, name in enumerate(names):
         rel = f"noto/{k}.png"
-        _sprite(tmp_path / rel, (rng.randrange(150), rng.randrange(150), rng.randrange(150)), wide=k % 2 == 0)
+        write_sprite(
+            tmp_path / rel, (rng.randrange(150), rng.randrange(150), rng.randrange(150)), wide=k % 2 == 0
+        )
         rows.append({"file": rel, "concept": name, "mono": False})
     for k in range(12):
         rel = f"game-icons/{k}.png"
-        _sprite(tmp_path / rel, (0, 0, 0))
+        write_sprite(tmp_path / rel, (0, 0, 0))
         rows.append({"file": rel, "concept": f"inkpot{k}", "mono": True})
     (tmp_path / "sprites.json").write_text(json.dumps(rows), encoding="utf-8")
     return scene_judge.Sprites(tmp_path, scene_guide.EXTRAS, scene_guide.held_out, scene_guide.is_thing)
@@ -91,7 +87,7 @@ def test_counts_draw_as_many_as_asked(n: int, sprites: scene_judge.Sprites) -> N
     dot = Image.new("RGBA", (24, 24), (0, 0, 0, 0))
     dot.paste(Image.new("RGBA", (16, 16), (0, 0, 0, 255)), (4, 4))
     image = scene_guide.picture([(dot, n)], None, None, rng, sprites).convert("L")
-    assert _blobs(image.point(lambda v: 255 if v < 128 else 0)) == n
+    assert count_blobs(image.point(lambda v: 255 if v < 128 else 0)) == n
 
 
 def test_count_captions_span_one_to_twelve(sprites: scene_judge.Sprites) -> None:
@@ -106,24 +102,6 @@ def test_count_captions_span_one_to_twelve(sprites: scene_judge.Sprites) -> None
             first = text.split()[0]
             seen.add(12 if "dozen" in text else 1 if first in ("a", "an") else int(words.get(first, first)))
     assert seen == set(range(1, compose.MAX_COUNT + 1))
-
-
-def _blobs(mask: Image.Image) -> int:
-    """Connected non-zero regions (4-neighbours)."""
-    w, h = mask.size
-    data, seen, blobs = mask.load(), set(), 0
-    for y in range(h):
-        for x in range(w):
-            if data[x, y] and (x, y) not in seen:
-                blobs += 1
-                todo = [(x, y)]
-                while todo:
-                    p = todo.pop()
-                    if p in seen or not (0 <= p[0] < w and 0 <= p[1] < h) or not data[p]:
-                        continue
-                    seen.add(p)
-                    todo += [(p[0] + 1, p[1]), (p[0] - 1, p[1]), (p[0], p[1] + 1), (p[0], p[1] - 1)]
-    return blobs
 
 
 def _box(image: Image.Image, pick) -> tuple[int, int, int, int]:  # noqa: ANN001 - a pixel test

@@ -10,14 +10,8 @@ from pathlib import Path
 import judge  # recipes/ is on sys.path through conftest
 import pytest
 import scene_judge
+from conftest import count_blobs, write_sprite
 from PIL import Image
-
-
-def _sprite(path: Path, colour: tuple[int, int, int], wide: bool = False) -> None:
-    image = Image.new("RGBA", (40 if wide else 24, 24), (0, 0, 0, 0))
-    image.paste(Image.new("RGBA", (image.width - 4, 20), (*colour, 255)), (2, 2))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(path)
 
 
 @pytest.fixture
@@ -28,11 +22,13 @@ def sprites(tmp_path: Path) -> scene_judge.Sprites:
     names = [f"gadget {k}" for k in range(40)] + sorted(scene_judge.EXTRAS)
     for k, name in enumerate(names):
         rel = f"twemoji/{k}.png"
-        _sprite(tmp_path / rel, (rng.randrange(150), rng.randrange(150), rng.randrange(150)), wide=k % 2 == 0)
+        write_sprite(
+            tmp_path / rel, (rng.randrange(150), rng.randrange(150), rng.randrange(150)), wide=k % 2 == 0
+        )
         rows.append({"file": rel, "concept": name, "mono": False})
     for k in range(12):
         rel = f"emojione-monotone/{k}.png"
-        _sprite(tmp_path / rel, (0, 0, 0))
+        write_sprite(tmp_path / rel, (0, 0, 0))
         rows.append({"file": rel, "concept": f"inkpot{k}", "mono": True})
     (tmp_path / "sprites.json").write_text(json.dumps(rows), encoding="utf-8")
     return scene_judge.Sprites(tmp_path)
@@ -92,27 +88,8 @@ def test_counts_draw_as_many_as_the_caption_says(sprites: scene_judge.Sprites) -
             first = caption.removeprefix("a drawing of ").removeprefix("a picture of ").split()[0]
             n = 12 if "dozen" in caption else 1 if first in ("a", "an") else int(words.get(first, first))
             mask = image.convert("L").point(lambda v: 255 if v < 200 else 0)
-            blobs = _count_blobs(mask)
+            blobs = count_blobs(mask)
             assert blobs == n, (caption, blobs)
-
-
-def _count_blobs(mask: Image.Image) -> int:
-    """Connected non-white regions of a 64 px picture (4-neighbours)."""
-    w, h = mask.size
-    seen, blobs = set(), 0
-    data = mask.load()
-    for y in range(h):
-        for x in range(w):
-            if data[x, y] and (x, y) not in seen:
-                blobs += 1
-                todo = [(x, y)]
-                while todo:
-                    p = todo.pop()
-                    if p in seen or not (0 <= p[0] < w and 0 <= p[1] < h) or not data[p]:
-                        continue
-                    seen.add(p)
-                    todo += [(p[0] + 1, p[1]), (p[0] - 1, p[1]), (p[0], p[1] + 1), (p[0], p[1] - 1)]
-    return blobs
 
 
 @pytest.mark.parametrize(
@@ -141,7 +118,6 @@ def test_things_are_plain_singular_concepts() -> None:
 @pytest.mark.parametrize("relation", sorted(scene_judge.RELATIONS))
 def test_a_relations_subject_shows(relation: str, sprites: scene_judge.Sprites) -> None:
     """The subject of every relation picture shows at least MIN_VISIBLE of itself (drawn alone, then in place)."""
-    from PIL import Image
 
     rng = random.Random(5)
     red = Image.new("RGBA", (30, 30), (255, 0, 0, 255))
