@@ -2,10 +2,10 @@
 
 Draws every prompt of :data:`PROMPTS` (60 everyday things) with several seeds and the given preset, then asks
 the judge (``benchmarks/rprecision-judge/``: a CLIP with a ConvNeXt image tower, trained by ``clipart train`` apart from the
-guide, with its own seed and renders; see ``recipes/judge.py``, whose data now leaves out the icon bank's sets and
-the guide's, while the committed weights are still the old judge's, which trained on every set) to rank all 60 prompts for each drawing. A drawing counts when its own prompt ranks first
+guide, with its own seed and renders, on icon sets that neither the icon bank ships nor the guide learns: see
+``recipes/judge.py --cycles 0``) to rank all 60 prompts for each drawing. A drawing counts when its own prompt ranks first
 (R-precision, the protocol VectorFusion used with a CLIP not used for optimisation). Baseline in the same run:
-the same drawings after their first step (random strokes). Chance is 1/60.
+the same drawings after their first step (the icon start, or random strokes). Chance is 1/60.
 
     python benchmarks/bench_rprecision.py [--seeds 3] [--preset quick] [--set views=8 ...] [--out DIR]
 

@@ -44,10 +44,9 @@ from scene_prompts import PROMPTS, ScenePrompt  # noqa: E402
 
 Box = tuple[float, float, float, float]
 MAX_COUNT = 12
-# an instance keeps its shape while its points move apart from their best common shift, scale and turn on average
-# at most this share of its size: about twice what the quick preset's redrawing does to one large icon
+# an instance keeps its shape while its points move apart from their common shift on average at most this share
+# of its size: about twice what the quick preset's redrawing does to one large icon
 KEPT = 0.03
-MAX_SCALE = 2.0  # nor grown or shrunk more than this
 
 
 def _mask(n: int, ranges: list[list[int]]) -> torch.Tensor:
@@ -71,8 +70,7 @@ def _box(scene, ranges: list[list[int]]) -> Box | None:  # noqa: ANN001 - a Scen
 def surviving(start, end, ranges: list[list[int]]) -> int:  # noqa: ANN001 - Scenes
     """How many instances (one stroke range each) of ``end`` survive from ``start``: most of their strokes visible,
     the centre of their box on the canvas, and their shape kept (their points moved, apart from the instance's
-    best common shift, scale and turn, on average at most :data:`KEPT` of their first box's diagonal; scaled at
-    most :data:`MAX_SCALE` times)."""
+    common shift, on average at most :data:`KEPT` of their first box's diagonal)."""
     alive = 0
     for a, b in ranges:
         visible = float((end.colors[a:b, 3] >= 0.02).float().mean())
@@ -80,22 +78,12 @@ def surviving(start, end, ranges: list[list[int]]) -> int:  # noqa: ANN001 - Sce
         if visible < 0.5 or now is None or then is None:
             continue
         used = torch.arange(end.points.shape[1]).view(1, -1) < (3 * start.segments[a:b] + 1).view(-1, 1)
-        moved, scale = _bent(start.points[a:b][used], end.points[a:b][used])
+        shift = end.points[a:b] - start.points[a:b]
+        moved = float((shift - shift[used].mean(0)).norm(dim=-1)[used].mean())
         cx, cy = (now[0] + now[2]) / 2, (now[1] + now[3]) / 2
-        diagonal = math.hypot(then[2] - then[0], then[3] - then[1])
-        if 0 <= cx <= 1 and 0 <= cy <= 1 and moved <= KEPT * diagonal and 1 / MAX_SCALE <= scale <= MAX_SCALE:
+        if 0 <= cx <= 1 and 0 <= cy <= 1 and moved <= KEPT * math.hypot(then[2] - then[0], then[3] - then[1]):
             alive += 1
     return alive
-
-
-def _bent(before: torch.Tensor, after: torch.Tensor) -> tuple[float, float]:
-    """How far points ``[M, 2]`` moved apart from the best shift, scale and turn of them all (on average), and
-    that scale: a thing moved, grown or turned as a whole keeps its shape (least squares, as complex numbers)."""
-    z = torch.complex(*(before - before.mean(0)).double().unbind(-1))
-    w = torch.complex(*(after - after.mean(0)).double().unbind(-1))
-    norm = float((z.abs() ** 2).sum())
-    a = (z.conj() * w).sum() / norm if norm > 0 else torch.tensor(1.0 + 0j, dtype=torch.complex128)
-    return float((w - a * z).abs().mean()), float(a.abs())
 
 
 def shows(scene, ranges: list[list[int]], colour: str) -> bool:  # noqa: ANN001 - a Scene

@@ -276,16 +276,6 @@ class DrawConfig:
     icon_lr_points: float = setting(0.2, "Adam rate of the points, from an icon", unit="px", **_RATE)
     icon_lr_widths: float = setting(0.0, "Adam rate of the widths, from an icon", unit="px", **_RATE)
     icon_lr_colors: float = setting(0.0, "Adam rate of the colours, from an icon", **_RATE)
-    icon_moves: str = setting(
-        "points",
-        "how an icon start moves: its points one by one (icon_lr_points), or each thing as a whole "
-        "(shift, growth, turn at icon_lr_things; its lines keep their shape)",
-        choices=("points", "things"),
-        group="rates",
-    )
-    icon_lr_things: float = setting(
-        0.5, "Adam rate of whole-thing moves, at a thing's edge, from an icon", unit="px", **_RATE
-    )
     init_radius: float = setting(
         0.1,
         "how far a random stroke's points lie from its first, as a share of the canvas",
@@ -411,11 +401,10 @@ class DrawConfig:
         return {**typing.get_type_hints(cls), "models": list[ModelSpec | str]}
 
     def rates(self, from_icon: bool) -> dict[str, float]:
-        """The Adam rates of the points (from an icon moving its things as wholes: of their moves), widths and
-        colours: of a start from an icon, or from random strokes."""
+        """The Adam rates of the points, widths and colours: of a start from an icon, or from random strokes."""
         if from_icon:
             return {
-                "points": self.icon_lr_things if self.icon_moves == "things" else self.icon_lr_points,
+                "points": self.icon_lr_points,
                 "widths": self.icon_lr_widths,
                 "colors": self.icon_lr_colors,
             }

@@ -23,7 +23,6 @@ from clipart.colors import parse_background, parse_color
 from clipart.config import DrawConfig
 from clipart.drawing import Drawing, to_image
 from clipart.models import Guide, load_models, resolve_device
-from clipart.moves import ThingMoves
 from clipart.objective import Objective, Views, build_objective
 from clipart.prune import prune, view_score
 from clipart.render import composite, render, render_batch
@@ -68,14 +67,13 @@ def _from_icon(cfg: DrawConfig) -> bool:
 
 @dataclass
 class _Start:
-    """The candidates' first scenes; an icon start adds whose icons they are, what went where, and either (a
-    composed scene) each stroke's share of the points' rate or, moving things as wholes, each one's moves."""
+    """The candidates' first scenes; an icon start adds whose icons they are, what went where, and (a composed
+    scene) each stroke's share of the points' rate."""
 
     scenes: list[Scene]
     credits: list[str] = field(default_factory=list)
     layouts: list[dict[str, Any]] = field(default_factory=list)
     point_rates: list[Tensor] = field(default_factory=list)
-    moves: list[ThingMoves] = field(default_factory=list)
 
 
 def _random_start(cfg: DrawConfig, device: torch.device) -> _Start:
@@ -111,14 +109,6 @@ def _icon_start(
     composed on ``background`` (None: the colour of the setting the prompt names, else white)."""
     seeds = list(range(cfg.seed, cfg.seed + cfg.candidates))
     starts = icon_scenes(cfg.prompts, cfg.prompt_weights, guides, seeds, background)
-    scenes = [_with_pen(s.scene, cfg, s.layout).to(device) for s in starts]
-    if cfg.icon_moves == "things":
-        return _Start(
-            scenes=scenes,
-            credits=[s.credit for s in starts],
-            layouts=[s.layout for s in starts],
-            moves=[ThingMoves(scene, s.layout) for scene, s in zip(scenes, starts, strict=True)],
-        )
     point_rates = []
     if any(s.rates is not None for s in starts):  # a composed scene: small icons move less
         point_rates = [
@@ -126,7 +116,7 @@ def _icon_start(
             for s in starts
         ]
     return _Start(
-        scenes=scenes,
+        scenes=[_with_pen(s.scene, cfg, s.layout).to(device) for s in starts],
         credits=[s.credit for s in starts],
         layouts=[s.layout for s in starts],
         point_rates=point_rates,
@@ -157,19 +147,15 @@ def _with_pen(scene: Scene, cfg: DrawConfig, layout: dict[str, Any]) -> Scene:
     return scene
 
 
-def _adam(
-    scenes: list[Scene], rates: dict[str, float], size: int, moves: list[ThingMoves]
-) -> torch.optim.Adam | None:
-    """Adam over the candidates' points (or, with ``moves``, their things' moves), widths and colours, one group
-    each (rates in px become canvas units); a part whose rate is zero stays fixed, and with no rate above zero
-    there is nothing to optimise."""
+def _adam(scenes: list[Scene], rates: dict[str, float], size: int) -> torch.optim.Adam | None:
+    """Adam over the candidates' points, widths and colours, one group each (rates in px become canvas units);
+    a part whose rate is zero stays fixed, and with no rate above zero there is nothing to optimise."""
     per_unit = {"points": rates["points"] / size, "widths": rates["widths"] / size, "colors": rates["colors"]}
-    params = {name: [getattr(s, name) for s in scenes] for name in per_unit}
-    if moves:  # the points follow the moves: they take gradients (for the moves), Adam moves the moves
-        for s in scenes:
-            s.points.requires_grad_(per_unit["points"] > 0)
-        params["points"] = [t for m in moves for t in m.params]
-    groups = [{"params": params[name], "lr": lr, "name": name} for name, lr in per_unit.items() if lr > 0]
+    groups = [
+        {"params": [getattr(s, name) for s in scenes], "lr": lr, "name": name}
+        for name, lr in per_unit.items()
+        if lr > 0
+    ]
     for group in groups:
         for tensor in group["params"]:
             tensor.requires_grad_(True)
@@ -219,7 +205,6 @@ class _Parts:
     cpu: CpuShare | None  # the run's CPU threads, where it runs on the CPU
     scenes: list[Scene]
     point_rates: list[Tensor]
-    moves: list[ThingMoves]  # an icon start whose things move as wholes: each candidate's moves
     objective: Objective
     out_size: int  # the largest guide's input size, the views' size
     view_args: dict[str, Any]
@@ -325,14 +310,13 @@ class _Run:
         view_args = {"perspective": cfg.perspective, "crop_scale": cfg.crop_scale,
                      "background": start.scenes[0].background}  # fmt: skip
         augment = Augment(cfg.views, out_size, color_jitter=cfg.color_jitter, **view_args).to(device)
-        optimizer = _adam(start.scenes, cfg.rates(from_icon), cfg.size, start.moves)
+        optimizer = _adam(start.scenes, cfg.rates(from_icon), cfg.size)
         self.timings["startup_s"] = round(time.perf_counter() - t0, 3)
         return _Parts(
             device=device,
             cpu=cpu,
             scenes=start.scenes,
             point_rates=start.point_rates,
-            moves=start.moves,
             objective=objective,
             out_size=out_size,
             view_args=view_args,
@@ -362,22 +346,15 @@ class _Run:
         return per_drawing.detach().cpu()
 
     def _update(self, parts: _Parts, per_drawing: Tensor) -> None:
-        """Backward, an Adam step (a composed scene's strokes keep their share of the points' move; things that
-        move as wholes carry their points), the schedule."""
+        """Backward, an Adam step (a composed scene's strokes keep their share of the points' move), the schedule."""
         assert parts.optimizer is not None and parts.schedule is not None
         parts.optimizer.zero_grad(set_to_none=True)
-        for s in parts.scenes:
-            s.points.grad = None
         per_drawing.sum().backward()
-        for s, moves in zip(parts.scenes, parts.moves, strict=False):
-            moves.pull(s)
         before = [s.points.detach().clone() for s in parts.scenes] if parts.point_rates else []
         parts.optimizer.step()
         with torch.no_grad():
             for s, was, rate in zip(parts.scenes, before, parts.point_rates, strict=False):
                 s.points.copy_(was + rate * (s.points - was))
-        for s, moves in zip(parts.scenes, parts.moves, strict=False):
-            moves.push(s)
         parts.schedule.step()
 
     def _progress(self, parts: _Parts, step: int, losses: Tensor) -> Progress:
