@@ -75,9 +75,8 @@ def draw(prompts: list[str], out: Path, seed: int, options: dict, order_seed: in
     numbers = list(range(len(prompts)))
     rng.shuffle(numbers)
     key, shown = {}, {}
-    partial = out.with_name(
-        out.name + ".partial"
-    )  # renamed to ``out`` when whole: no half folder on a failure
+    # written here and renamed to ``out`` when whole: no half folder on a failure
+    partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     for k, i in enumerate(numbers, 1):
@@ -154,7 +153,7 @@ def main() -> int:
         parser.error(f"cannot read {args.prompts}: {exc}")
     if not prompts:
         parser.error(f"{args.prompts} holds no prompt (one a line)")
-    if args.out.exists() and any(args.out.iterdir()) or key_file(args.out).exists():
+    if (args.out.exists() and any(args.out.iterdir())) or key_file(args.out).exists():
         parser.error(f"{args.out} is not empty or has a key already: give a new folder")
     options = {"model": args.model, "preset": args.preset, "threads": args.threads}
     draw(prompts, args.out, args.seed, {k: v for k, v in options.items() if v is not None})

@@ -53,9 +53,8 @@ from clipart import compose  # noqa: E402
 GUIDE = ROOT / "clipart" / "models" / "embedded" / "clipart-mini"
 SEED = 11
 STEPS = 1200
-PER_GROUP = (
-    sj.PER_GROUP
-)  # a batch: scene_judge's GROUPS groups of these, and its PLAIN rows of the guide's own
+# a batch: scene_judge's GROUPS groups of PER_GROUP pictures, and its PLAIN rows of the guide's own
+PER_GROUP = sj.PER_GROUP
 LR = 5e-5
 ANCHOR = 0.0  # weight of its own rows' drift from the base's embeddings (scene_judge.fine_tune)
 MIX = 0.4  # the share of the fine-tune's change in the mix (module docstring)
