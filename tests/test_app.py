@@ -344,6 +344,35 @@ def test_runs_get_their_own_folders_and_a_time_limit(tiny_model: str, tmp_path: 
     )
 
 
+def test_previews_are_new_files_that_stay_put_while_the_drawing_runs(tiny_model: str, tmp_path: Path) -> None:
+    """Two visitors drawing the same prompt and seed at once, step by step: every image the page is given is a
+    PNG file of its own, never rewritten while the drawings run (Gradio rewrites an image object's cached copy in
+    place, which a browser may be reading); the previews leave no file behind, and none in a searched folder."""
+    from clipart.app.handlers import KEEP, Handlers
+
+    handlers = Handlers([tiny_model], "cpu", tmp_path, max_seconds=None)
+    page = {**PAGE, "steps": 6, "model": tiny_model}  # a preview every step
+    runs = [handlers.draw(f"s{i}", page, []) for i in range(2)]
+    given: dict[str, bytes] = {}
+    finished = 0
+    while finished < 2:
+        finished = 0
+        for run in runs:
+            update = next(run, None)
+            if update is None:
+                finished += 1
+                continue
+            if update.image is not KEEP:
+                assert isinstance(update.image, str) and update.image not in given, update.image
+                assert not Path(update.image).parent.name.startswith("session-")  # not searched
+                given[update.image] = Path(update.image).read_bytes()
+                assert Image.open(update.image).size == (64, 64)
+            for path, data in given.items():
+                if Path(path).exists():  # a finished drawing's previews are gone; a running one's unchanged
+                    assert Path(path).read_bytes() == data, path
+    assert len(given) >= 2 * 6  # a preview each of the first five steps and the final frame, each drawing
+    assert not [p for p in tmp_path.rglob("preview-*")], "previews were left behind"
+
 # --- the API through gradio_client ------------------------------------------------------------------------
 
 

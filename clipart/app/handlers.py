@@ -101,6 +101,28 @@ def _preview_every(steps: Any) -> int:
         return 10  # a bad value: the settings check says so
 
 
+class _Previews:
+    """A drawing's previews as new PNG files in a folder of their own (outside the session's searched folder).
+
+    The page is given paths, not images: Gradio writes an image object's cached copy in place, so a repeated
+    image (a final frame equal to the last preview, two visitors drawing the same prompt and seed) could be
+    rewritten while a browser reads it; a path's cached copy is written once, under a temporary name."""
+
+    def __init__(self, base: Path) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix="previews-", dir=base))
+        self.count = 0
+
+    def add(self, image: Any) -> str:
+        """``image`` saved as the next preview file; its path."""
+        self.count += 1
+        path = self.folder / f"preview-{self.count:04d}.png"
+        image.save(path)
+        return str(path)
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def _status(event: Any, seed: int, stopped: str = "") -> str:
     line = (
         f"step **{event.step}/{event.total}** · loss {event.loss:.4f} · {event.rate:.1f} steps/s · "
@@ -112,9 +134,10 @@ def _status(event: Any, seed: int, stopped: str = "") -> str:
 
 
 def _prune(base: Path, max_age: float) -> None:
-    """Delete run folders under ``base`` (one folder a session) older than ``max_age`` seconds."""
+    """Delete run folders under ``base`` (one folder a session) and preview folders older than ``max_age``
+    seconds."""
     now = time.time()
-    for run in base.glob("session-*/run-*"):
+    for run in [*base.glob("session-*/run-*"), *base.glob("previews-*")]:
         try:
             if now - run.stat().st_mtime > max_age:
                 shutil.rmtree(run, ignore_errors=True)
@@ -222,14 +245,30 @@ class Handlers:
     def draw(self, session: str | None, page: dict[str, Any], history: list) -> Iterator[DrawUpdate]:
         """Make the drawing of the page's values ``page`` (the parameters of the page's draw function), streaming
         previews: a :class:`DrawUpdate` each, the last with the files (paths; gif: None unless asked for)."""
-        import gradio as gr
-
         try:
             events = self._events(page, _seed(page["seed"], page["random_seed"]))
         except clipart.ClipartError as e:
             raise user_error(e) from None
         session = session or secrets.token_hex(8)
         flag = self.stops.start(session)
+        previews = _Previews(self.out_dir)
+        try:
+            yield from self._draw(session, page, history, events, flag, previews)
+        finally:
+            self.stops.finish(session, flag)
+            previews.remove()
+
+    def _draw(
+        self,
+        session: str,
+        page: dict[str, Any],
+        history: list,
+        events: Iterator[Any],
+        flag: threading.Event,
+        previews: _Previews,
+    ) -> Iterator[DrawUpdate]:
+        import gradio as gr
+
         event, stopped, shown, seed = None, "", time.monotonic(), 0
         try:
             yield DrawUpdate(status="Starting…", files_row=gr.Row(visible=False))
@@ -245,12 +284,10 @@ class Handlers:
                     break
                 if event.image is not None or time.monotonic() - shown > 0.5:
                     shown = time.monotonic()
-                    image = event.image if event.image is not None else KEEP
+                    image = previews.add(event.image) if event.image is not None else KEEP
                     yield DrawUpdate(image=image, status=_status(event, seed))
         except clipart.ClipartError as e:
             raise user_error(e) from None
-        finally:
-            self.stops.finish(session, flag)
         if event is None:
             raise gr.Error("the drawing ended before its first step")
         drawing = event.drawing()
@@ -262,7 +299,7 @@ class Handlers:
         files = {kind: str(drawing.save(folder / f"clipart-{seed}.{kind}")) for kind in kinds}
         history = [*history, (files["png"], f"{drawing.title} (seed {seed})")]
         yield DrawUpdate(
-            image=event.image if event.done and event.image is not None else drawing.png(),
+            image=previews.add(event.image if event.done and event.image is not None else drawing.png()),
             status=_status(event, seed, stopped) + (f" · {drawing.credit}" if drawing.credit else ""),
             files={kind: files.get(kind) for kind in OUTPUT_KINDS},
             gallery=history,
