@@ -373,6 +373,7 @@ def test_previews_are_new_files_that_stay_put_while_the_drawing_runs(tiny_model:
     assert len(given) >= 2 * 6  # a preview each of the first five steps and the final frame, each drawing
     assert not [p for p in tmp_path.rglob("preview-*")], "previews were left behind"
 
+
 # --- the API through gradio_client ------------------------------------------------------------------------
 
 
