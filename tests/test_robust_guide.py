@@ -1,0 +1,104 @@
+"""The robust guide's recipe (recipes/robust_guide.py): its training table, and the mixes it exports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import icondata  # recipes/ is on sys.path through conftest
+import pytest
+import robust_guide
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _model(path: Path, weights: dict) -> Path:
+    from safetensors.torch import save_file
+
+    path.mkdir(parents=True)
+    save_file(weights, str(path / "open_clip_model.safetensors"), metadata={"format": "pt"})
+    (path / "open_clip_config.json").write_text('{"embed_dim": 2}')
+    return path
+
+
+def _table(path: Path, rows: list[str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("filepath,caption\n" + "".join(f"{r}\n" for r in rows), encoding="utf-8")
+
+
+def test_the_table_joins_the_mix_and_every_render_part(tmp_path: Path) -> None:
+    _table(tmp_path / "train_mix.csv", ["icons/a.png,a cat"])
+    for part in robust_guide.PARTS:
+        _table(tmp_path / part / f"{part}.csv", [f"x.png,a {part} dog"])
+    table = robust_guide.write_table(tmp_path).read_text(encoding="utf-8").splitlines()
+    assert table == ["filepath,caption", "icons/a.png,a cat"] + [
+        f"{part}/x.png,a {part} dog" for part in robust_guide.PARTS
+    ]
+    (tmp_path / "tones" / "tones.csv").unlink()
+    with pytest.raises(icondata.RecipeError, match="tones.csv is missing: run the 'tones' stage"):
+        robust_guide.write_table(tmp_path)
+
+
+def test_export_writes_the_fine_tune_and_each_share_of_its_change(tmp_path: Path) -> None:
+    import torch
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    start = _model(tmp_path / "start", {"w": torch.full((2, 2), 1.0).half(), "b": torch.zeros(3).half()})
+    work = tmp_path / "work"
+    _model(work / "run" / "export", {"w": torch.full((2, 2), 3.0), "b": torch.ones(3)})
+    (tmp_path / "data" / "icons").mkdir(parents=True)
+    (tmp_path / "data" / "icons" / "ATTRIBUTION.md").write_text("icons: CC-BY\n")
+    robust_guide.export(work, tmp_path / "data", start, [0.0, 0.25, 1.0])
+    tuned = load_file(str(work / "tuned" / "open_clip_model.safetensors"))
+    assert tuned["w"].dtype == torch.float16 and tuned["w"].float().eq(3.0).all()
+    for share, w, b in ((0.0, 1.0, 0.0), (0.25, 1.5, 0.25), (1.0, 3.0, 1.0)):
+        folder = robust_guide.mix_folder(work, share)
+        mixed = load_file(str(folder / "open_clip_model.safetensors"))
+        assert mixed["w"].dtype == torch.float16 and mixed["w"].float().eq(w).all(), share
+        assert mixed["b"].float().eq(b).all(), share
+        with safe_open(str(folder / "open_clip_model.safetensors"), "pt") as handle:
+            assert handle.metadata()["mix"] == f"{share:g}"
+        assert (folder / "ATTRIBUTION.md").read_text() == "icons: CC-BY\n"
+        assert (folder / "open_clip_config.json").read_text() == '{"embed_dim": 2}'
+    assert not list(work.rglob(".weights.*")), "a temporary file was left behind"
+
+
+def test_export_refuses_to_mix_different_architectures(tmp_path: Path) -> None:
+    import torch
+
+    start = _model(tmp_path / "start", {"w": torch.ones(2, 2).half()})
+    work = tmp_path / "work"
+    _model(work / "run" / "export", {"w": torch.ones(3, 2)})
+    (tmp_path / "data" / "icons").mkdir(parents=True)
+    (tmp_path / "data" / "icons" / "ATTRIBUTION.md").write_text("icons: CC-BY\n")
+    with pytest.raises(icondata.RecipeError, match="different architectures"):
+        robust_guide.export(work, tmp_path / "data", start, [0.5])
+    assert not robust_guide.mix_folder(work, 0.5).exists()
+
+
+def _recipe(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "recipes" / "robust_guide.py"), *args], capture_output=True, text=True
+    )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--mix", "1.5"], "--mix takes shares from 0 to 1"),
+        (["--mix", "nan"], "--mix takes shares from 0 to 1"),
+        (["--eps", "0"], "--eps a positive number"),
+        (["--steps", "0"], "--steps must be at least 1"),
+    ],
+)
+def test_bad_options_are_one_line_and_exit_2(tmp_path: Path, args: list[str], message: str) -> None:
+    done = _recipe("--work", str(tmp_path), "--data", str(tmp_path), *args)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_missing_table_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    done = _recipe("--work", str(tmp_path / "w"), "--data", str(tmp_path), "--only", "train")
+    assert done.returncode == 2 and "run the 'table' stage" in done.stderr, done.stderr
+    assert not (tmp_path / "w" / "run").exists()
