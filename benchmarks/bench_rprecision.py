@@ -11,7 +11,9 @@ the same drawings after their first step (the icon start, or random strokes). Ch
 
 ``--out`` saves every drawing as PNG and a contact sheet (``sheet.png``, prompts hidden in ``sheet.txt``) to
 show a person. ``--rescore DIR`` judges the drawings that an earlier ``--out DIR`` saved again, without drawing
-(seconds; no step-1 baseline): figures from another judge for the same drawings.
+(seconds; no step-1 baseline): figures from another judge for the same drawings. ``--prompt-list FILE`` draws
+and ranks another list instead: tune settings on ``benchmarks/tune_prompts.txt`` (30 other everyday things), never
+on the 60, which then measure the chosen settings once.
 """
 
 from __future__ import annotations
@@ -93,6 +95,19 @@ def parse_sets(items: list[str], parser: argparse.ArgumentParser) -> dict:
     return options
 
 
+def read_prompt_list(path: Path, parser: argparse.ArgumentParser) -> tuple[str, ...]:
+    """The prompts of ``path``, one a line (blank lines and ``#`` comments skipped); a usage error unless there
+    are at least two, all different."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        parser.error(f"--prompt-list {path}: cannot read it ({exc.__class__.__name__})")
+    prompts = tuple(line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#"))
+    if len(prompts) < 2 or len(set(prompts)) < len(prompts):
+        parser.error(f"--prompt-list {path}: give at least two prompts, each once")
+    return prompts
+
+
 def _file_name(prompt: str, seed: int) -> str:
     return f"{prompt.replace(' ', '-')}-s{seed}.png"
 
@@ -121,13 +136,18 @@ def main() -> int:
     )
     parser.add_argument("--preset", default="quick")
     parser.add_argument("--model", action="append", help="guide model(s) (default: the preset's)")
-    parser.add_argument(
-        "--prompts", type=int, default=len(PROMPTS), help="only the first N prompts (quick tries)"
-    )
+    parser.add_argument("--prompts", type=int, help="only the first N prompts (quick tries)")
     parser.add_argument(
         "--start", type=int, default=0, help="skip the first K prompts (to split a run over processes)"
     )
     parser.add_argument("--judge", type=Path, default=JUDGE, help="the judge's open_clip folder")
+    parser.add_argument(
+        "--prompt-list",
+        type=Path,
+        metavar="FILE",
+        help="draw these prompts instead (one a line; the judge ranks among them): tune on such a set, e.g. "
+        "benchmarks/tune_prompts.txt, so that the 60 benchmark prompts choose nothing",
+    )
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a drawing option")
     parser.add_argument("--out", type=Path, help="save the drawings and a contact sheet here")
     parser.add_argument(
@@ -135,8 +155,10 @@ def main() -> int:
     )
     args = parser.parse_args()
     options = parse_sets(args.set, parser)
-    if not 1 <= args.prompts <= len(PROMPTS) or not 0 <= args.start < args.prompts or args.seeds < 1:
-        parser.error(f"--prompts must be 1..{len(PROMPTS)}, --start 0..prompts-1 and --seeds at least 1")
+    prompts = read_prompt_list(args.prompt_list, parser) if args.prompt_list else PROMPTS
+    args.prompts = len(prompts) if args.prompts is None else args.prompts
+    if not 1 <= args.prompts <= len(prompts) or not 0 <= args.start < args.prompts or args.seeds < 1:
+        parser.error(f"--prompts must be 1..{len(prompts)}, --start 0..prompts-1 and --seeds at least 1")
     if args.first_seed < 0:
         parser.error("--first-seed must be 0 or more")
     if not (args.judge / "open_clip_config.json").is_file():
@@ -146,14 +168,14 @@ def main() -> int:
     # Bad settings or guides: one usage line before the judge loads and anything is drawn.
     if not args.rescore:
         try:
-            config = clipart.make_config(PROMPTS[0], preset=args.preset, **options)
+            config = clipart.make_config(prompts[0], preset=args.preset, **options)
             for spec in config.models:
                 clipart.load_model(spec, device=config.device)
         except clipart.ClipartError as exc:
             parser.error(str(exc))
     todo = list(
         itertools.product(
-            PROMPTS[args.start : args.prompts], range(args.first_seed, args.first_seed + args.seeds)
+            prompts[args.start : args.prompts], range(args.first_seed, args.first_seed + args.seeds)
         )
     )
     if args.rescore:
@@ -165,7 +187,7 @@ def main() -> int:
                 f"{args.rescore} lacks {missing[0]} ({len(missing)} drawings missing): match its --seeds/--prompts"
             )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    judge = Judge(args.judge)
+    judge = Judge(args.judge, prompts)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
     hits = base_hits = top5 = total = 0
@@ -178,14 +200,14 @@ def main() -> int:
     )
     print(f"{'prompt':<20} {'seed':>4}  {'rank (step 1)':>13} {'rank':>5}  judge's first choice")
     for prompt, seed in todo:
-        k = PROMPTS.index(prompt)
+        k = prompts.index(prompt)
         if args.rescore:
             image, ranks0 = Image.open(args.rescore / _file_name(prompt, seed)), None
         else:
             image, start = _draw(clipart, prompt, seed, args.preset, options)
             ranks0 = judge.ranks(start)
         ranks = judge.ranks(image)
-        best = PROMPTS[int(ranks.argmin())]
+        best = prompts[int(ranks.argmin())]
         hits += int(ranks[k] == 0)
         base_hits += int(ranks0 is not None and ranks0[k] == 0)
         rank_sum += int(ranks[k])
@@ -202,14 +224,14 @@ def main() -> int:
         (args.out / "sheet.txt").write_text("\n".join(names) + "\n")
     rate, base = hits / total, base_hits / total
     baseline = (
-        f"after step 1: not saved, rescored; chance {1 / len(PROMPTS):.1%})"
+        f"after step 1: not saved, rescored; chance {1 / len(prompts):.1%})"
         if args.rescore
-        else f"after step 1: {base_hits}/{total} = {base:.1%}; chance {1 / len(PROMPTS):.1%}); ratio "
+        else f"after step 1: {base_hits}/{total} = {base:.1%}; chance {1 / len(prompts):.1%}); ratio "
         f"{rate / max(base, 1 / total):.1f}x"
     )
     print(
         f"\nR-precision: {hits}/{total} = {rate:.1%} ({baseline}; mean rank {rank_sum / total + 1:.1f} "
-        f"of {len(PROMPTS)}; own prompt in the judge's top 5: {top5}/{total}; {time.perf_counter() - t0:.0f} s; load "
+        f"of {len(prompts)}; own prompt in the judge's top 5: {top5}/{total}; {time.perf_counter() - t0:.0f} s; load "
         f"{os.getloadavg()[0]:.1f}"
     )
     return 0
