@@ -26,6 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from bench_pairs import read_answers  # noqa: E402
 from bench_rprecision import PROMPTS, _file_name, noun  # noqa: E402
 
 PER_SHEET = 20
@@ -100,19 +101,13 @@ def score(folder: Path) -> dict[str, dict[str, list[int]]]:
     """Per reader (``answers-NAME.json``) and label: [drawings named rightly, drawings]."""
     key = json.loads(key_file(folder).read_text(encoding="utf-8"))["drawings"]
     results = {}
-    for answers in sorted(folder.glob("answers-*.json")):
-        given = json.loads(answers.read_text(encoding="utf-8"))
-        missing = sorted(set(key) - set(given), key=int)
-        if missing:
-            raise ValueError(
-                f"{answers.name} has no answer for drawing {missing[0]} ({len(missing)} missing)"
-            )
+    for reader, given in read_answers(folder, list(key), "drawing").items():
         tally: dict[str, list[int]] = {}
         for number, drawn in key.items():
             counts = tally.setdefault(drawn["label"], [0, 0])
             counts[0] += names(str(given[number]), drawn["prompt"])
             counts[1] += 1
-        results[answers.name.removeprefix("answers-").removesuffix(".json")] = tally
+        results[reader] = tally
     return results
 
 

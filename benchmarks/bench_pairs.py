@@ -97,23 +97,34 @@ def draw(prompts: list[str], out: Path, seed: int, options: dict, order_seed: in
     partial.replace(out)
 
 
+def read_answers(folder: Path, numbers: list[str], what: str) -> dict[str, dict]:
+    """Each reader's ``answers-NAME.json`` in ``folder``, by NAME; a ValueError names the first of ``numbers`` (the
+    ``what``, e.g. "pair") that a reader left unanswered."""
+    readers = {}
+    for answers in sorted(folder.glob("answers-*.json")):
+        given = json.loads(answers.read_text(encoding="utf-8"))
+        missing = sorted(set(numbers) - set(given), key=int)
+        if missing:
+            raise ValueError(f"{answers.name} has no answer for {what} {missing[0]} ({len(missing)} missing)")
+        readers[answers.name.removeprefix("answers-").removesuffix(".json")] = given
+    return readers
+
+
 def score(folder: Path) -> dict[str, dict[str, int]]:
     """Per reader (``answers-NAME.json``): pairs whose end was preferred, whose start was, the ties."""
     key = json.loads(key_file(folder).read_text(encoding="utf-8"))["pairs"]
     results = {}
-    for answers in sorted(folder.glob("answers-*.json")):
-        given = json.loads(answers.read_text(encoding="utf-8"))
-        missing = sorted(set(key) - set(given), key=int)
-        if missing:
-            raise ValueError(f"{answers.name} has no answer for pair {missing[0]} ({len(missing)} missing)")
+    for reader, given in read_answers(folder, list(key), "pair").items():
         tally = {"end": 0, "start": 0, "same": 0}
         for number, pair in key.items():
             choice = str(given[number].get("choice", "")).strip().upper()
             if choice not in ("A", "B", "SAME"):
-                raise ValueError(f"{answers.name}, pair {number}: choice {choice!r} is not A, B or same")
+                raise ValueError(
+                    f"answers-{reader}.json, pair {number}: choice {choice!r} is not A, B or same"
+                )
             other = "start" if pair["A"] == "end" else "end"
             tally["same" if choice == "SAME" else pair["A"] if choice == "A" else other] += 1
-        results[answers.name.removeprefix("answers-").removesuffix(".json")] = tally
+        results[reader] = tally
     return results
 
 
