@@ -347,7 +347,8 @@ def test_runs_get_their_own_folders_and_a_time_limit(tiny_model: str, tmp_path: 
 def test_previews_are_new_files_that_stay_put_while_the_drawing_runs(tiny_model: str, tmp_path: Path) -> None:
     """Two visitors drawing the same prompt and seed at once, step by step: every image the page is given is a
     PNG file of its own, never rewritten while the drawings run (Gradio rewrites an image object's cached copy in
-    place, which a browser may be reading); the previews leave no file behind, and none in a searched folder."""
+    place, which a browser may be reading); the previews lie outside the searched session folder and leave no file
+    behind, the last frame being the run's own PNG, even when the page closes mid-drawing."""
     from clipart.app.handlers import KEEP, Handlers
 
     handlers = Handlers([tiny_model], "cpu", tmp_path, max_seconds=None)
@@ -364,14 +365,20 @@ def test_previews_are_new_files_that_stay_put_while_the_drawing_runs(tiny_model:
                 continue
             if update.image is not KEEP:
                 assert isinstance(update.image, str) and update.image not in given, update.image
-                assert not Path(update.image).parent.name.startswith("session-")  # not searched
+                assert not Path(update.image).parent.parent.name.startswith("session-") or update.files
                 given[update.image] = Path(update.image).read_bytes()
                 assert Image.open(update.image).size == (64, 64)
             for path, data in given.items():
                 if Path(path).exists():  # a finished drawing's previews are gone; a running one's unchanged
                     assert Path(path).read_bytes() == data, path
     assert len(given) >= 2 * 6  # a preview each of the first five steps and the final frame, each drawing
-    assert not [p for p in tmp_path.rglob("preview-*")], "previews were left behind"
+    assert not list(tmp_path.glob("previews-*")), "previews were left behind"
+    finals = [p for p in given if Path(p).parent.name.startswith("run-")]
+    assert len(finals) == 2 and all(Path(p).name == "clipart-3.png" for p in finals)  # the run's own PNG
+    run = handlers.draw("s3", page, [])  # a page closed mid-drawing: Gradio closes the generator
+    assert next(run).image is KEEP and isinstance(next(run).image, str) and list(tmp_path.glob("previews-*"))
+    run.close()
+    assert not list(tmp_path.glob("previews-*")), "a closed drawing left its previews behind"
 
 
 # --- the API through gradio_client ------------------------------------------------------------------------

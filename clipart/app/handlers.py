@@ -102,11 +102,12 @@ def _preview_every(steps: Any) -> int:
 
 
 class _Previews:
-    """A drawing's previews as new PNG files in a folder of their own (outside the session's searched folder).
+    """A drawing's previews as new PNG files in a folder of their own (outside the session's searched folder),
+    removed when the drawing ends (its last frame is the run's PNG).
 
     The page is given paths, not images: Gradio writes an image object's cached copy in place, so a repeated
-    image (a final frame equal to the last preview, two visitors drawing the same prompt and seed) could be
-    rewritten while a browser reads it; a path's cached copy is written once, under a temporary name."""
+    image (two visitors drawing the same prompt and seed, a preview equal to the last) could be rewritten while a
+    browser reads it; a path's cached copy is written once, under a temporary name."""
 
     def __init__(self, base: Path) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="previews-", dir=base))
@@ -250,8 +251,8 @@ class Handlers:
         except clipart.ClipartError as e:
             raise user_error(e) from None
         session = session or secrets.token_hex(8)
-        flag = self.stops.start(session)
         previews = _Previews(self.out_dir)
+        flag = self.stops.start(session)
         try:
             yield from self._draw(session, page, history, events, flag, previews)
         finally:
@@ -299,7 +300,7 @@ class Handlers:
         files = {kind: str(drawing.save(folder / f"clipart-{seed}.{kind}")) for kind in kinds}
         history = [*history, (files["png"], f"{drawing.title} (seed {seed})")]
         yield DrawUpdate(
-            image=previews.add(event.image if event.done and event.image is not None else drawing.png()),
+            image=files["png"],  # the file the page offers, kept with the run
             status=_status(event, seed, stopped) + (f" · {drawing.credit}" if drawing.credit else ""),
             files={kind: files.get(kind) for kind in OUTPUT_KINDS},
             gallery=history,
