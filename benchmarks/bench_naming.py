@@ -49,15 +49,27 @@ def key_file(out: Path) -> Path:
     return out.with_name(out.name + "-key.json")
 
 
-def _squash(text: str) -> str:
-    return re.sub(r"[^a-z]", "", text.lower())
+def _same(word: str, thing: str) -> bool:
+    """Whether two words are one, a plural s, es or ies aside ("buses" and "bus", "scissor" and "scissors")."""
+    a, b = sorted((word, thing), key=len)
+    return a == b or b in (a + "s", a + "es") or (a.endswith("y") and b == a[:-1] + "ies")
 
 
 def names(answer: str, prompt: str) -> bool:
-    """Whether ``answer`` names the thing of ``prompt`` (its noun within the answer, plurals and spacing aside)."""
-    thing = _squash(noun(prompt))
-    said = _squash(answer)
-    return bool(thing) and (thing in said or thing.removesuffix("s") in said)
+    """Whether ``answer`` names the thing of ``prompt``: its noun's words, in order, among the answer's words (or
+    run together: "sail boat" names a sailboat, "ice-cream" an ice cream), plurals aside; never part of a word ("a
+    pineapple" does not name an apple)."""
+    thing = re.findall(r"[a-z]+", noun(prompt).lower())
+    said = re.findall(r"[a-z]+", answer.lower())
+    if not thing:
+        return False
+    for start in range(len(said)):
+        window = said[start : start + len(thing)]
+        if len(window) == len(thing) and all(_same(w, t) for w, t in zip(window, thing, strict=True)):
+            return True
+        if any(_same("".join(said[start:end]), "".join(thing)) for end in range(start + 1, start + 4)):
+            return True
+    return False
 
 
 def sheets(folders: dict[str, Path], out: Path, seed: int, order_seed: int | None = None) -> int:
@@ -72,6 +84,8 @@ def sheets(folders: dict[str, Path], out: Path, seed: int, order_seed: int | Non
                 drawings.append((label, prompt, path))
     if not drawings:
         raise ValueError(f"no drawings of seed {seed} in {', '.join(map(str, folders.values()))}")
+    if (out.exists() and any(out.iterdir())) or key_file(out).exists():
+        raise ValueError(f"{out} or its key exists: give a new folder (readers' answers may be in it)")
     if order_seed is None:
         order_seed = random.SystemRandom().randrange(2**32)
     random.Random(order_seed).shuffle(drawings)
@@ -92,16 +106,24 @@ def sheets(folders: dict[str, Path], out: Path, seed: int, order_seed: int | Non
     (partial / "READERS.md").write_text(READERS, encoding="utf-8")
     key = {str(k): {"label": label, "prompt": prompt} for k, (label, prompt, _) in enumerate(drawings, 1)}
     about = {"seed": seed, "order_seed": order_seed, "folders": {k: str(v) for k, v in folders.items()}}
-    key_file(out).write_text(json.dumps({"drawn": about, "drawings": key}, indent=1), encoding="utf-8")
+    (partial / "key.json").write_text(
+        json.dumps({"drawn": about, "drawings": key}, indent=1), encoding="utf-8"
+    )
+    if out.exists():
+        out.rmdir()  # empty (checked above)
     partial.replace(out)
+    (out / "key.json").replace(key_file(out))
     return len(drawings)
 
 
 def score(folder: Path) -> dict[str, dict[str, list[int]]]:
     """Per reader (``answers-NAME.json``) and label: [drawings named rightly, drawings]."""
     key = json.loads(key_file(folder).read_text(encoding="utf-8"))["drawings"]
+    readers = read_answers(folder, list(key), "drawing")
+    if not readers:
+        raise ValueError(f"no answers-NAME.json in {folder} yet")
     results = {}
-    for reader, given in read_answers(folder, list(key), "drawing").items():
+    for reader, given in readers.items():
         tally: dict[str, list[int]] = {}
         for number, drawn in key.items():
             counts = tally.setdefault(drawn["label"], [0, 0])
@@ -129,6 +151,8 @@ def main() -> int:
                 label, _, path = item.partition("=")
                 if not label or not path or not Path(path).is_dir():
                     parser.error(f"{item!r}: give LABEL=FOLDER, a folder of bench_rprecision.py --out")
+                if label in folders:
+                    parser.error(f"the label {label!r} is given twice: one label a folder")
                 folders[label] = Path(path)
             count = sheets(folders, args.out, args.seed)
             print(f"{count} drawings in {args.out}; the key in {key_file(args.out)}")

@@ -102,7 +102,12 @@ def read_answers(folder: Path, numbers: list[str], what: str) -> dict[str, dict]
     ``what``, e.g. "pair") that a reader left unanswered."""
     readers = {}
     for answers in sorted(folder.glob("answers-*.json")):
-        given = json.loads(answers.read_text(encoding="utf-8"))
+        try:
+            given = json.loads(answers.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{answers.name} is not readable JSON: {exc}") from None
+        if not isinstance(given, dict):
+            raise ValueError(f'{answers.name} must hold one object: {{"1": ..., "2": ...}}')
         missing = sorted(set(numbers) - set(given), key=int)
         if missing:
             raise ValueError(f"{answers.name} has no answer for {what} {missing[0]} ({len(missing)} missing)")

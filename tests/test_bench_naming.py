@@ -60,6 +60,15 @@ def test_readers_get_numbered_sheets_and_no_key(made: Path) -> None:
         ("a boat", "a teapot", False),
         ("?", "a cat", False),
         ("a chair", "a lighthouse", False),
+        ("a pineapple", "an apple", False),
+        ("a monkey", "a key", False),
+        ("a bug", "a bus", False),
+        ("two buses", "a bus", True),
+        ("a lighthouse", "a house", False),
+        ("a carrot", "a car", False),
+        ("a bowl", "an owl", False),
+        ("a bus under a tree", "the sun", False),
+        ("glasses", "a glass", True),
     ],
 )
 def test_an_answer_names_the_prompts_thing(answer: str, prompt: str, named: bool) -> None:
@@ -81,6 +90,25 @@ def test_score_counts_each_readers_named_drawings_per_label(made: Path) -> None:
         bench_naming.score(made)
 
 
+def test_sheets_never_replace_a_folder_or_key_that_exists(made: Path) -> None:
+    key = bench_naming.key_file(made).read_text()
+    (made / "answers-r1.json").write_text("{}")
+    with pytest.raises(ValueError, match="exists: give a new folder"):
+        bench_naming.sheets({"guideone": made.parent / "one"}, made, seed=0)
+    assert bench_naming.key_file(made).read_text() == key and not made.with_name("sheets.partial").exists()
+
+
+def test_score_refuses_unreadable_or_absent_answers(made: Path) -> None:
+    with pytest.raises(ValueError, match="no answers-NAME.json"):
+        bench_naming.score(made)
+    (made / "answers-r1.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="answers-r1.json must hold one object"):
+        bench_naming.score(made)
+    (made / "answers-r1.json").write_text("{1: ")
+    with pytest.raises(ValueError, match="answers-r1.json is not readable JSON"):
+        bench_naming.score(made)
+
+
 def test_bad_arguments_are_one_line_and_exit_2(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, str(BENCH / "bench_naming.py"), "sheets", "--out", str(tmp_path / "s"), "x=/nope"],
@@ -94,4 +122,19 @@ def test_bad_arguments_are_one_line_and_exit_2(tmp_path: Path) -> None:
         text=True,
     )
     assert done.returncode == 2 and "no key beside" in done.stderr
+    _run(tmp_path / "drawn", "red", PROMPTS[:2])
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "bench_naming.py"),
+            "sheets",
+            "--out",
+            str(tmp_path / "s"),
+            f"a={tmp_path / 'drawn'}",
+            f"a={tmp_path / 'drawn'}",
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "the label 'a' is given twice" in done.stderr
     assert not (tmp_path / "s").exists()
