@@ -49,14 +49,23 @@ def write_table(data: Path) -> Path:
 
 
 def train(work: Path, data: Path, start: Path, steps: int, eps: float, loss: str) -> None:
-    """The adversarial fine-tune into WORK/run from ``start``'s weights (or on from its last checkpoint)."""
-    if not (work / "run" / "config.json").exists():
+    """The adversarial fine-tune into WORK/run from ``start``'s weights, or on from its last checkpoint when WORK/run
+    holds a run with these settings (RecipeError when it holds another)."""
+    run = work / "run"
+    asked = {"pretrained": str(start / "open_clip_model.safetensors"), "steps": steps, "adv_eps": eps,
+             "adv_loss": loss}  # fmt: skip
+    if (run / "config.json").exists():
+        held = json.loads((run / "config.json").read_text(encoding="utf-8"))
+        differ = [f"{k} {held.get(k)!r} (asked: {v!r})" for k, v in asked.items() if held.get(k) != v]
+        if differ:
+            raise icondata.RecipeError(f"{run} holds another run: {', '.join(differ)}; give another --work")
+    else:
         cm.require(data / "train_fare.csv", "table")
-    cm.train_from(work / "run", data / "train_fare.csv", start, [
+    cm.train_from(run, data / "train_fare.csv", start, [
         "--model", str(cm.MODEL_JSON), "--steps", str(steps), "--batch-size", "128", "--lr", "1e-4",
-        "--warmup", "50", "--caption-variants", "0.5", "--adv-eps", str(eps),
-        "--adv-norm", "l2", "--adv-steps", "2", "--adv-loss", loss, "--seed", str(SEED), "--workers", "1",
-        "--checkpoint-every", "100", "--keep-checkpoints", "2", "--log-every", "50", "--quiet"])  # fmt: skip
+        "--warmup", "50", "--caption-variants", "0.5", "--adv-eps", str(eps), "--adv-norm", "l2",
+        "--adv-steps", "2", "--adv-loss", loss, "--seed", str(SEED), "--workers", "1", "--checkpoint-every", "100",
+        "--keep-checkpoints", "2", "--log-every", "50", "--quiet"])  # fmt: skip
 
 
 def mix_folder(work: Path, share: float) -> Path:
@@ -64,15 +73,19 @@ def mix_folder(work: Path, share: float) -> Path:
     return work / f"mix-{share:g}"
 
 
-def export(work: Path, data: Path, start: Path, shares: list[float]) -> None:
-    """The fine-tune in fp16 to WORK/tuned, and for each share the base plus that share of its change (fp16, the
-    base's config and the icon sets' attribution beside it; each file replaced atomically)."""
+def export(work: Path, data: Path, shares: list[float]) -> None:
+    """The fine-tune in fp16 to WORK/tuned, and for each share the weights the run started from plus that share of
+    its change (fp16, with the fine-tune's config and the icon sets' attribution beside it; the weights file
+    replaced atomically)."""
     from safetensors.torch import load_file, save_file
 
     tuned = work / "tuned"
     attribution = data / "icons" / "ATTRIBUTION.md"
+    cm.require(work / "run" / "config.json", "train")
+    start = Path(json.loads((work / "run" / "config.json").read_text(encoding="utf-8"))["pretrained"])
+    cm.require(start, "train")
     cm.export_fp16([(work / "run" / "export", "train")], tuned, attribution)
-    base = load_file(str(start / "open_clip_model.safetensors"))
+    base = load_file(str(start))
     end = load_file(str(tuned / "open_clip_model.safetensors"))
     if base.keys() != end.keys() or any(base[k].shape != end[k].shape for k in base):
         raise icondata.RecipeError(f"{tuned} and {start} hold different architectures: nothing to mix")
@@ -90,10 +103,12 @@ def export(work: Path, data: Path, start: Path, shares: list[float]) -> None:
         print(f"wrote {target}", flush=True)
 
 
-def evaluate(work: Path, data: Path, shares: list[float]) -> dict[str, dict[str, dict[str, float]]]:
-    """Zero-shot on every held-out and check set for the fine-tune and each mix; a table on stdout, and
-    WORK/eval.json."""
-    cm.build_check(Path("~/.cache/clipart-data").expanduser(), data)
+def evaluate(
+    work: Path, data: Path, cache: Path, shares: list[float]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Zero-shot on every held-out and check set (the check set rendered from the icon sets in ``cache`` on first
+    use) for the fine-tune and each mix; a table on stdout, and WORK/eval.json."""
+    cm.build_check(cache, data)
     folders = {"tuned": work / "tuned", **{f"mix {s:g}": mix_folder(work, s) for s in shares}}
     results = {}
     for name, folder in folders.items():
@@ -116,8 +131,11 @@ def main() -> int:
     parser.add_argument("--work", required=True, type=Path, help="folder for the run and its exports")
     parser.add_argument("--data", required=True, type=Path, help="clipart_mini.py's data folder")
     parser.add_argument("--only", choices=STAGES, help="run a single stage")
+    parser.add_argument("--cache", type=Path, default=Path("~/.cache/clipart-data").expanduser(),
+                        help="where `icondata.py fetch` put the icon sets")  # fmt: skip
     parser.add_argument("--start", type=Path, default=GUIDE,
-                        help="the model folder to fine-tune and mix with (default: the embedded clipart-mini)")  # fmt: skip
+                        help="the model folder to fine-tune (default: the embedded clipart-mini); export mixes "
+                             "with the weights the run started from")  # fmt: skip
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--eps", type=float, default=EPS, help="the attack's L2 radius at 64 px")
     parser.add_argument("--loss", choices=("tecoa", "fare"), default=LOSS)
@@ -136,9 +154,9 @@ def main() -> int:
         if "train" in stages:
             train(args.work, args.data, args.start, args.steps, args.eps, args.loss)
         if "export" in stages:
-            export(args.work, args.data, args.start, args.mix)
+            export(args.work, args.data, args.mix)
         if "eval" in stages:
-            evaluate(args.work, args.data, args.mix)
+            evaluate(args.work, args.data, args.cache, args.mix)
     except icondata.RecipeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

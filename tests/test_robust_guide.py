@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,28 @@ def _model(path: Path, weights: dict) -> Path:
     save_file(weights, str(path / "open_clip_model.safetensors"), metadata={"format": "pt"})
     (path / "open_clip_config.json").write_text('{"embed_dim": 2}')
     return path
+
+
+def _run(tmp_path: Path, start: Path, weights: dict) -> Path:
+    """A work folder whose finished run started from ``start`` and exported ``weights``; the data's attribution."""
+    work = tmp_path / "work"
+    _model(work / "run" / "export", weights)
+    config = {"pretrained": str(start / "open_clip_model.safetensors"), "steps": 5, "adv_eps": 4.0}
+    (work / "run" / "config.json").write_text(json.dumps({**config, "adv_loss": "tecoa"}))
+    (tmp_path / "data" / "icons").mkdir(parents=True)
+    (tmp_path / "data" / "icons" / "ATTRIBUTION.md").write_text("icons: CC-BY\n")
+    return work
+
+
+def test_a_run_goes_on_only_with_its_own_settings(tmp_path: Path) -> None:
+    import torch
+
+    start = _model(tmp_path / "start", {"w": torch.ones(2, 2).half()})
+    work = _run(tmp_path, start, {"w": torch.ones(2, 2)})
+    with pytest.raises(icondata.RecipeError, match=r"holds another run: adv_loss 'tecoa' \(asked: 'fare'\)"):
+        robust_guide.train(work, tmp_path / "data", start, 5, 4.0, "fare")
+    with pytest.raises(icondata.RecipeError, match="steps 5 \\(asked: 6\\), adv_eps 4.0 \\(asked: 8.0\\)"):
+        robust_guide.train(work, tmp_path / "data", start, 6, 8.0, "tecoa")
 
 
 def _table(path: Path, rows: list[str]) -> None:
@@ -46,11 +69,9 @@ def test_export_writes_the_fine_tune_and_each_share_of_its_change(tmp_path: Path
     from safetensors.torch import load_file
 
     start = _model(tmp_path / "start", {"w": torch.full((2, 2), 1.0).half(), "b": torch.zeros(3).half()})
-    work = tmp_path / "work"
-    _model(work / "run" / "export", {"w": torch.full((2, 2), 3.0), "b": torch.ones(3)})
-    (tmp_path / "data" / "icons").mkdir(parents=True)
-    (tmp_path / "data" / "icons" / "ATTRIBUTION.md").write_text("icons: CC-BY\n")
-    robust_guide.export(work, tmp_path / "data", start, [0.0, 0.25, 1.0])
+    work = _run(tmp_path, start, {"w": torch.full((2, 2), 3.0), "b": torch.ones(3)})
+    _model(tmp_path / "other", {"w": torch.full((2, 2), 9.0).half(), "b": torch.zeros(3).half()})
+    robust_guide.export(work, tmp_path / "data", [0.0, 0.25, 1.0])  # mixed with the run's own start
     tuned = load_file(str(work / "tuned" / "open_clip_model.safetensors"))
     assert tuned["w"].dtype == torch.float16 and tuned["w"].float().eq(3.0).all()
     for share, w, b in ((0.0, 1.0, 0.0), (0.25, 1.5, 0.25), (1.0, 3.0, 1.0)):
@@ -69,12 +90,9 @@ def test_export_refuses_to_mix_different_architectures(tmp_path: Path) -> None:
     import torch
 
     start = _model(tmp_path / "start", {"w": torch.ones(2, 2).half()})
-    work = tmp_path / "work"
-    _model(work / "run" / "export", {"w": torch.ones(3, 2)})
-    (tmp_path / "data" / "icons").mkdir(parents=True)
-    (tmp_path / "data" / "icons" / "ATTRIBUTION.md").write_text("icons: CC-BY\n")
+    work = _run(tmp_path, start, {"w": torch.ones(3, 2)})
     with pytest.raises(icondata.RecipeError, match="different architectures"):
-        robust_guide.export(work, tmp_path / "data", start, [0.5])
+        robust_guide.export(work, tmp_path / "data", [0.5])
     assert not robust_guide.mix_folder(work, 0.5).exists()
 
 
