@@ -49,7 +49,7 @@ def noun(prompt: str) -> str:
 
 
 class Judge:
-    """The judge CLIP and the text features of every benchmark prompt."""
+    """The judge CLIP and the text features of the prompts it ranks (the benchmark's 60 unless given)."""
 
     def __init__(self, folder: Path = JUDGE, prompts: tuple[str, ...] = PROMPTS):
         import open_clip
