@@ -22,6 +22,7 @@ chooses nothing. Freehand drawings are judged apart, by the honest judge: ``pyth
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import math
 import os
@@ -38,6 +39,7 @@ SEED = 8
 STEPS = 1200
 EPS = 4.0  # L2 radius at the model's 64 px input (about 9/255 a pixel)
 LOSS = "tecoa"
+RECALIBRATE = 2048  # pictures that re-estimate a mix's batch-norm statistics (:func:`recalibrate`)
 PARTS = ("lineart", "variants", "tones")
 STAGES = ("table", "train", "export", "eval")
 
@@ -73,10 +75,10 @@ def mix_folder(work: Path, share: float) -> Path:
     return work / f"mix-{share:g}"
 
 
-def export(work: Path, data: Path, shares: list[float]) -> None:
+def export(work: Path, data: Path, shares: list[float], recalibrated: int = RECALIBRATE) -> None:
     """The fine-tune in fp16 to WORK/tuned, and for each share the weights the run started from plus that share of
     its change (fp16, with the fine-tune's config and the icon sets' attribution beside it; the weights file
-    replaced atomically)."""
+    replaced atomically), its batch-norm statistics re-estimated on ``recalibrated`` training pictures (0: kept)."""
     from safetensors.torch import load_file, save_file
 
     tuned = work / "tuned"
@@ -100,7 +102,49 @@ def export(work: Path, data: Path, shares: list[float]) -> None:
         os.replace(tmp, target / "open_clip_model.safetensors")
         for name in ("open_clip_config.json", "ATTRIBUTION.md"):
             (target / name).write_bytes((tuned / name).read_bytes())
+        if recalibrated and 0 < share < 1:
+            recalibrate(target, data, recalibrated)
         print(f"wrote {target}", flush=True)
+
+
+def recalibrate(folder: Path, data: Path, images: int = RECALIBRATE, batch: int = 128) -> None:
+    """Re-estimate the image tower's batch-norm statistics of the model in ``folder`` on the first ``images``
+    pictures of a shuffled DATA/train_fare.csv, and write its weights back (fp16, atomically).
+
+    Adversarial training keeps the statistics of the weights it starts from, and so do the mixes; a mix's
+    activations no longer match them (interpolated networks lose activation variance: REPAIR, Jordan et al., ICLR
+    2023), which costs it more accuracy than either end loses. Statistics measured on the mix itself repair that."""
+    import random
+
+    import open_clip
+    import torch
+    from PIL import Image
+    from safetensors.torch import load_file, save_file
+
+    with open(data / "train_fare.csv", newline="", encoding="utf-8") as handle:
+        paths = [row["filepath"] for row in csv.DictReader(handle)]
+    random.Random(SEED).shuffle(paths)
+    model, _, preprocess = open_clip.create_model_and_transforms(f"local-dir:{folder}")
+    model.eval()
+    norms = [m for m in model.visual.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        raise icondata.RecipeError(f"{folder}'s image tower has no batch norm to recalibrate")
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a plain mean over every batch
+        norm.train()
+    with torch.no_grad():
+        for first in range(0, images, batch):
+            pictures = [preprocess(Image.open(data / p).convert("RGB")) for p in paths[first : first + batch]]
+            model.encode_image(torch.stack(pictures))
+    stored = load_file(str(folder / "open_clip_model.safetensors"))
+    state = model.state_dict()
+    weights = {k: state[k].detach().to(stored[k].dtype).contiguous() for k in stored}
+    handle, tmp = tempfile.mkstemp(dir=folder, prefix=".weights.")
+    os.close(handle)
+    save_file(weights, tmp, metadata={"format": "pt", "recalibrated": str(images)})
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, folder / "open_clip_model.safetensors")
 
 
 def evaluate(
@@ -131,6 +175,9 @@ def main() -> int:
     parser.add_argument("--work", required=True, type=Path, help="folder for the run and its exports")
     parser.add_argument("--data", required=True, type=Path, help="clipart_mini.py's data folder")
     parser.add_argument("--only", choices=STAGES, help="run a single stage")
+    parser.add_argument("--recalibrate", type=int, default=RECALIBRATE, metavar="N",
+                        help="training pictures that re-estimate each mix's batch-norm statistics (0: keep the "
+                             "start's)")  # fmt: skip
     parser.add_argument("--cache", type=Path, default=Path("~/.cache/clipart-data").expanduser(),
                         help="where `icondata.py fetch` put the icon sets")  # fmt: skip
     parser.add_argument("--start", type=Path, default=GUIDE,
@@ -144,6 +191,8 @@ def main() -> int:
     args = parser.parse_args()
     if any(not (math.isfinite(s) and 0.0 <= s <= 1.0) for s in args.mix):
         parser.error(f"--mix takes shares from 0 to 1, got {args.mix}")
+    if args.recalibrate < 0:
+        parser.error(f"--recalibrate takes a number of pictures, 0 or more, got {args.recalibrate}")
     if args.steps < 1 or not (math.isfinite(args.eps) and args.eps > 0):
         parser.error("--steps must be at least 1 and --eps a positive number")
     stages = [args.only] if args.only else list(STAGES)
@@ -154,7 +203,7 @@ def main() -> int:
         if "train" in stages:
             train(args.work, args.data, args.start, args.steps, args.eps, args.loss)
         if "export" in stages:
-            export(args.work, args.data, args.mix)
+            export(args.work, args.data, args.mix, args.recalibrate)
         if "eval" in stages:
             evaluate(args.work, args.data, args.cache, args.mix)
     except icondata.RecipeError as exc:

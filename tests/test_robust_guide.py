@@ -71,7 +71,7 @@ def test_export_writes_the_fine_tune_and_each_share_of_its_change(tmp_path: Path
     start = _model(tmp_path / "start", {"w": torch.full((2, 2), 1.0).half(), "b": torch.zeros(3).half()})
     work = _run(tmp_path, start, {"w": torch.full((2, 2), 3.0), "b": torch.ones(3)})
     _model(tmp_path / "other", {"w": torch.full((2, 2), 9.0).half(), "b": torch.zeros(3).half()})
-    robust_guide.export(work, tmp_path / "data", [0.0, 0.25, 1.0])  # mixed with the run's own start
+    robust_guide.export(work, tmp_path / "data", [0.0, 0.25, 1.0], recalibrated=0)  # with the run's own start
     tuned = load_file(str(work / "tuned" / "open_clip_model.safetensors"))
     assert tuned["w"].dtype == torch.float16 and tuned["w"].float().eq(3.0).all()
     for share, w, b in ((0.0, 1.0, 0.0), (0.25, 1.5, 0.25), (1.0, 3.0, 1.0)):
@@ -92,7 +92,7 @@ def test_export_refuses_to_mix_different_architectures(tmp_path: Path) -> None:
     start = _model(tmp_path / "start", {"w": torch.ones(2, 2).half()})
     work = _run(tmp_path, start, {"w": torch.ones(3, 2)})
     with pytest.raises(icondata.RecipeError, match="different architectures"):
-        robust_guide.export(work, tmp_path / "data", [0.5])
+        robust_guide.export(work, tmp_path / "data", [0.5], recalibrated=0)
     assert not robust_guide.mix_folder(work, 0.5).exists()
 
 
@@ -120,3 +120,34 @@ def test_a_missing_table_is_one_line_and_exit_2(tmp_path: Path) -> None:
     done = _recipe("--work", str(tmp_path / "w"), "--data", str(tmp_path), "--only", "train")
     assert done.returncode == 2 and "run the 'table' stage" in done.stderr, done.stderr
     assert not (tmp_path / "w" / "run").exists()
+
+
+def test_recalibrate_measures_the_batch_norms_on_training_pictures_and_keeps_the_rest(tmp_path: Path) -> None:
+    import torch
+    from conftest import TINY_CFG, make_tiny_model_dir
+    from PIL import Image
+    from safetensors.torch import load_file
+
+    cfg = {**TINY_CFG, "vision_cfg": {"image_size": 32, "layers": [1, 1, 1, 1], "width": 8, "head_width": 8}}
+    folder = make_tiny_model_dir(tmp_path / "model", cfg=cfg)  # a ResNet image tower: batch norms
+    data = tmp_path / "data"
+    (data / "icons").mkdir(parents=True)
+    rows = []
+    for k in range(6):
+        Image.new("RGB", (32, 32), (40 * k, 255 - 40 * k, 128)).save(data / "icons" / f"{k}.png")
+        rows.append(f"icons/{k}.png,thing {k}")
+    _table(data / "train_fare.csv", rows)
+    before = load_file(str(folder / "open_clip_model.safetensors"))
+    assert before["visual.bn1.running_var"].eq(1.0).all()  # a fresh model's statistics
+    robust_guide.recalibrate(folder, data, images=6, batch=4)
+    after = load_file(str(folder / "open_clip_model.safetensors"))
+    assert after.keys() == before.keys()
+    assert after["visual.bn1.num_batches_tracked"].item() == 2  # 4 + 2 pictures
+    assert not torch.allclose(after["visual.bn1.running_var"], before["visual.bn1.running_var"])
+    assert not torch.allclose(after["visual.bn1.running_mean"], before["visual.bn1.running_mean"])
+    for k in before:
+        if "running_" not in k and "num_batches" not in k:
+            assert torch.equal(after[k], before[k]), k
+    vit = make_tiny_model_dir(tmp_path / "vit")
+    with pytest.raises(icondata.RecipeError, match="has no batch norm to recalibrate"):
+        robust_guide.recalibrate(vit, data, images=6)
