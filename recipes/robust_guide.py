@@ -25,13 +25,13 @@ import argparse
 import csv
 import json
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import clipart_mini as cm
 import icondata
+
+from clipart.output import atomic_write
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDE = ROOT / "clipart" / "models" / "embedded" / "clipart-mini"
@@ -77,9 +77,9 @@ def mix_folder(work: Path, share: float) -> Path:
 
 def export(work: Path, data: Path, shares: list[float], recalibrated: int = RECALIBRATE) -> None:
     """The fine-tune in fp16 to WORK/tuned, and for each share the weights the run started from plus that share of
-    its change (fp16, with the fine-tune's config and the icon sets' attribution beside it; the weights file
-    replaced atomically), its batch-norm statistics re-estimated on ``recalibrated`` training pictures (0: kept)."""
-    from safetensors.torch import load_file, save_file
+    its change (fp16, with the fine-tune's config and the icon sets' attribution beside it; each file replaced
+    atomically), its batch-norm statistics re-estimated on ``recalibrated`` training pictures (0: kept)."""
+    from safetensors.torch import load_file, save
 
     tuned = work / "tuned"
     attribution = data / "icons" / "ATTRIBUTION.md"
@@ -95,13 +95,11 @@ def export(work: Path, data: Path, shares: list[float], recalibrated: int = RECA
         target = mix_folder(work, share)
         weights = {k: (base[k].float() + share * (end[k].float() - base[k].float())).half() for k in base}
         target.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=target, prefix=".weights.")
-        os.close(handle)
-        save_file(weights, tmp, metadata={"format": "pt", "mix": f"{share:g}"})
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target / "open_clip_model.safetensors")
+        atomic_write(
+            target / "open_clip_model.safetensors", save(weights, {"format": "pt", "mix": f"{share:g}"})
+        )
         for name in ("open_clip_config.json", "ATTRIBUTION.md"):
-            (target / name).write_bytes((tuned / name).read_bytes())
+            atomic_write(target / name, (tuned / name).read_bytes())
         if recalibrated and 0 < share < 1:
             recalibrate(target, data, recalibrated)
         print(f"wrote {target}", flush=True)
@@ -119,7 +117,7 @@ def recalibrate(folder: Path, data: Path, images: int = RECALIBRATE, batch: int 
     import open_clip
     import torch
     from PIL import Image
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import load_file, save
 
     with open(data / "train_fare.csv", newline="", encoding="utf-8") as handle:
         paths = [row["filepath"] for row in csv.DictReader(handle)]
@@ -140,11 +138,9 @@ def recalibrate(folder: Path, data: Path, images: int = RECALIBRATE, batch: int 
     stored = load_file(str(folder / "open_clip_model.safetensors"))
     state = model.state_dict()
     weights = {k: state[k].detach().to(stored[k].dtype).contiguous() for k in stored}
-    handle, tmp = tempfile.mkstemp(dir=folder, prefix=".weights.")
-    os.close(handle)
-    save_file(weights, tmp, metadata={"format": "pt", "recalibrated": str(images)})
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, folder / "open_clip_model.safetensors")
+    atomic_write(
+        folder / "open_clip_model.safetensors", save(weights, {"format": "pt", "recalibrated": str(images)})
+    )
 
 
 def evaluate(

@@ -83,7 +83,7 @@ def test_export_writes_the_fine_tune_and_each_share_of_its_change(tmp_path: Path
             assert handle.metadata()["mix"] == f"{share:g}"
         assert (folder / "ATTRIBUTION.md").read_text() == "icons: CC-BY\n"
         assert (folder / "open_clip_config.json").read_text() == '{"embed_dim": 2}'
-    assert not list(work.rglob(".weights.*")), "a temporary file was left behind"
+    assert not list(work.rglob(".*.tmp")), "a temporary file was left behind"
 
 
 def test_export_refuses_to_mix_different_architectures(tmp_path: Path) -> None:
