@@ -1,7 +1,7 @@
 """Would a person name what was drawn? Drawings of several guides, shuffled and numbered, named blind by readers.
 
     python benchmarks/bench_naming.py sheets --out DIR shipped=RUN1 robust=RUN2 [--seed 0]
-    # RUN1, RUN2: folders written by `bench_rprecision.py --out` (PROMPT-sSEED.png, seed --seed)
+    # RUN1, RUN2: folders written by `bench_rprecision.py --out` (PROMPT-sSEED.png and sheet.txt; any --prompt-list)
     # give DIR (sheetNN.png and READERS.md) to two or more readers who never saw the prompts
     python benchmarks/bench_naming.py score DIR
 
@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_pairs import read_answers  # noqa: E402
-from bench_rprecision import PROMPTS, _file_name, noun  # noqa: E402
+from bench_rprecision import _file_name, noun  # noqa: E402
 
 PER_SHEET = 20
 COLUMNS = 5
@@ -72,13 +72,26 @@ def names(answer: str, prompt: str) -> bool:
     return False
 
 
+def drawn_prompts(folder: Path, seed: int) -> list[str]:
+    """The prompts drawn with ``seed`` in a ``bench_rprecision.py --out`` folder, as its ``sheet.txt`` lists them
+    ("N: PROMPT (seed S)"; any prompt list); ValueError when the folder has no sheet.txt."""
+    try:
+        lines = (folder / "sheet.txt").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        raise ValueError(
+            f"{folder} has no sheet.txt: give a folder written by bench_rprecision.py --out"
+        ) from None
+    found = (re.fullmatch(r"\d+: (.+) \(seed (\d+)\)", line.strip()) for line in lines)
+    return [m.group(1) for m in found if m and int(m.group(2)) == seed]
+
+
 def sheets(folders: dict[str, Path], out: Path, seed: int, order_seed: int | None = None) -> int:
     """Write the shuffled numbered sheets and READERS.md into ``out`` and the key beside it; the drawings' count."""
     from PIL import Image, ImageDraw
 
     drawings = []
     for label, folder in folders.items():
-        for prompt in PROMPTS:
+        for prompt in drawn_prompts(folder, seed):
             path = folder / _file_name(prompt, seed)
             if path.is_file():
                 drawings.append((label, prompt, path))

@@ -22,6 +22,10 @@ def _run(folder: Path, colour: str, prompts: tuple[str, ...]) -> Path:
     for prompt in prompts:
         Image.new("RGB", (224, 224), colour).save(folder / _file_name(prompt, 0))
     Image.new("RGB", (224, 224), colour).save(folder / _file_name(prompts[0], 1))  # another seed: not shown
+    listed = [f"{k}: {p} (seed 0)" for k, p in enumerate(prompts, 1)] + [
+        f"{len(prompts) + 1}: {prompts[0]} (seed 1)"
+    ]
+    (folder / "sheet.txt").write_text("\n".join(listed) + "\n")
     return folder
 
 
@@ -34,6 +38,16 @@ def made(tmp_path: Path) -> Path:
     out = tmp_path / "sheets"
     assert bench_naming.sheets(folders, out, seed=0) == 25
     return out
+
+
+def test_drawings_of_any_prompt_list_are_found_by_their_sheet(tmp_path: Path) -> None:
+    folder = _run(tmp_path / "tune", "green", ("a chair", "a ladder"))  # not among the benchmark's 60
+    assert bench_naming.drawn_prompts(folder, 0) == ["a chair", "a ladder"]
+    assert bench_naming.drawn_prompts(folder, 1) == ["a chair"]
+    assert bench_naming.sheets({"tuned": folder}, tmp_path / "sheets", seed=0) == 2
+    (folder / "sheet.txt").unlink()
+    with pytest.raises(ValueError, match="has no sheet.txt"):
+        bench_naming.sheets({"tuned": folder}, tmp_path / "other", seed=0)
 
 
 def test_readers_get_numbered_sheets_and_no_key(made: Path) -> None:
