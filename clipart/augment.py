@@ -31,7 +31,8 @@ from clipart.render import composite
 class Augment(nn.Module):
     """``views`` independent random views of one render: a random perspective warp (areas it uncovers take the
     background colour, white when it is None) followed by a random resized crop to ``out_size`` px, sampled in one
-    pass, and, with ``color_jitter`` s > 0, each view's brightness, contrast and saturation scaled by random
+    pass (each view pixel the mean of ``samples`` × ``samples`` points, so that a stroke thinner than a view pixel
+    still reaches it), and, with ``color_jitter`` s > 0, each view's brightness, contrast and saturation scaled by random
     factors in [1 - s, 1 + s]. A premultiplied RGBA render's views are each composited over a random colour."""
 
     def __init__(
@@ -43,10 +44,12 @@ class Augment(nn.Module):
         crop_scale: tuple[float, float] = (0.7, 0.9),
         background: tuple[float, float, float] | None = (1.0, 1.0, 1.0),
         color_jitter: float = 0.0,
+        samples: int = 1,
     ) -> None:
         super().__init__()
         self.views = views
         self.out_size = out_size
+        self.samples = samples
         canvas = torch.tensor(background or (1.0, 1.0, 1.0)).view(1, 3, 1, 1)
         self.register_buffer("background", canvas, persistent=False)
         self.perspective = (
@@ -85,16 +88,20 @@ class Augment(nn.Module):
             homographies = self.homographies(image.shape, image)
         to_view = normalize_homography(homographies, (h, w), (out, out))
         m = torch.linalg.inv(to_view).view(b, n, 1, 1, 3, 3)  # view → render, normalised coordinates
-        grid = create_meshgrid(out, out, device=image.device, dtype=image.dtype)  # [1, out, out, 2]
+        k = self.samples  # each view pixel averages a k × k block of points of the render
+        grid = create_meshgrid(out * k, out * k, device=image.device, dtype=image.dtype)  # out·k a side
         gx, gy = grid[..., 0], grid[..., 1]
         den = m[..., 2, 0] * gx + m[..., 2, 1] * gy + m[..., 2, 2]
         sx = (m[..., 0, 0] * gx + m[..., 0, 1] * gy + m[..., 0, 2]) / den
         sy = (m[..., 1, 0] * gx + m[..., 1, 1] * gy + m[..., 1, 2]) / den
-        grid = torch.stack([sx, sy], dim=-1).view(b, n * out, out, 2)  # the views stacked along the height
+        # the views stacked along the height
+        grid = torch.stack([sx, sy], dim=-1).view(b, n * out * k, out * k, 2)
         # Sampling outside the render gives 0: transparent for RGBA; for RGB, sample the difference to the
         # background and add it back.
         bg = self.background.to(image.device, image.dtype) if c == 3 else 0.0
         views = F.grid_sample(image - bg, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
+        if k > 1:
+            views = F.avg_pool2d(views, k)
         views = views.view(b, c, n, out, out).transpose(1, 2).reshape(b * n, c, out, out) + bg
         if c == 4:
             views = composite(views, torch.rand(b * n, 3, 1, 1).to(views))

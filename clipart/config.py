@@ -261,6 +261,14 @@ class DrawConfig:
         high=1.0,
         flag=None,
     )
+    view_samples: int = setting(
+        1,
+        "samples a view pixel averages along each side: k × k points of the render, which keeps thin strokes "
+        "from falling between a small guide's pixels (1: one point)",
+        low=1,
+        high=8,
+        flag=None,
+    )
     color_jitter: float = setting(
         0.0,
         "each view's brightness, contrast and saturation times U[1 - s, 1 + s]",

@@ -307,7 +307,7 @@ class _Run:
         self.models = [g.name for g in guides]
         objective = build_objective(cfg, guides)
         out_size = max(g.image_size for g in guides)
-        view_args = {"perspective": cfg.perspective, "crop_scale": cfg.crop_scale,
+        view_args = {"perspective": cfg.perspective, "crop_scale": cfg.crop_scale, "samples": cfg.view_samples,
                      "background": start.scenes[0].background}  # fmt: skip
         augment = Augment(cfg.views, out_size, color_jitter=cfg.color_jitter, **view_args).to(device)
         optimizer = _adam(start.scenes, cfg.rates(from_icon), cfg.size)

@@ -119,3 +119,20 @@ def test_rgb_renders_of_a_transparent_scene_are_padded_with_white() -> None:
     torch.manual_seed(2)
     assert torch.equal(views, Augment(4, 32)(black))
     assert views.max() == 1.0  # a warp uncovers white
+
+
+def test_view_samples_keep_a_stroke_thinner_than_a_view_pixel() -> None:
+    # A 1-px dark column in a white 256-px render, viewed whole at 32 px: a view pixel spans 8 render pixels.
+    x = torch.ones(1, 3, 256, 256)
+    x[..., 100] = 0.0
+    whole = torch.diag(torch.tensor([31 / 255, 31 / 255, 1.0])).unsqueeze(0)
+    one = 1.0 - Augment(1, 32, samples=1)(x, whole)
+    eight = 1.0 - Augment(1, 32, samples=8)(x, whole)
+    assert eight.shape == one.shape == (1, 3, 32, 32)
+    assert one.max() == 0  # one point a pixel: the column falls between two view columns' points
+    # eight points a side: the column reaches the view with about its share of the render's ink (1/256)
+    assert abs(float(eight.mean()) - 1 / 256) < 0.3 / 256
+    assert float(eight.amax(dim=(0, 1, 2)).count_nonzero()) <= 2  # in one place, at most two view columns
+    y = x.clone().requires_grad_(True)
+    Augment(1, 32, samples=8)(y, whole).sum().backward()
+    assert y.grad is not None and y.grad[..., 100].abs().sum() > 0  # and its gradient reaches the column
