@@ -3,7 +3,7 @@ benchmarks/scene_prompts.py, read from the composer's bookkeeping (each drawing'
 which instance of which thing) at the start and after the last step.
 
     python benchmarks/bench_scenes.py [--limit N] [--steps S] [--preset quick] [--seed 0] [--category colour]
-                                      [--out DIR]
+                                      [--set KEY=VALUE ...] [--out DIR]
 
 Per category it prints: prompts read as asked (the things' concepts, counts after the caps, colours, the setting);
 instances placed of those asked; instances surviving (most strokes still visible, the centre on the canvas, the
@@ -40,6 +40,7 @@ import torch
 from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_rprecision import parse_sets  # noqa: E402
 from scene_prompts import PROMPTS, ScenePrompt  # noqa: E402
 
 Box = tuple[float, float, float, float]
@@ -246,6 +247,8 @@ def main() -> int:
     parser.add_argument("--category", action="append", help="only these categories (repeatable)")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--model", help="the guide (default: the preset's, the embedded clipart-mini)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a drawing setting, e.g. --set view_samples=4 (JSON values)")  # fmt: skip
     parser.add_argument("--out", type=Path, help="save each drawing's PNG and a contact sheet here")
     parser.add_argument("--judge", type=Path, help="a judge CLIP folder: forced choice of each drawing's prompt "
                         "within its group, at the start and at the end")  # fmt: skip
@@ -257,15 +260,24 @@ def main() -> int:
     chosen = [p for p in PROMPTS if not args.category or p.category in args.category][:: args.every][
         : args.limit
     ]
+    options = parse_sets(args.set, parser)
+    if args.model:
+        options["model"] = args.model
     if args.rescore:
         if not args.judge:
             parser.error("--rescore judges saved drawings: it needs --judge")
+        if options:
+            parser.error("--rescore judges drawings already made: --model and --set do not apply to it")
         missing = [f for p in chosen for f in _files(p, args.seed) if not (args.rescore / f).is_file()]
         if missing:
             parser.error(
                 f"{args.rescore} lacks {missing[0]} ({len(missing)} files missing): match its --seed, --limit, --every and --category"
             )
         return rescore(chosen, args.rescore, GroupJudge(args.judge, PROMPTS), args.seed)
+    try:  # bad settings: one usage line before anything is drawn
+        clipart.make_config(chosen[0].text, preset=args.preset, steps=args.steps, **options)
+    except clipart.ClipartError as exc:
+        parser.error(str(exc))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
     judge = GroupJudge(args.judge, PROMPTS) if args.judge else None
@@ -277,9 +289,8 @@ def main() -> int:
     print(f"{'prompt':<48} " + " ".join(f"{c:>14}" for c in columns))
     for p in chosen:
         first = last = None
-        guide = {"model": args.model} if args.model else {}
         for event in clipart.steps(p.text, preset=args.preset, seed=args.seed, steps=args.steps,
-                                   threads=args.threads or None, **guide):  # fmt: skip
+                                   threads=args.threads or None, **options):  # fmt: skip
             if first is None:
                 first = event.scene
             last = event

@@ -96,3 +96,27 @@ def test_rescore_judges_the_saved_starts_and_ends(
     assert bench_scenes.rescore(group, tmp_path, judge, 0) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1].split()
     assert last[:4] == ["all", str(len(group)), str(expected["start"]), str(expected["end"])]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--set", "view_samples=99"], "view_samples must be"),
+        (["--set", "views"], "give KEY=VALUE"),
+        (["--rescore", ".", "--judge", ".", "--set", "views=2"], "do not apply"),
+    ],
+)
+def test_bad_settings_are_refused_before_any_drawing(
+    argv: list[str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(
+        sys, "argv", ["bench_scenes.py", "--limit", "1", "--out", str(tmp_path / "out"), *argv]
+    )
+    with pytest.raises(SystemExit) as exit_:
+        bench_scenes.main()
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
