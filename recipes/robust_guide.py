@@ -50,12 +50,15 @@ def write_table(data: Path) -> Path:
     return cm.write_joined(data / "train_fare.csv", data / "train_mix.csv", data, PARTS)
 
 
-def train(work: Path, data: Path, start: Path, steps: int, eps: float, loss: str) -> None:
+def train(
+    work: Path, data: Path, start: Path, steps: int, eps: float, loss: str, lock_text: bool = False
+) -> None:
     """The adversarial fine-tune into WORK/run from ``start``'s weights, or on from its last checkpoint when WORK/run
-    holds a run with these settings (RecipeError when it holds another)."""
+    holds a run with these settings (RecipeError when it holds another). With ``lock_text`` the text tower stays
+    the start's (as TeCoA trains), so that the fine-tune's image tower pairs with the start's text tower."""
     run = work / "run"
     asked = {"pretrained": str(start / "open_clip_model.safetensors"), "steps": steps, "adv_eps": eps,
-             "adv_loss": loss}  # fmt: skip
+             "adv_loss": loss, "lock_text": lock_text}  # fmt: skip
     if (run / "config.json").exists():
         held = json.loads((run / "config.json").read_text(encoding="utf-8"))
         differ = [f"{k} {held.get(k)!r} (asked: {v!r})" for k, v in asked.items() if held.get(k) != v]
@@ -67,7 +70,7 @@ def train(work: Path, data: Path, start: Path, steps: int, eps: float, loss: str
         "--model", str(cm.MODEL_JSON), "--steps", str(steps), "--batch-size", "128", "--lr", "1e-4",
         "--warmup", "50", "--caption-variants", "0.5", "--adv-eps", str(eps), "--adv-norm", "l2",
         "--adv-steps", "2", "--adv-loss", loss, "--seed", str(SEED), "--workers", "1", "--checkpoint-every", "100",
-        "--keep-checkpoints", "2", "--log-every", "50", "--quiet"])  # fmt: skip
+        "--keep-checkpoints", "2", "--log-every", "50", "--quiet", *(["--lock-text"] if lock_text else [])])  # fmt: skip
 
 
 def mix_folder(work: Path, share: float) -> Path:
@@ -182,6 +185,8 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=STEPS)
     parser.add_argument("--eps", type=float, default=EPS, help="the attack's L2 radius at 64 px")
     parser.add_argument("--loss", choices=("tecoa", "fare"), default=LOSS)
+    parser.add_argument("--lock-text", action="store_true",
+                        help="keep the start's text tower (only the image tower learns)")  # fmt: skip
     parser.add_argument("--mix", type=float, nargs="*", default=[0.5],
                         help="shares of the fine-tune's change that export keeps, one mix each")  # fmt: skip
     args = parser.parse_args()
@@ -197,7 +202,7 @@ def main() -> int:
         if "table" in stages:
             print(f"wrote {write_table(args.data)}", flush=True)
         if "train" in stages:
-            train(args.work, args.data, args.start, args.steps, args.eps, args.loss)
+            train(args.work, args.data, args.start, args.steps, args.eps, args.loss, args.lock_text)
         if "export" in stages:
             export(args.work, args.data, args.mix, args.recalibrate)
         if "eval" in stages:
