@@ -27,7 +27,12 @@ def _run(tmp_path: Path, start: Path, weights: dict) -> Path:
     """A work folder whose finished run started from ``start`` and exported ``weights``; the data's attribution."""
     work = tmp_path / "work"
     _model(work / "run" / "export", weights)
-    config = {"pretrained": str(start / "open_clip_model.safetensors"), "steps": 5, "adv_eps": 4.0}
+    config = {
+        "pretrained": str(start / "open_clip_model.safetensors"),
+        "steps": 5,
+        "adv_eps": 4.0,
+        "lock_text": False,
+    }
     (work / "run" / "config.json").write_text(json.dumps({**config, "adv_loss": "tecoa"}))
     (tmp_path / "data" / "icons").mkdir(parents=True)
     (tmp_path / "data" / "icons" / "ATTRIBUTION.md").write_text("icons: CC-BY\n")
@@ -43,6 +48,18 @@ def test_a_run_goes_on_only_with_its_own_settings(tmp_path: Path) -> None:
         robust_guide.train(work, tmp_path / "data", start, 5, 4.0, "fare")
     with pytest.raises(icondata.RecipeError, match="steps 5 \\(asked: 6\\), adv_eps 4.0 \\(asked: 8.0\\)"):
         robust_guide.train(work, tmp_path / "data", start, 6, 8.0, "tecoa")
+    with pytest.raises(icondata.RecipeError, match=r"lock_text False \(asked: True\)"):
+        robust_guide.train(work, tmp_path / "data", start, 5, 4.0, "tecoa", lock_text=True)
+
+
+def test_lock_text_trains_the_image_tower_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    monkeypatch.setattr(robust_guide.cm, "train_from", lambda run, table, start, args: calls.append(args))
+    _table(tmp_path / "data" / "train_fare.csv", ["icons/a.png,a cat"])
+    start = tmp_path / "start"
+    robust_guide.train(tmp_path / "w1", tmp_path / "data", start, 5, 4.0, "tecoa")
+    robust_guide.train(tmp_path / "w2", tmp_path / "data", start, 5, 4.0, "tecoa", lock_text=True)
+    assert "--lock-text" not in calls[0] and calls[1][-1] == "--lock-text"
 
 
 def _table(path: Path, rows: list[str]) -> None:
