@@ -78,18 +78,27 @@ def mix_folder(work: Path, share: float) -> Path:
     return work / f"mix-{share:g}"
 
 
+def draw_folder(work: Path) -> Path:
+    """Where ``export`` writes the image tower of a run that locked the text tower."""
+    return work / "draw"
+
+
 def export(work: Path, data: Path, shares: list[float], recalibrated: int = RECALIBRATE) -> None:
     """The fine-tune in fp16 to WORK/tuned, and for each share the weights the run started from plus that share of
     its change (fp16, with the fine-tune's config and the icon sets' attribution beside it; each file replaced
-    atomically), its batch-norm statistics re-estimated on ``recalibrated`` training pictures (0: kept)."""
+    atomically), its batch-norm statistics re-estimated on ``recalibrated`` training pictures (0: kept). A run
+    that locked the text tower also gives WORK/draw: its image tower alone, sharing the start's text tower."""
     from safetensors.torch import load_file, save
 
     tuned = work / "tuned"
     attribution = data / "icons" / "ATTRIBUTION.md"
     cm.require(work / "run" / "config.json", "train")
-    start = Path(json.loads((work / "run" / "config.json").read_text(encoding="utf-8"))["pretrained"])
+    run = json.loads((work / "run" / "config.json").read_text(encoding="utf-8"))
+    start = Path(run["pretrained"])
     cm.require(start, "train")
     cm.export_fp16([(work / "run" / "export", "train")], tuned, attribution)
+    if run.get("lock_text"):
+        write_image_tower(tuned, start, draw_folder(work))
     base = load_file(str(start))
     end = load_file(str(tuned / "open_clip_model.safetensors"))
     if base.keys() != end.keys() or any(base[k].shape != end[k].shape for k in base):
@@ -106,6 +115,34 @@ def export(work: Path, data: Path, shares: list[float], recalibrated: int = RECA
         if recalibrated and 0 < share < 1:
             recalibrate(target, data, recalibrated)
         print(f"wrote {target}", flush=True)
+
+
+def write_image_tower(tuned: Path, start: Path, folder: Path) -> None:
+    """``folder``: the image tower (``visual.*``) of the fine-tune in ``tuned`` alone, its config naming the text
+    tower of the weights file ``start`` (``"text_tower"``: the embedded clipart-mini, or ``local-dir:`` its folder),
+    so that it ships without a second copy of a text tower it never changed (RecipeError if it did change it)."""
+    from safetensors.torch import load_file, save
+
+    end, base = load_file(str(tuned / "open_clip_model.safetensors")), load_file(str(start))
+    changed = [
+        k for k in base if not k.startswith("visual.") and k != "logit_scale" and not base[k].equal(end[k])
+    ]
+    if changed:
+        raise icondata.RecipeError(
+            f"{tuned} changed the text tower ({changed[0]}): it cannot share {start}'s"
+        )
+    embedded = start.resolve() == (GUIDE / "open_clip_model.safetensors").resolve()
+    config = json.loads((tuned / "open_clip_config.json").read_text(encoding="utf-8"))
+    config["text_tower"] = "clipart-mini" if embedded else f"local-dir:{start.resolve().parent}"
+    folder.mkdir(parents=True, exist_ok=True)
+    image = {k: v.contiguous() for k, v in end.items() if k.startswith("visual.")}
+    atomic_write(
+        folder / "open_clip_model.safetensors",
+        save(image, {"format": "pt", "text_tower": config["text_tower"]}),
+    )
+    atomic_write(folder / "open_clip_config.json", (json.dumps(config, indent=2) + "\n").encode())
+    atomic_write(folder / "ATTRIBUTION.md", (tuned / "ATTRIBUTION.md").read_bytes())
+    print(f"wrote {folder}", flush=True)
 
 
 def recalibrate(folder: Path, data: Path, images: int = RECALIBRATE, batch: int = 128) -> None:

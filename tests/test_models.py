@@ -209,3 +209,63 @@ def test_devices_are_one_name_check(device: str) -> None:
     for check in (check_device, resolve_device):
         with pytest.raises(ClipartError, match="device"):
             check(device)
+
+
+def _image_tower_only(folder: Path, text_tower: str, seed: int = 1) -> Path:
+    """A folder holding a second tiny model's image tower only, its text tower named as ``text_tower``."""
+    from conftest import make_tiny_model_dir
+    from safetensors.torch import load_file, save_file
+
+    make_tiny_model_dir(folder, seed=seed)
+    weights = load_file(str(folder / "open_clip_model.safetensors"))
+    save_file(
+        {k: v for k, v in weights.items() if k.startswith("visual.")},
+        str(folder / "open_clip_model.safetensors"),
+    )
+    config = json.loads((folder / "open_clip_config.json").read_text())
+    (folder / "open_clip_config.json").write_text(json.dumps({**config, "text_tower": text_tower}))
+    return folder
+
+
+def test_an_image_tower_folder_shares_the_text_tower_it_names(tmp_path: Path) -> None:
+    from conftest import make_tiny_model_dir
+
+    base = make_tiny_model_dir(tmp_path / "base")
+    draw = _image_tower_only(tmp_path / "draw", f"local-dir:{base}")
+    full = make_tiny_model_dir(tmp_path / "full", seed=1)  # what the image tower was cut from
+    shared, own, whole = (load_model(f"local-dir:{f}", device="cpu") for f in (draw, base, full))
+    assert torch.equal(shared.encode_text(["a cat"]), own.encode_text(["a cat"]))
+    images = torch.rand(2, 3, 32, 32)
+    assert torch.equal(shared.encode_image(images), whole.encode_image(images))
+    assert not torch.equal(shared.encode_image(images), own.encode_image(images))
+
+
+@pytest.mark.parametrize(
+    ("text_tower", "words"),
+    [
+        ("ViT-B-32", "names an embedded model or local-dir:FOLDER"),
+        ("local-dir:{base}::x.safetensors", "names an embedded model or local-dir:FOLDER"),
+        ("local-dir:{other}", "must hold its own text tower"),
+        ("local-dir:{tmp}/missing", "model folder not found"),
+    ],
+)
+def test_a_bad_text_tower_is_one_clear_error(tmp_path: Path, text_tower: str, words: str) -> None:
+    from conftest import make_tiny_model_dir
+
+    base = make_tiny_model_dir(tmp_path / "base")
+    other = _image_tower_only(tmp_path / "other", f"local-dir:{base}")
+    named = text_tower.format(base=base, other=other, tmp=tmp_path)
+    draw = _image_tower_only(tmp_path / "draw", named)
+    with pytest.raises(ModelError, match=words):
+        load_model(f"local-dir:{draw}", device="cpu")
+
+
+def test_an_image_tower_file_with_text_weights_is_refused(tmp_path: Path) -> None:
+    from conftest import make_tiny_model_dir
+
+    base = make_tiny_model_dir(tmp_path / "base")
+    draw = make_tiny_model_dir(tmp_path / "draw", seed=1)  # whole weights, yet naming a text tower
+    config = json.loads((draw / "open_clip_config.json").read_text())
+    (draw / "open_clip_config.json").write_text(json.dumps({**config, "text_tower": f"local-dir:{base}"}))
+    with pytest.raises(ModelError, match=r"image-tower weights \(visual\.\*\) only"):
+        load_model(f"local-dir:{draw}", device="cpu")

@@ -168,3 +168,34 @@ def test_recalibrate_measures_the_batch_norms_on_training_pictures_and_keeps_the
     vit = make_tiny_model_dir(tmp_path / "vit")
     with pytest.raises(icondata.RecipeError, match="has no batch norm to recalibrate"):
         robust_guide.recalibrate(vit, data, images=6)
+
+
+def test_a_locked_text_run_also_exports_its_image_tower_alone(tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    start = _model(tmp_path / "start", {"visual.w": torch.ones(2).half(), "text.w": torch.zeros(2).half()})
+    work = _run(tmp_path, start, {"visual.w": torch.full((2,), 3.0), "text.w": torch.zeros(2)})
+    config = json.loads((work / "run" / "config.json").read_text())
+    (work / "run" / "config.json").write_text(json.dumps({**config, "lock_text": True}))
+    robust_guide.export(work, tmp_path / "data", [], recalibrated=0)
+    draw = robust_guide.draw_folder(work)
+    weights = load_file(str(draw / "open_clip_model.safetensors"))
+    assert list(weights) == ["visual.w"] and weights["visual.w"].float().eq(3.0).all()
+    assert (
+        json.loads((draw / "open_clip_config.json").read_text())["text_tower"]
+        == f"local-dir:{start.resolve()}"
+    )
+    assert (draw / "ATTRIBUTION.md").read_text() == "icons: CC-BY\n"
+
+
+def test_an_image_tower_whose_text_tower_moved_is_refused(tmp_path: Path) -> None:
+    import torch
+
+    start = _model(tmp_path / "start", {"visual.w": torch.ones(2).half(), "text.w": torch.zeros(2).half()})
+    work = _run(tmp_path, start, {"visual.w": torch.full((2,), 3.0), "text.w": torch.ones(2)})
+    config = json.loads((work / "run" / "config.json").read_text())
+    (work / "run" / "config.json").write_text(json.dumps({**config, "lock_text": True}))
+    with pytest.raises(icondata.RecipeError, match=r"changed the text tower \(text.w\)"):
+        robust_guide.export(work, tmp_path / "data", [], recalibrated=0)
+    assert not robust_guide.draw_folder(work).exists()

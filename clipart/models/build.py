@@ -18,7 +18,7 @@ import torch
 from clipart.errors import ModelError
 from clipart.models.device import resolve_device
 from clipart.models.hub import ensure_hub, hub_reachable
-from clipart.models.spec import LOCAL_DIR, ModelSpec, parse_spec
+from clipart.models.spec import EMBEDDED_WEIGHT_FILE, LOCAL_DIR, ModelSpec, parse_spec, text_tower_of
 
 
 @dataclass
@@ -106,6 +106,9 @@ def check_available(spec: ModelSpec) -> None:
         read_json_config(Path(spec.name))
     elif spec.folder is not None:
         read_json_config(spec.folder / "open_clip_config.json")
+        text = text_tower_of(spec.folder)
+        if text is not None:
+            check_available(text)
     elif spec.pretrained and not Path(spec.pretrained).is_file():
         import open_clip
 
@@ -134,8 +137,30 @@ def _build(spec: ModelSpec, device: torch.device) -> ModelBundle:
     if folder is not None:  # embedded, local-dir, checkpoint file: the folder's config
         weights = spec.name if spec.kind == "checkpoint" else spec.pretrained
         config = folder / "open_clip_config.json"
+        text = text_tower_of(folder)
+        if text is not None and weights is None:
+            bundle = _create(f"{LOCAL_DIR}{folder}", None, device, config, spec, own_weights=True)
+            _load_with_text_tower(bundle.model, folder / EMBEDDED_WEIGHT_FILE, text)
+            return bundle
         return _create(f"{LOCAL_DIR}{folder}", weights, device, config, spec, own_weights=weights is not None)
     return _create(spec.name, spec.pretrained, device, None, spec)
+
+
+def _load_with_text_tower(model: torch.nn.Module, image_weights: Path, text: ModelSpec) -> None:
+    """Load an image tower's weights (``visual.*`` only) and every other weight from the model ``text``."""
+    from safetensors.torch import load_file
+
+    image = load_file(str(image_weights))
+    if not image or any(not k.startswith("visual.") for k in image):
+        raise ModelError(
+            f"{image_weights} must hold image-tower weights (visual.*) only: its text tower is {text}"
+        )
+    assert text.folder is not None  # text_tower_of allows folders only
+    source = text.folder / EMBEDDED_WEIGHT_FILE
+    if not source.is_file():
+        raise ModelError(f"{text} has no {EMBEDDED_WEIGHT_FILE} to share its text tower from")
+    shared = {k: v for k, v in load_file(str(source)).items() if not k.startswith("visual.")}
+    model.load_state_dict({**shared, **image}, strict=True)
 
 
 def _create(

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from clipart.models.build import build_model, check_available
 from clipart.models.device import resolve_device
-from clipart.models.spec import EMBEDDED_DIR, EMBEDDED_NAME, ModelSpec, parse_spec
+from clipart.models.spec import EMBEDDED_DIR, EMBEDDED_DRAW, EMBEDDED_NAME, ModelSpec, parse_spec
 
 
 class PromptTruncatedWarning(UserWarning):
@@ -179,6 +179,9 @@ def list_models() -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if (EMBEDDED_DIR / EMBEDDED_NAME).is_dir():
         out.append((EMBEDDED_NAME, "embedded: the small CLIP that ships with clipart (default, offline)"))
+    if (EMBEDDED_DIR / EMBEDDED_DRAW).is_dir():
+        out.append((EMBEDDED_DRAW, "embedded: clipart-mini with an adversarially fine-tuned image tower, which "
+                    "draws from random strokes (the freehand preset's guide)"))  # fmt: skip
     out.extend(_cached_hub_models())
     return out
 

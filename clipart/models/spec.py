@@ -3,6 +3,8 @@
 A spec is one of (``::TAG`` or ``--pretrained TAG`` gives the weights where a model has none of its own):
 
 - ``clipart-mini`` (or ``embedded``): the small CLIP trained by clipart and shipped inside the package;
+- ``clipart-mini-draw``: clipart-mini's text tower with an image tower fine-tuned adversarially for drawing from
+  random strokes, also shipped (its folder holds the image tower only: see :func:`text_tower_of`);
 - ``NAME`` or ``NAME::TAG``: an open_clip architecture (``ViT-B-32::openai``); TAG may be a weights file;
 - ``hf-hub:org/repo``; ``local-dir:FOLDER`` or a path to such a folder (``open_clip_config.json`` + weights);
 - ``FILE.safetensors`` / ``.pt`` / ``.bin`` / ``.pth``: a checkpoint with ``open_clip_config.json`` beside it;
@@ -16,6 +18,7 @@ gives a model folder's weights).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -27,6 +30,7 @@ from clipart.output import user_path
 EMBEDDED_DIR = Path(__file__).parent / "embedded"
 EMBEDDED_NAME = "clipart-mini"
 EMBEDDED_NAMES = (EMBEDDED_NAME, "embedded")
+EMBEDDED_DRAW = "clipart-mini-draw"  # the freehand preset's guide
 # the weight file clipart ships; checked without importing open_clip
 EMBEDDED_WEIGHT_FILE = "open_clip_model.safetensors"
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".bin", ".pth")
@@ -49,7 +53,7 @@ class ModelSpec:
 
     def __str__(self) -> str:
         base = {
-            "embedded": EMBEDDED_NAME,
+            "embedded": self.name,
             "folder": f"{LOCAL_DIR}{self.name}",
             "hf-hub": f"{HF_HUB}{self.name}",
         }
@@ -65,7 +69,7 @@ class ModelSpec:
     def description(self) -> str:
         """How the model is named to a user (progress lines, the sidecar, the web page)."""
         if self.kind == "embedded":
-            return f"{EMBEDDED_NAME} (embedded)"
+            return f"{self.name} (embedded)"
         if self.kind in ("open_clip", "json"):
             label = Path(self.name).name if self.kind == "json" else self.name
             return f"{label} ({self.pretrained or 'random weights'})"
@@ -75,7 +79,7 @@ class ModelSpec:
     def folder(self) -> Path | None:
         """The exported-model folder (embedded, ``local-dir:`` and checkpoint specs), else None."""
         if self.kind == "embedded":
-            return EMBEDDED_DIR / EMBEDDED_NAME
+            return EMBEDDED_DIR / self.name
         if self.kind == "folder":
             return Path(self.name)
         if self.kind == "checkpoint":
@@ -95,7 +99,8 @@ class ModelSpec:
             found += [self.folder / f for f in names]
         if self.pretrained:
             found.append(Path(self.pretrained))
-        return [f for f in found if f.is_file()]
+        text = text_tower_of(self.folder) if self.folder is not None else None
+        return [f for f in found if f.is_file()] + (text.files if text is not None else [])
 
     @property
     def version(self) -> tuple[tuple[str, int, int], ...]:
@@ -120,15 +125,16 @@ def parse_spec(spec: str | ModelSpec, pretrained: str | None = None) -> ModelSpe
     if "::" in text and pretrained is None:
         text, pretrained = (part.strip() for part in text.split("::", 1))
     pretrained = pretrained.strip() if isinstance(pretrained, str) and pretrained.strip() else None
-    if text in EMBEDDED_NAMES:
+    if text in (*EMBEDDED_NAMES, EMBEDDED_DRAW):
+        name = EMBEDDED_DRAW if text == EMBEDDED_DRAW else EMBEDDED_NAME
         if pretrained:
             raise ModelError(
-                f"{EMBEDDED_NAME} brings its own weights: drop --pretrained {pretrained!r} "
+                f"{name} brings its own weights: drop --pretrained {pretrained!r} "
                 "(or name the model those weights are for with --model)"
             )
-        _check_folder(EMBEDDED_DIR / EMBEDDED_NAME, "the embedded model is missing from this installation: "
+        _check_folder(EMBEDDED_DIR / name, f"the embedded model {name} is missing from this installation: "
                       "reinstall clipart", weights=(EMBEDDED_WEIGHT_FILE,))  # fmt: skip
-        return ModelSpec("embedded", EMBEDDED_NAME)
+        return ModelSpec("embedded", name)
     if text.startswith(HF_HUB):
         repo = text[len(HF_HUB) :].strip("/")
         if repo.count("/") != 1:
@@ -151,6 +157,33 @@ def parse_spec(spec: str | ModelSpec, pretrained: str | None = None) -> ModelSpe
     if suffix in CHECKPOINT_SUFFIXES:
         return _checkpoint(path, pretrained)
     return _open_clip(text, pretrained)
+
+
+def text_tower_of(folder: Path) -> ModelSpec | None:
+    """The model whose text tower (and logit scale) the model folder shares, or None when it holds its own.
+
+    A folder whose ``open_clip_config.json`` names ``"text_tower"`` (an embedded model, or ``local-dir:FOLDER`` of a
+    model that holds its own text tower) keeps only image-tower weights (``visual.*``) in its safetensors file: an
+    image tower fine-tuned with the text tower locked ships without a second copy of it."""
+    name = _config_key(folder, "text_tower")
+    if name is None:
+        return None
+    text = parse_spec(name) if isinstance(name, str) and "::" not in name else None
+    if text is None or text.kind not in ("embedded", "folder") or text.folder is None:
+        raise ModelError(f'{folder}: "text_tower" names an embedded model or local-dir:FOLDER, got {name!r}')
+    if _config_key(text.folder, "text_tower") is not None:
+        raise ModelError(f"{folder}: its text tower {text} must hold its own text tower, not name another")
+    return text
+
+
+def _config_key(folder: Path, key: str) -> object:
+    """``key`` of a model folder's ``open_clip_config.json``, or None (an unreadable config is reported where the
+    model is checked)."""
+    try:
+        data = json.loads((folder / "open_clip_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data.get(key) if isinstance(data, dict) else None
 
 
 def _weights_file(pretrained: str | None, context: str) -> str | None:
