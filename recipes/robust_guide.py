@@ -131,7 +131,7 @@ def write_image_tower(tuned: Path, start: Path, folder: Path) -> None:
         raise icondata.RecipeError(
             f"{tuned} changed the text tower ({changed[0]}): it cannot share {start}'s"
         )
-    embedded = start.resolve() == (GUIDE / "open_clip_model.safetensors").resolve()
+    embedded = start.read_bytes() == (GUIDE / "open_clip_model.safetensors").read_bytes()  # in any checkout
     config = json.loads((tuned / "open_clip_config.json").read_text(encoding="utf-8"))
     config["text_tower"] = "clipart-mini" if embedded else f"local-dir:{start.resolve().parent}"
     folder.mkdir(parents=True, exist_ok=True)

@@ -199,3 +199,24 @@ def test_an_image_tower_whose_text_tower_moved_is_refused(tmp_path: Path) -> Non
     with pytest.raises(icondata.RecipeError, match=r"changed the text tower \(text.w\)"):
         robust_guide.export(work, tmp_path / "data", [], recalibrated=0)
     assert not robust_guide.draw_folder(work).exists()
+
+
+def test_an_image_tower_from_the_embedded_guide_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import torch
+
+    start = _model(tmp_path / "start", {"visual.w": torch.ones(2).half(), "text.w": torch.zeros(2).half()})
+    monkeypatch.setattr(robust_guide, "GUIDE", _model(tmp_path / "copy", load_file_of(start)))
+    work = _run(tmp_path, start, {"visual.w": torch.full((2,), 3.0), "text.w": torch.zeros(2)})
+    config = json.loads((work / "run" / "config.json").read_text())
+    (work / "run" / "config.json").write_text(json.dumps({**config, "lock_text": True}))
+    robust_guide.export(work, tmp_path / "data", [], recalibrated=0)
+    draw = robust_guide.draw_folder(work)
+    assert json.loads((draw / "open_clip_config.json").read_text())["text_tower"] == "clipart-mini"
+
+
+def load_file_of(folder: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(folder / "open_clip_model.safetensors"))
