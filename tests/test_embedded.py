@@ -22,6 +22,25 @@ def test_embedded_model_ships_small_and_loads() -> None:
     assert list_models()[0][0] == "clipart-mini"
 
 
+def test_the_drawing_guide_ships_its_image_tower_and_shares_clipart_minis_text_tower() -> None:
+    import torch
+    from safetensors import safe_open
+
+    folder = EMBEDDED_DIR / "clipart-mini-draw"
+    both = sum(
+        (EMBEDDED_DIR / m / "open_clip_model.safetensors").stat().st_size for m in ("clipart-mini", folder)
+    )
+    assert both <= 40 * 2**20  # the issue's budget holds for the two guides together
+    with safe_open(str(folder / "open_clip_model.safetensors"), "pt") as weights:
+        assert all(k.startswith("visual.") for k in weights.keys())  # noqa: SIM118 - no second text tower
+    assert (folder / "MODEL_CARD.md").is_file() and "CC-BY-3.0" in (folder / "ATTRIBUTION.md").read_text()
+    draw, mini = load_model("clipart-mini-draw", device="cpu"), load_model("clipart-mini", device="cpu")
+    assert torch.equal(draw.encode_text(["A lighthouse."]), mini.encode_text(["a lighthouse"]))
+    images = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    assert (draw.encode_image(images) - mini.encode_image(images)).abs().max() > 0.05  # its own image tower
+    assert draw.name == "clipart-mini-draw (embedded)" and "clipart-mini-draw" in dict(list_models())
+
+
 @pytest.fixture(scope="module")
 def held_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Fresh held-out data (seed 123; clipart-mini was trained on seed 0): colour, shape, digit and emoji renders."""

@@ -195,7 +195,10 @@ def test_presets_and_the_embedded_model_ship_in_the_wheel(tmp_path: Path) -> Non
     wheel = next(tmp_path.glob("clipart-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"clipart/presets/quick.toml", "clipart/presets/__init__.py"} <= names
-    assert "clipart/models/embedded/clipart-mini/open_clip_model.safetensors" in names
+    assert {
+        f"clipart/models/embedded/{m}/open_clip_model.safetensors"
+        for m in ("clipart-mini", "clipart-mini-draw")
+    } <= names
     assert {"clipart/py.typed", "clipart/api.pyi"} <= names  # editors see draw's options, typed
     assert {
         f"clipart/models/embedded/icon-bank/{f}" for f in ("bank.safetensors", "bank.json", "ATTRIBUTION.md")
