@@ -30,6 +30,9 @@ PROMPTS: list[tuple[str, dict[str, object]]] = [
     ("a red apple", {"preset": "sketch"}),
     ("a rocket", {"preset": "sketch"}),
     ("a castle", {"preset": "painting"}),
+    # from random strokes, as CLIPDraw draws: the freehand preset and its guide, clipart-mini-draw
+    ("a watermelon", {"preset": "freehand"}),
+    ("a rainbow", {"preset": "freehand"}),
     # scenes: a colour word recolours its thing, counts, relations and settings lay the icons out
     ("a blue star", {}),
     ("three red balloons", {}),
@@ -74,7 +77,8 @@ def main() -> None:
     lines = [
         "# Gallery",
         "",
-        "Drawings by the embedded model (clipart-mini) on a CPU, made by `python gallery/make_gallery.py`.",
+        "Drawings by the embedded models (clipart-mini; the freehand preset's clipart-mini-draw) on a CPU, made by",
+        "`python gallery/make_gallery.py`.",
         "Each SVG is the real output; the PNG beside it is the same SVG rasterised by clipart (a transparent",
         "drawing's PNG has an alpha channel). How long drawings take: BENCHMARKS.md.",
         "",
