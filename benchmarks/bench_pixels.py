@@ -8,7 +8,7 @@ Each guide's pictures go to ``OUT/LABEL/`` named as ``bench_rprecision.py --resc
 ``python benchmarks/bench_rprecision.py --seeds 1 --prompt-list FILE --rescore OUT/LABEL``), and ``OUT/sheet.png``
 holds one row of pictures per guide (prompts in ``OUT/sheet.txt``).
 
-    python benchmarks/bench_pixels.py --out DIR [shipped=clipart-mini robust=local-dir:FOLDER ...]
+    python benchmarks/bench_pixels.py --out DIR [mini=clipart-mini draw=clipart-mini-draw local=local-dir:FOLDER ...]
 """
 
 from __future__ import annotations
@@ -58,7 +58,9 @@ def main() -> int:
     import clipart
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("guides", nargs="*", default=["clipart-mini=clipart-mini"], metavar="LABEL=MODEL")
+    parser.add_argument(
+        "guides", nargs="*", default=["mini=clipart-mini", "draw=clipart-mini-draw"], metavar="LABEL=MODEL"
+    )
     parser.add_argument("--out", type=Path, required=True, help="folder for the pictures and the sheet")
     parser.add_argument(
         "--prompt-list", type=Path, default=TUNE, metavar="FILE", help="prompts (tuning list)"
@@ -71,8 +73,10 @@ def main() -> int:
     pairs = [g.split("=", 1) for g in args.guides]
     if any(len(p) != 2 or not p[0] or not p[1] for p in pairs):
         parser.error(f"guides are LABEL=MODEL, got {args.guides}")
-    if args.steps < 1 or args.threads < 1:
-        parser.error("--steps and --threads must be at least 1")
+    if args.steps < 1 or args.threads < 1 or (args.prompts is not None and args.prompts < 1):
+        parser.error("--steps, --threads and --prompts must be at least 1")
+    if len({label for label, _ in pairs}) < len(pairs):
+        parser.error(f"give each guide a label of its own, got {args.guides}")
     prompts = read_prompt_list(args.prompt_list, parser)[: args.prompts]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     torch.set_num_threads(args.threads)

@@ -120,13 +120,20 @@ def export(work: Path, data: Path, shares: list[float], recalibrated: int = RECA
 def write_image_tower(tuned: Path, start: Path, folder: Path) -> None:
     """``folder``: the image tower (``visual.*``) of the fine-tune in ``tuned`` alone, its config naming the text
     tower of the weights file ``start`` (``"text_tower"``: the embedded clipart-mini, or ``local-dir:`` its folder),
-    so that it ships without a second copy of a text tower it never changed (RecipeError if it did change it)."""
+    so that it ships without a second copy of a text tower it never changed (RecipeError if it did change it, or if
+    the two hold different architectures). The logit scale, which a locked text tower leaves free, comes from
+    ``start`` then: a drawing's loss is a cosine and never reads it."""
     from safetensors.torch import load_file, save
 
     end, base = load_file(str(tuned / "open_clip_model.safetensors")), load_file(str(start))
+    if base.keys() != end.keys() or any(base[k].shape != end[k].shape for k in base):
+        raise icondata.RecipeError(
+            f"{tuned} and {start} hold different architectures: no text tower to share"
+        )
+    text = [k for k in base if not k.startswith("visual.") and k != "logit_scale"]
     changed = [
-        k for k in base if not k.startswith("visual.") and k != "logit_scale" and not base[k].equal(end[k])
-    ]
+        k for k in text if not base[k].to(end[k].dtype).equal(end[k])
+    ]  # tuned is fp16; start may be fp32
     if changed:
         raise icondata.RecipeError(
             f"{tuned} changed the text tower ({changed[0]}): it cannot share {start}'s"
@@ -138,7 +145,7 @@ def write_image_tower(tuned: Path, start: Path, folder: Path) -> None:
     image = {k: v.contiguous() for k, v in end.items() if k.startswith("visual.")}
     atomic_write(
         folder / "open_clip_model.safetensors",
-        save(image, {"format": "pt", "text_tower": config["text_tower"]}),
+        save(image, {"format": "pt"}),
     )
     atomic_write(folder / "open_clip_config.json", (json.dumps(config, indent=2) + "\n").encode())
     atomic_write(folder / "ATTRIBUTION.md", (tuned / "ATTRIBUTION.md").read_bytes())

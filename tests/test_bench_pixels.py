@@ -38,9 +38,15 @@ def test_pictures_and_sheet_are_saved_for_rescore(tiny_model: str, tmp_path: Pat
 
 
 def test_bad_guides_are_one_usage_line(tmp_path: Path) -> None:
-    for guide, message in (("nolabel", "guides are LABEL=MODEL"), ("x=nope", "unknown model 'nope'")):
+    cases = (
+        (["nolabel"], "guides are LABEL=MODEL"),
+        (["x=nope"], "unknown model 'nope'"),
+        (["a=clipart-mini", "a=clipart-mini-draw"], "a label of its own"),
+        (["--prompts", "0", "a=clipart-mini"], "--prompts must be at least 1"),
+    )
+    for guides, message in cases:
         proc = subprocess.run(
-            [sys.executable, str(BENCH / "bench_pixels.py"), "--out", str(tmp_path / "o"), guide],
+            [sys.executable, str(BENCH / "bench_pixels.py"), "--out", str(tmp_path / "o"), *guides],
             capture_output=True,
             text=True,
         )

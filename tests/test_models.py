@@ -246,7 +246,8 @@ def test_an_image_tower_folder_shares_the_text_tower_it_names(tmp_path: Path) ->
         ("ViT-B-32", "names an embedded model or local-dir:FOLDER"),
         ("local-dir:{base}::x.safetensors", "names an embedded model or local-dir:FOLDER"),
         ("local-dir:{other}", "must hold its own text tower"),
-        ("local-dir:{tmp}/missing", "model folder not found"),
+        ("local-dir:{tmp}/missing", '"text_tower": model folder not found'),
+        ("nope", "\"text_tower\": unknown model 'nope'"),
     ],
 )
 def test_a_bad_text_tower_is_one_clear_error(tmp_path: Path, text_tower: str, words: str) -> None:
@@ -269,3 +270,39 @@ def test_an_image_tower_file_with_text_weights_is_refused(tmp_path: Path) -> Non
     (draw / "open_clip_config.json").write_text(json.dumps({**config, "text_tower": f"local-dir:{base}"}))
     with pytest.raises(ModelError, match=r"image-tower weights \(visual\.\*\) only"):
         load_model(f"local-dir:{draw}", device="cpu")
+
+
+def test_a_relative_text_tower_and_a_named_weights_file_load_alike(tmp_path: Path) -> None:
+    from conftest import make_tiny_model_dir
+
+    base = make_tiny_model_dir(tmp_path / "base")
+    draw = _image_tower_only(tmp_path / "draw", "local-dir:../base")  # beside the folder that names it
+    by_folder = load_model(f"local-dir:{draw}", device="cpu")
+    by_file = load_model(str(draw / "open_clip_model.safetensors"), device="cpu")
+    own = load_model(f"local-dir:{base}", device="cpu")
+    images = torch.rand(2, 3, 32, 32)
+    assert torch.equal(by_folder.encode_image(images), by_file.encode_image(images))
+    assert torch.equal(by_file.encode_text(["a cat"]), own.encode_text(["a cat"]))
+
+
+def test_a_text_tower_of_another_shape_is_one_clear_error(tmp_path: Path) -> None:
+    from conftest import TINY_CFG, make_tiny_model_dir
+
+    base = make_tiny_model_dir(
+        tmp_path / "base", cfg={**TINY_CFG, "text_cfg": {**TINY_CFG["text_cfg"], "layers": 2}}
+    )
+    draw = _image_tower_only(tmp_path / "draw", f"local-dir:{base}")
+    with pytest.raises(ModelError, match="its text_cfg differs from that of local-dir:"):
+        load_model(f"local-dir:{draw}", device="cpu")
+
+
+def test_a_guide_loads_again_when_the_text_tower_it_shares_is_exported_again(tmp_path: Path) -> None:
+    from conftest import make_tiny_model_dir
+
+    base = make_tiny_model_dir(tmp_path / "base")
+    draw = _image_tower_only(tmp_path / "draw", f"local-dir:{base}")
+    first = load_model(f"local-dir:{draw}", device="cpu")
+    time.sleep(0.01)  # a new modification time, as a new export gives
+    make_tiny_model_dir(base, seed=2)
+    again = load_model(f"local-dir:{draw}", device="cpu")
+    assert again is not first and not torch.equal(again.encode_text(["a cat"]), first.encode_text(["a cat"]))

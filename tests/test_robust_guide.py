@@ -52,7 +52,7 @@ def test_a_run_goes_on_only_with_its_own_settings(tmp_path: Path) -> None:
         robust_guide.train(work, tmp_path / "data", start, 5, 4.0, "tecoa", lock_text=True)
 
 
-def test_lock_text_trains_the_image_tower_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lock_text_reaches_clipart_train(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
     monkeypatch.setattr(robust_guide.cm, "train_from", lambda run, table, start, args: calls.append(args))
     _table(tmp_path / "data" / "train_fare.csv", ["icons/a.png,a cat"])
@@ -220,3 +220,17 @@ def load_file_of(folder: Path) -> dict:
     from safetensors.torch import load_file
 
     return load_file(str(folder / "open_clip_model.safetensors"))
+
+
+def test_an_fp32_start_shares_its_text_tower_with_the_fp16_export(tmp_path: Path) -> None:
+    import torch
+
+    text = torch.tensor(
+        [0.1, 0.2]
+    )  # not exact in fp16: an fp32 start compares after rounding, as export rounds
+    start = _model(tmp_path / "start", {"visual.w": torch.ones(2), "text.w": text})
+    work = _run(tmp_path, start, {"visual.w": torch.full((2,), 3.0), "text.w": text})
+    config = json.loads((work / "run" / "config.json").read_text())
+    (work / "run" / "config.json").write_text(json.dumps({**config, "lock_text": True}))
+    robust_guide.export(work, tmp_path / "data", [], recalibrated=0)
+    assert (robust_guide.draw_folder(work) / "open_clip_model.safetensors").is_file()

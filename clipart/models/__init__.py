@@ -33,6 +33,13 @@ if TYPE_CHECKING:  # the public names, each imported on first use
         load_models,
     )
     from clipart.models.hub import ensure_hub, hub_reachable
-    from clipart.models.spec import EMBEDDED_DIR, EMBEDDED_NAME, EMBEDDED_NAMES, ModelSpec, parse_spec
+    from clipart.models.spec import (
+        EMBEDDED_DIR,
+        EMBEDDED_DRAW,
+        EMBEDDED_NAME,
+        EMBEDDED_NAMES,
+        ModelSpec,
+        parse_spec,
+    )
 
 __getattr__, __dir__ = lazy_front(__name__, __file__)

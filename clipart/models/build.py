@@ -109,6 +109,7 @@ def check_available(spec: ModelSpec) -> None:
         text = text_tower_of(spec.folder)
         if text is not None:
             check_available(text)
+            _check_same_text_tower(spec.folder, text)
     elif spec.pretrained and not Path(spec.pretrained).is_file():
         import open_clip
 
@@ -138,12 +139,24 @@ def _build(spec: ModelSpec, device: torch.device) -> ModelBundle:
         weights = spec.name if spec.kind == "checkpoint" else spec.pretrained
         config = folder / "open_clip_config.json"
         text = text_tower_of(folder)
-        if text is not None and weights is None:
+        if text is not None:  # the folder's (or the named) weights file holds the image tower only
             bundle = _create(f"{LOCAL_DIR}{folder}", None, device, config, spec, own_weights=True)
-            _load_with_text_tower(bundle.model, folder / EMBEDDED_WEIGHT_FILE, text)
+            _load_with_text_tower(
+                bundle.model, Path(weights) if weights else folder / EMBEDDED_WEIGHT_FILE, text
+            )
             return bundle
         return _create(f"{LOCAL_DIR}{folder}", weights, device, config, spec, own_weights=weights is not None)
     return _create(spec.name, spec.pretrained, device, None, spec)
+
+
+def _check_same_text_tower(folder: Path, text: ModelSpec) -> None:
+    """ModelError unless the folder's config describes the text tower and joint embedding of the model ``text``."""
+    assert text.folder is not None  # text_tower_of allows folders only
+    mine, _ = read_json_config(folder / "open_clip_config.json")
+    theirs, _ = read_json_config(text.folder / "open_clip_config.json")
+    for key in ("embed_dim", "text_cfg"):
+        if mine.get(key) != theirs.get(key):
+            raise ModelError(f"{folder}: its {key} differs from that of {text}, whose text tower it names")
 
 
 def _load_with_text_tower(model: torch.nn.Module, image_weights: Path, text: ModelSpec) -> None:

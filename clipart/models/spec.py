@@ -168,7 +168,14 @@ def text_tower_of(folder: Path) -> ModelSpec | None:
     name = _config_key(folder, "text_tower")
     if name is None:
         return None
-    text = parse_spec(name) if isinstance(name, str) and "::" not in name else None
+    if isinstance(name, str) and name.startswith(
+        LOCAL_DIR
+    ):  # a relative folder is the naming folder's neighbour
+        name = LOCAL_DIR + str(folder / user_path(name[len(LOCAL_DIR) :]))
+    try:
+        text = parse_spec(name) if isinstance(name, str) and "::" not in name else None
+    except ModelError as exc:
+        raise ModelError(f'{folder}: "text_tower": {exc}') from None
     if text is None or text.kind not in ("embedded", "folder") or text.folder is None:
         raise ModelError(f'{folder}: "text_tower" names an embedded model or local-dir:FOLDER, got {name!r}')
     if _config_key(text.folder, "text_tower") is not None:
