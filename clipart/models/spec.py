@@ -168,9 +168,8 @@ def text_tower_of(folder: Path) -> ModelSpec | None:
     name = _config_key(folder, "text_tower")
     if name is None:
         return None
-    if isinstance(name, str) and name.startswith(
-        LOCAL_DIR
-    ):  # a relative folder is the naming folder's neighbour
+    # a relative local-dir: folder lies beside the folder that names it
+    if isinstance(name, str) and name.startswith(LOCAL_DIR):
         name = LOCAL_DIR + str(folder / user_path(name[len(LOCAL_DIR) :]))
     try:
         text = parse_spec(name) if isinstance(name, str) and "::" not in name else None
